@@ -202,6 +202,7 @@ func renderSection(doc *Document, idx int, ids *idSet, number *int) sectionResul
 	src := []byte(s.Text)
 	root := markdown.Parser().Parse(text.NewReader(src))
 	root.SetAttributeString(footnotePrefixAttr, []byte(anchor+"-"))
+	neutralizeLinks(root, src)
 
 	spans := Paragraphs(s.Text)
 	claims := make([]int, len(spans)) // blocks already starting in each span

@@ -1,9 +1,14 @@
 package editor
 
 import (
+	"html"
+	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/util"
 )
 
 // policy is the sanitizer every rendered block passes through, built once
@@ -58,4 +63,92 @@ func newPolicy() *bluemonday.Policy {
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^language-[A-Za-z0-9_+#.-]{1,40}$`)).OnElements("code")
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^raw-html$`)).OnElements("pre")
 	return p
+}
+
+// neutralizeLinks turns links and images that the policy would refuse, or
+// that only a lenient reader would take for a script URL, into their text.
+// Left to the sanitizer alone they would lose their href but keep an <a>
+// or <img> element; and browsers differ from Go's URL parser in what they
+// decode, so a destination is judged here after decoding harder than any
+// browser does.
+func neutralizeLinks(root ast.Node, src []byte) {
+	var refused []ast.Node
+	_ = ast.Walk(root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.Link:
+			if !urlAllowed(util.URLEscape(n.Destination, true), false) {
+				refused = append(refused, n)
+			}
+		case *ast.Image:
+			if !urlAllowed(util.URLEscape(n.Destination, true), true) {
+				refused = append(refused, n)
+			}
+		case *ast.AutoLink:
+			u := util.URLEscape(n.URL(src), false)
+			if n.AutoLinkType == ast.AutoLinkEmail {
+				u = append([]byte("mailto:"), u...)
+			}
+			if !urlAllowed(u, false) {
+				refused = append(refused, n)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, n := range refused {
+		parent := n.Parent()
+		if parent == nil {
+			continue
+		}
+		if a, ok := n.(*ast.AutoLink); ok {
+			s := ast.NewString(a.Label(src))
+			s.SetRaw(true)
+			parent.ReplaceChild(parent, n, s)
+			continue
+		}
+		for c := n.FirstChild(); c != nil; c = n.FirstChild() {
+			parent.InsertBefore(parent, n, c)
+		}
+		parent.RemoveChild(parent, n)
+	}
+}
+
+// urlAllowed reports whether a link (or, with image, an image source) may
+// be rendered: it must survive the sanitizer's parse and, however it is
+// decoded, name no scheme but http, https or mailto (images: http or
+// https, and no relative sources).
+func urlAllowed(escaped []byte, image bool) bool {
+	raw := strings.TrimSpace(string(escaped))
+	if raw == "" || strings.ContainsAny(raw, " \t\n") {
+		return false
+	}
+	if _, err := url.Parse(raw); err != nil {
+		return false
+	}
+	s := raw
+	for range 3 {
+		s = html.UnescapeString(s)
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+	}
+	// Browsers drop tabs and newlines anywhere in a URL and control
+	// characters and spaces around it.
+	s = strings.Map(func(r rune) rune {
+		if r <= 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.ToLower(s)
+	scheme := ""
+	if i := strings.IndexAny(s, ":/?#"); i > 0 && s[i] == ':' {
+		scheme = s[:i]
+	}
+	if image {
+		return scheme == "http" || scheme == "https"
+	}
+	return scheme == "" || scheme == "http" || scheme == "https" || scheme == "mailto"
 }
