@@ -1,0 +1,114 @@
+package editor
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+func TestRenderPage(t *testing.T) {
+	doc := readDocFile(t, "testdata/render/toc.md")
+	doc.Title = `Cybersecurity <b>norms</b> & "practice"`
+	gen := time.Date(2025, time.October, 7, 15, 4, 5, 0, time.UTC)
+	page, err := RenderPage(doc, PageOptions{BPFName: "BPF Cybersecurity", Year: 2025, Generated: gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(page)
+	for _, want := range []string{
+		"<!DOCTYPE html>",
+		`<html lang="en">`,
+		"<title>Cybersecurity &lt;b&gt;norms&lt;/b&gt; &amp; &#34;practice&#34; — BPF Cybersecurity 2025</title>",
+		`<p class="doc-forum">BPF Cybersecurity 2025</p>`,
+		`<time datetime="2025-10-07">7 October 2025</time>`,
+		`<nav class="toc"`,
+		`<a href="#s-definition"><span class="toc-number">1.</span> Definition of the issue(s)</a>`,
+		`<a href="#p4">Earlier work on norms</a>`,
+		`<span class="section-number">2.</span> Regional specificities</h2>`,
+		`<span class="section-number">3.</span> Annex: glossary</h2>`,
+		"@page", "@media print", "70ch",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("got a page without %s", want)
+		}
+	}
+
+	// Every paragraph id is a link target, with its number in the margin.
+	n := 0
+	for _, sec := range doc.Sections {
+		for _, p := range sec.Paras {
+			n++
+			if !strings.Contains(s, fmt.Sprintf(`id="%s"`, p)) {
+				t.Errorf("got no element with id %s", p)
+			}
+			if want := fmt.Sprintf(`<a class="pnum" href="#%s" aria-label="Paragraph %d">%d</a>`, p, n, n); !strings.Contains(s, want) {
+				t.Errorf("got no margin number %s", want)
+			}
+		}
+	}
+
+	root, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			if n.Data == "script" {
+				t.Error("got a <script> element; want none")
+			}
+			for _, a := range n.Attr {
+				if a.Key == "id" {
+					if ids[a.Val] {
+						t.Errorf("got id %q twice; want unique ids", a.Val)
+					}
+					ids[a.Val] = true
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	if problems := checkSafeHTML(page); len(problems) > 0 {
+		t.Errorf("got unsafe page: %v", problems)
+	}
+}
+
+func TestRenderPageOptions(t *testing.T) {
+	doc := &Document{Title: "T", Sections: []Section{{ID: "s", Title: "S", Kind: Required}}}
+	page, err := RenderPage(doc, PageOptions{Lang: `fr" onload="x`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(page)
+	for _, unwanted := range []string{"Generated on", `<p class="doc-forum"`, "onload"} {
+		if strings.Contains(s, unwanted) {
+			t.Errorf("got %q in a page without that option", unwanted)
+		}
+	}
+	if !strings.Contains(s, "This section has no text yet.") || !strings.Contains(s, `class="doc-section empty"`) {
+		t.Error("got an empty section without its notice; want one")
+	}
+	page, _ = RenderPage(doc, PageOptions{Lang: "fr"})
+	if !bytes.Contains(page, []byte(`<html lang="fr">`)) {
+		t.Error(`got no lang="fr"; want the page's language`)
+	}
+}
+
+func TestPageCSSScoped(t *testing.T) {
+	// Every rule outside @page applies inside .bpf-doc only, so the public
+	// view can load the sheet next to its own.
+	for line := range strings.SplitSeq(PageCSS, "\n") {
+		l := strings.TrimSpace(line)
+		if strings.HasSuffix(l, "{") && !strings.HasPrefix(l, "@") && !strings.Contains(l, ".bpf-doc") {
+			t.Errorf("got unscoped rule %q; want it under .bpf-doc", l)
+		}
+	}
+}
