@@ -1,7 +1,9 @@
 package editor
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"html"
 	"strconv"
 	"strings"
@@ -16,6 +18,20 @@ import (
 //
 //go:embed assets/page.css
 var PageCSS string
+
+// PageStyleHash is the Content-Security-Policy source ("sha256-...") that
+// allows the inline style element of RenderPage's pages and nothing else,
+// so a page can be served with style-src limited to it and no script.
+var PageStyleHash = styleHash(pageStyle)
+
+// pageStyle is the exact text of the page's style element, which the hash
+// covers.
+var pageStyle = "\n" + PageCSS
+
+func styleHash(css string) string {
+	sum := sha256.Sum256([]byte(css))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // PageOptions is what a standalone page shows besides the document. Every
 // field is optional.
@@ -64,7 +80,7 @@ func (r *Rendered) Page(opts PageOptions) []byte {
 	b.WriteString("<meta charset=\"utf-8\">\n")
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n")
-	b.WriteString("<style>\n" + PageCSS + "</style>\n</head>\n<body>\n")
+	b.WriteString("<style>" + pageStyle + "</style>\n</head>\n<body>\n")
 	b.WriteString("<div class=\"bpf-doc\">\n<header class=\"doc-header\">\n")
 	if forum != "" {
 		b.WriteString("<p class=\"doc-forum\">" + html.EscapeString(forum) + "</p>\n")

@@ -112,3 +112,32 @@ func TestPageCSSScoped(t *testing.T) {
 		}
 	}
 }
+
+// A CSP carrying PageStyleHash must allow the page's style element.
+func TestPageStyleHash(t *testing.T) {
+	page, err := RenderPage(&Document{Title: "T"}, PageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var styles []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "style" && n.FirstChild != nil {
+			styles = append(styles, n.FirstChild.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	if len(styles) != 1 {
+		t.Fatalf("got %d style elements; want 1", len(styles))
+	}
+	if got := styleHash(styles[0]); got != PageStyleHash {
+		t.Errorf("got style hash %s; want PageStyleHash %s", got, PageStyleHash)
+	}
+}

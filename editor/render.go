@@ -34,37 +34,37 @@ var ErrTooLarge = errors.New("document too large to render")
 // Rendered is a document turned into sanitized HTML fragments, ready to be
 // placed in a page. Every HTML string in it has passed the sanitizer policy.
 type Rendered struct {
-	Title    string
-	TOC      []TOCEntry
-	Sections []RenderedSection
+	Title    string            `json:"title"`
+	TOC      []TOCEntry        `json:"toc"`
+	Sections []RenderedSection `json:"sections"`
 }
 
 // TOCEntry is one line of the table of contents: a section (Level 0, with
 // its Number) or a heading inside a section (Level 1 for the shallowest
 // heading level used in that section, deeper ones nested as Children).
 type TOCEntry struct {
-	Level  int
-	Number int
+	Level  int `json:"level"`
+	Number int `json:"number,omitempty"`
 	// Title is plain text, not HTML.
-	Title string
+	Title string `json:"title"`
 	// Anchor is the element id to link to, without "#"; empty when the
 	// heading's paragraph has no id yet, in which case there is no link.
-	Anchor   string
-	Children []TOCEntry
+	Anchor   string     `json:"anchor,omitempty"`
+	Children []TOCEntry `json:"children,omitempty"`
 }
 
 // RenderedSection is one section rendered. HTML is its body without the
 // section heading, which the page generates from Number and Title.
 type RenderedSection struct {
-	ID     string
-	Number int
-	Title  string
+	ID     string `json:"id"`
+	Number int    `json:"number"`
+	Title  string `json:"title"`
 	// Anchor is the id of the generated section heading, "s-" followed by
 	// the section id.
-	Anchor string
-	Kind   SectionKind
-	Blocks []Block
-	HTML   string
+	Anchor string      `json:"anchor"`
+	Kind   SectionKind `json:"kind"`
+	Blocks []Block     `json:"blocks"`
+	HTML   string      `json:"html"`
 }
 
 // Block is one top-level block of a section's markdown (a paragraph,
@@ -75,13 +75,13 @@ type Block struct {
 	// first block starting in that paragraph, "<para>-2", "<para>-3", ...
 	// for later ones. Empty when the paragraph has no id yet, and for the
 	// footnote list.
-	ID string
+	ID string `json:"id,omitempty"`
 	// Para is the paragraph id the block starts in (its data-para), or "".
-	Para string
+	Para string `json:"para,omitempty"`
 	// Number is the paragraph's position in the document, counting from
 	// 1, set on the first block of each paragraph only; 0 otherwise.
-	Number int
-	HTML   string
+	Number int    `json:"number,omitempty"`
+	HTML   string `json:"html"`
 }
 
 // Render renders every section of doc. It reads doc and does not change
@@ -189,8 +189,7 @@ type sectionResult struct {
 
 func renderSection(doc *Document, idx int, ids *idSet, number *int) sectionResult {
 	s := &doc.Sections[idx]
-	anchor := sectionAnchor(s.ID)
-	ids.reserve(anchor)
+	anchor := ids.unique(sectionAnchor(s.ID))
 	res := sectionResult{RenderedSection: RenderedSection{
 		ID:     s.ID,
 		Number: idx + 1,
@@ -221,7 +220,7 @@ func renderSection(doc *Document, idx int, ids *idSet, number *int) sectionResul
 	}
 
 	var buf bytes.Buffer
-	var html strings.Builder
+	var body strings.Builder
 	for n := root.FirstChild(); n != nil; n = n.NextSibling() {
 		if skipBlock(n) {
 			continue
@@ -264,9 +263,9 @@ func renderSection(doc *Document, idx int, ids *idSet, number *int) sectionResul
 			continue
 		}
 		res.Blocks = append(res.Blocks, b)
-		html.WriteString(b.HTML)
+		body.WriteString(b.HTML)
 	}
-	res.HTML = html.String()
+	res.HTML = body.String()
 	return res
 }
 
