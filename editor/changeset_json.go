@@ -15,10 +15,12 @@ import (
 // UTF-16 length but would make the server's text differ from the browser's.
 
 // ChangeSetFromJSON parses a change set in CodeMirror's JSON form
-// (ChangeSet.fromJSON). Unlike CodeMirror it rejects, with
-// ErrMalformedJSON, anything but integers in [0, 2³¹) for lengths and
-// syntax errors anywhere, and, with ErrInvalidText, lines that hold a line
-// break, invalid UTF-8 or lone surrogates: the browser never sends them.
+// (ChangeSet.fromJSON), keeping its section layout exactly. It is stricter
+// than CodeMirror, rejecting only what the library never produces: with
+// ErrMalformedJSON, lengths that are not integers in [0, 2³¹), syntax
+// errors, and the zero-length sections 0 and [0] (on which CodeMirror's
+// map and compose throw or misbehave); with ErrInvalidText, lines that hold
+// a line break, invalid UTF-8 or a lone surrogate.
 // It does not check the set against a document; see CheckAgainst.
 func ChangeSetFromJSON(data []byte) (ChangeSet, error) {
 	p := jsonParser{data: data}
@@ -198,6 +200,9 @@ func (p *jsonParser) changeSet() (ChangeSet, error) {
 			if err != nil {
 				return err
 			}
+			if n == 0 {
+				return p.fail("zero-length kept section")
+			}
 			c.sections = append(c.sections, n, -1)
 			return nil
 		}
@@ -229,6 +234,9 @@ func (p *jsonParser) changeSet() (ChangeSet, error) {
 			return p.fail("empty replacement")
 		}
 		if lines == 0 {
+			if l == 0 {
+				return p.fail("empty deletion")
+			}
 			c.sections = append(c.sections, l, 0)
 			return nil
 		}
