@@ -185,7 +185,9 @@ func randomText(r *rand.Rand) string {
 		func() string { return "| a | b |\n|---|--:|\n| " + randomWords(r, 1) + " | 2 |" },
 		func() string { return "```\n## not a heading\n\n# nor this\n```" },
 		func() string { return "<!-- " + randomWords(r, 3) + " -->" },
-		func() string { return "Text with a footnote.[^" + fmt.Sprint(r.IntN(9)) + "]\n\n[^1]: " + randomWords(r, 3) },
+		func() string {
+			return "Text with a footnote.[^" + fmt.Sprint(r.IntN(9)) + "]\n\n[^1]: " + randomWords(r, 3)
+		},
 		func() string { return "    indented code\n\n\tand a tab" },
 		func() string { return "> " + randomWords(r, 5) + "\n> — " + randomWords(r, 2) },
 		func() string { return "   " },
