@@ -188,7 +188,7 @@ func (c ChangeSet) iterChanges(f func(fromA, toA, fromB, toB int, inserted strin
 			endA += l
 			endB += ins
 			if ins > 0 {
-				text += c.text(i/2 - 1)
+				text = joinText(text, c.text(i/2-1))
 			}
 			if individual || i == len(s) || s[i+1] < 0 {
 				break
@@ -473,7 +473,7 @@ func addInsert(values []string, sections []int, text string) []string {
 	}
 	index := (len(sections) - 2) >> 1
 	if index < len(values) {
-		values[len(values)-1] += text
+		values[len(values)-1] = joinText(values[len(values)-1], text)
 		return values
 	}
 	for len(values) < index {

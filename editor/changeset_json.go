@@ -129,14 +129,6 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// wtf8Surrogate decodes a surrogate written as three WTF-8 bytes.
-func wtf8Surrogate(s string) (rune, bool) {
-	if len(s) < 3 || s[0] != 0xED || s[1] < 0xA0 || s[1] > 0xBF || s[2]&0xC0 != 0x80 {
-		return 0, false
-	}
-	return rune(s[0]&0x0F)<<12 | rune(s[1]&0x3F)<<6 | rune(s[2]&0x3F), true
-}
-
 type jsonParser struct {
 	data []byte
 	i    int

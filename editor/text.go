@@ -2,6 +2,7 @@ package editor
 
 import (
 	"math/bits"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -190,4 +191,27 @@ func surrogates(r rune) (hi, lo rune) {
 // allowed surrogates.
 func wtf8(r rune) string {
 	return string([]byte{0xE0 | byte(r>>12), 0x80 | byte(r>>6)&0x3F, 0x80 | byte(r)&0x3F})
+}
+
+// joinText concatenates a and b. Where a ends with a lone high surrogate
+// and b starts with a lone low one (halves cut apart by sliceUTF16), the
+// two become one character again, as they do in JavaScript.
+func joinText(a, b string) string {
+	if len(a) < 3 || len(b) < 3 {
+		return a + b
+	}
+	hi, okA := wtf8Surrogate(a[len(a)-3:])
+	lo, okB := wtf8Surrogate(b)
+	if !okA || !okB || hi > 0xDBFF || lo < 0xDC00 {
+		return a + b
+	}
+	return a[:len(a)-3] + string(utf16.DecodeRune(hi, lo)) + b[3:]
+}
+
+// wtf8Surrogate decodes a surrogate written as three WTF-8 bytes.
+func wtf8Surrogate(s string) (rune, bool) {
+	if len(s) < 3 || s[0] != 0xED || s[1] < 0xA0 || s[1] > 0xBF || s[2]&0xC0 != 0x80 {
+		return 0, false
+	}
+	return rune(s[0]&0x0F)<<12 | rune(s[1]&0x3F)<<6 | rune(s[2]&0x3F), true
 }
