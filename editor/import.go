@@ -14,6 +14,11 @@ import (
 // mistaken upload from becoming a document nobody can edit.
 const MaxImportSize = 4 << 20
 
+// MaxImportSections is the most section headings ImportMarkdown accepts.
+// The ten sections of an output document and a few custom ones are far
+// below it; beyond it the draft is not structured as sections at all.
+const MaxImportSections = 500
+
 // PreambleTitle is the title of the custom section that receives the text
 // found before the first section heading of an imported draft.
 const PreambleTitle = "Introduction"
@@ -102,8 +107,9 @@ func (r ImportReport) Lines() []string {
 //
 // The title argument, when not empty, wins over a title heading. Fenced
 // code blocks are respected; setext (underlined) headings are not read as
-// headings. Empty input, invalid UTF-8, control characters and input over
-// MaxImportSize are errors wrapping ErrInvalid.
+// headings. Empty input, invalid UTF-8, control characters, input over
+// MaxImportSize and more than MaxImportSections section headings are
+// errors wrapping ErrInvalid.
 func ImportMarkdown(src string, tmpl *Template, id, title string, now time.Time) (*Document, ImportReport, error) {
 	var rep ImportReport
 	if tmpl == nil {
@@ -126,6 +132,17 @@ func ImportMarkdown(src string, tmpl *Template, id, title string, now time.Time)
 	isHead := map[int]*mdHeading{}
 	for i := range heads {
 		isHead[heads[i].line] = &heads[i]
+	}
+	if level > 0 {
+		count := 0
+		for _, h := range heads {
+			if h.level == level {
+				count++
+			}
+		}
+		if count > MaxImportSections {
+			return nil, rep, fmt.Errorf("%w: %d section headings (level %d); the limit is %d", ErrInvalid, count, level, MaxImportSections)
+		}
 	}
 	for i, l := range lines {
 		h := isHead[i]
@@ -165,6 +182,7 @@ func ImportMarkdown(src string, tmpl *Template, id, title string, now time.Time)
 	texts := make([]string, len(tmpl.Sections))
 	filled := make([]bool, len(tmpl.Sections))
 	last := -1
+	matcher := newHeadingMatcher(tmpl)
 	for _, p := range parts {
 		text := trimBlankLines(strings.Join(p.lines, "\n"))
 		if p.head == nil {
@@ -176,7 +194,7 @@ func ImportMarkdown(src string, tmpl *Template, id, title string, now time.Time)
 			continue
 		}
 		m := ImportMapping{Heading: p.head.raw, Line: p.head.line + 1}
-		idx, how, _, why := matchHeading(p.head.text, tmpl)
+		idx, how, _, why := matcher.match(p.head.text)
 		if idx < 0 {
 			m.Match, m.Why = "custom", why
 			ct := customTitle(p.head.text)
@@ -209,13 +227,15 @@ func ImportMarkdown(src string, tmpl *Template, id, title string, now time.Time)
 	}
 	added := slices.Clone(d.Sections) // custom-1.. in draft order
 	d.Sections = d.Sections[:0:0]
+	byAfter := map[int][]int{}
+	for i, c := range customs {
+		byAfter[c.after] = append(byAfter[c.after], i)
+	}
 	place := func(after int) {
-		for i, c := range customs {
-			if c.after == after {
-				s := added[i]
-				s.Text = c.text
-				d.Sections = append(d.Sections, s)
-			}
+		for _, i := range byAfter[after] {
+			s := added[i]
+			s.Text = customs[i].text
+			d.Sections = append(d.Sections, s)
 		}
 	}
 	place(-1)
@@ -227,21 +247,20 @@ func ImportMarkdown(src string, tmpl *Template, id, title string, now time.Time)
 	}
 	d.AssignParagraphIDs()
 
+	for ci, c := range customs {
+		rep.Mappings[c.mapping].SectionID = added[ci].ID
+	}
+	number := make(map[string]int, len(d.Sections))
+	for i, s := range d.Sections {
+		number[s.ID] = i + 1
+	}
 	for i := range rep.Mappings {
-		m := &rep.Mappings[i]
-		if m.SectionID == "" {
-			for ci, c := range customs {
-				if c.mapping == i {
-					m.SectionID = added[ci].ID
-				}
-			}
-		}
-		m.Number = d.Number(m.SectionID)
+		rep.Mappings[i].Number = number[rep.Mappings[i].SectionID]
 	}
 	rep.Empty = []string{}
 	for i, ts := range tmpl.Sections {
 		if IsEmptyText(texts[i]) {
-			rep.Empty = append(rep.Empty, fmt.Sprintf("%d. %s", d.Number(ts.Key), ts.Title))
+			rep.Empty = append(rep.Empty, fmt.Sprintf("%d. %s", number[ts.Key], ts.Title))
 		}
 	}
 	return d, rep, nil
@@ -292,6 +311,9 @@ func scanHeadings(lines []string) []mdHeading {
 	var out []mdHeading
 	fence := ""
 	for i, l := range lines {
+		if t := strings.TrimLeft(l, " "); t == "" || !strings.ContainsRune("#`~", rune(t[0])) {
+			continue // the common case: no heading and no fence
+		}
 		if fence != "" {
 			t := strings.TrimSpace(l)
 			if strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "" && len(l)-len(strings.TrimLeft(l, " ")) <= 3 {

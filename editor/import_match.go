@@ -21,6 +21,8 @@ const (
 	// ambiguityMargin: a best match this close to the runner-up is
 	// ambiguous and left unmatched rather than guessed.
 	ambiguityMargin = 0.1
+	// maxHeadingWords bounds the words of a heading that are compared.
+	maxHeadingWords = 30
 )
 
 var romans = map[string]int{
@@ -132,7 +134,7 @@ func sameWord(a, b string) bool {
 	if short >= 5 && (strings.HasPrefix(a, b) || strings.HasPrefix(b, a)) {
 		return true
 	}
-	return short >= 6 && editDistance(a, b) <= 1
+	return short >= 6 && len(a)-len(b) <= 1 && len(b)-len(a) <= 1 && editDistance(a, b) <= 1
 }
 
 // editDistance is the Levenshtein distance between two words, in bytes.
@@ -180,12 +182,30 @@ func similarity(h, t []string) float64 {
 	return (dice + cover) / 2
 }
 
-// sectionScore is the best similarity of a heading to a template section's
-// title or any of its aliases.
-func sectionScore(h []string, ts *TemplateSection) float64 {
-	best := similarity(h, titleTokens(ts.Title))
-	for _, a := range ts.Aliases {
-		best = max(best, similarity(h, titleTokens(a)))
+// headingMatcher holds a template's titles and aliases as words, made once
+// per import rather than once per heading.
+type headingMatcher struct {
+	tmpl  *Template
+	names [][][]string // per section: the words of its title and of each alias
+}
+
+func newHeadingMatcher(tmpl *Template) *headingMatcher {
+	m := &headingMatcher{tmpl: tmpl, names: make([][][]string, len(tmpl.Sections))}
+	for i, ts := range tmpl.Sections {
+		m.names[i] = append(m.names[i], titleTokens(ts.Title))
+		for _, a := range ts.Aliases {
+			m.names[i] = append(m.names[i], titleTokens(a))
+		}
+	}
+	return m
+}
+
+// sectionScore is the best similarity of a heading to the title or any
+// alias of template section i.
+func (m *headingMatcher) sectionScore(h []string, i int) float64 {
+	best := 0.0
+	for _, name := range m.names[i] {
+		best = max(best, similarity(h, name))
 	}
 	return best
 }
@@ -204,12 +224,20 @@ const (
 // heading names, or -1. It also returns the score of the words and, for a
 // heading left unmatched, why.
 func matchHeading(heading string, tmpl *Template) (idx int, how matchHow, score float64, why string) {
+	return newHeadingMatcher(tmpl).match(heading)
+}
+
+func (m *headingMatcher) match(heading string) (idx int, how matchHow, score float64, why string) {
+	tmpl := m.tmpl
 	num, rest, _ := splitNumber(heading)
 	words := titleTokens(rest)
+	if len(words) > maxHeadingWords {
+		words = words[:maxHeadingWords] // a heading that long is prose; keep matching cheap
+	}
 	best, second, bestScore, secondScore := -1, -1, 0.0, 0.0
 	scores := make([]float64, len(tmpl.Sections))
 	for i := range tmpl.Sections {
-		s := sectionScore(words, &tmpl.Sections[i])
+		s := m.sectionScore(words, i)
 		scores[i] = s
 		switch {
 		case s > bestScore:

@@ -279,3 +279,60 @@ func TestImportLineEndings(t *testing.T) {
 		t.Errorf("got title %q; want T", d.Title)
 	}
 }
+
+func TestImportOutOfOrder(t *testing.T) {
+	_, rep, err := ImportMarkdown("## 5. Existing policy measures\n\nA.\n\n## 4. Regional\n\nB.\n", outputTemplate(t), "d", "T", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "'## 4. Regional' (line 5) came after") {
+		t.Errorf("got notes %q; want one saying '## 4. Regional' came out of order", rep.Notes)
+	}
+}
+
+// FuzzImportMarkdown checks that import never panics and never drops a
+// line that is not a heading.
+func FuzzImportMarkdown(f *testing.F) {
+	if src, err := os.ReadFile("testdata/drafts/bpf-cybersecurity-draft.md"); err == nil {
+		f.Add(string(src))
+	}
+	f.Add("# T\n\n## 1. Issues\n\ntext\n\n```\n## x\n")
+	f.Add("pre\n\n# A\n\n### deep\n\n## B\n\n# C\n")
+	tm, err := LookupTemplate("bpf-output")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		d, _, err := ImportMarkdown(src, tm, "d", "", time.Time{})
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("got %v; want nil or an error wrapping ErrInvalid", err)
+			}
+			return
+		}
+		clean, _ := cleanImport(src)
+		var all strings.Builder
+		for _, s := range d.Sections {
+			all.WriteString(s.Text + "\n")
+		}
+		for _, l := range strings.Split(clean, "\n") {
+			if strings.Trim(l, " \t") == "" || atxHeading.MatchString(l) {
+				continue
+			}
+			if !strings.Contains(all.String(), strings.TrimSpace(l)) {
+				t.Fatalf("line %q is not in the imported document", l)
+			}
+		}
+	})
+}
+
+func TestImportTooManySections(t *testing.T) {
+	src := strings.Repeat("## Annex\n\ntext\n\n", MaxImportSections+1)
+	if _, _, err := ImportMarkdown(src, outputTemplate(t), "d", "T", time.Time{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("got %v; want an error wrapping ErrInvalid", err)
+	}
+	src = strings.Repeat("### Annex\n\ntext\n\n", MaxImportSections+1) // not sections: no limit
+	if _, _, err := ImportMarkdown("# T\n\n## Annex\n\n"+src, outputTemplate(t), "d", "T", time.Time{}); err != nil {
+		t.Errorf("got %v; want deeper headings accepted", err)
+	}
+}
