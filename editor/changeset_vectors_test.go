@@ -112,6 +112,10 @@ func TestVectorsApply(t *testing.T) {
 		} else if got != v.Want {
 			t.Errorf("case %d: Apply(%s): got %q; want %q", i, c, got, v.Want)
 		}
+		text := NewText(v.Doc)
+		if err := text.Apply(c); err != nil || text.String() != v.Want || text.Len() != UTF16Len(v.Want) {
+			t.Errorf("case %d: Text.Apply(%s): got %q, length %d (%v); want %q", i, c, text.String(), text.Len(), err, v.Want)
+		}
 		if c.LenBefore() != v.Info.Length || c.LenAfter() != v.Info.NewLength || c.Empty() != v.Info.Empty {
 			t.Errorf("case %d: %s: got LenBefore %d, LenAfter %d, Empty %v; want %d, %d, %v", i, c,
 				c.LenBefore(), c.LenAfter(), c.Empty(), v.Info.Length, v.Info.NewLength, v.Info.Empty)

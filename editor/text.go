@@ -17,11 +17,12 @@ const (
 	hiBits = 0x8080808080808080
 )
 
-// load64 reads eight bytes little-endian; the compiler turns it into one load.
-func load64(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// load64 reads the first eight bytes of s little-endian; the compiler
+// turns it into one load.
+func load64[T ~string | ~[]byte](s T) uint64 {
+	s = s[:8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // units64 counts the UTF-16 units started by the eight bytes in w. A
@@ -41,12 +42,24 @@ func units64(w uint64) int {
 // for the same text. Invalid UTF-8 bytes count as one unit each, except
 // stray continuation bytes, which count as none; callers keep documents
 // valid.
-func UTF16Len(s string) int {
-	n, i := 0, 0
-	for ; i+8 <= len(s); i += 8 {
-		n += units64(load64(s, i))
+func UTF16Len(s string) int { return utf16Len(s) }
+
+func utf16Len[T ~string | ~[]byte](s T) int {
+	n := 0
+	for len(s) >= 32 {
+		w0, w1, w2, w3 := load64(s), load64(s[8:]), load64(s[16:]), load64(s[24:])
+		if (w0|w1|w2|w3)&hiBits == 0 {
+			n += 32
+		} else {
+			n += units64(w0) + units64(w1) + units64(w2) + units64(w3)
+		}
+		s = s[32:]
 	}
-	for ; i < len(s); i++ {
+	for len(s) >= 8 {
+		n += units64(load64(s))
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
 		n += byteUnits(s[i])
 	}
 	return n
@@ -72,11 +85,21 @@ func byteUnits(b byte) int {
 // when the target lies between the two halves of a surrogate pair (the
 // returned offset is then the start of that character); short is true when
 // s ends first.
-func advance(s string, i, n int) (j int, split, short bool) {
+func advance[T ~string | ~[]byte](s T, i, n int) (j int, split, short bool) {
 	// Whole words while they cannot overshoot: no byte starts more than two
-	// units.
+	// units, so 32 bytes hold at most 64.
+	for n >= 64 && i+32 <= len(s) {
+		t := s[i : i+32]
+		w0, w1, w2, w3 := load64(t), load64(t[8:]), load64(t[16:]), load64(t[24:])
+		if (w0|w1|w2|w3)&hiBits == 0 {
+			n -= 32
+		} else {
+			n -= units64(w0) + units64(w1) + units64(w2) + units64(w3)
+		}
+		i += 32
+	}
 	for n >= 16 && i+8 <= len(s) {
-		n -= units64(load64(s, i))
+		n -= units64(load64(s[i:]))
 		i += 8
 	}
 	// A word may end inside a character whose units it already counted.
