@@ -93,8 +93,9 @@ func (r ImportReport) Lines() []string {
 // some section's text.
 //
 // Sections are the headings of the top level present; a single top-level
-// heading followed by deeper ones (a leading "# Title") is the document
-// title and the next level down holds the sections. A section heading is
+// heading followed by deeper ones (a leading "# Title"), or a "#" heading
+// that is the only heading, is the document title, and the next level down
+// holds the sections. A section heading is
 // mapped to a template section by its number ("3.", "3)", "Section 3 —")
 // unless its words clearly name another section, or else by the similarity
 // of its words to the template titles and aliases. Text under a heading
