@@ -232,6 +232,9 @@ func (p *jsonParser) changeSet() (ChangeSet, error) {
 			c.sections = append(c.sections, l, 0)
 			return nil
 		}
+		if l == 0 && len(text) == 0 {
+			return p.fail("empty change")
+		}
 		for len(c.inserted) < index {
 			c.inserted = append(c.inserted, "")
 		}

@@ -373,6 +373,8 @@ func TestCheckAgainst(t *testing.T) {
 		{"ab", `[[]]`, ErrMalformedJSON},
 		{"ab", `[0,2]`, ErrMalformedJSON},
 		{"ab", `[[0],2]`, ErrMalformedJSON},
+		{"ab", `[[0,""],2]`, ErrMalformedJSON},
+		{"ab", `[[2,""]]`, nil},
 		{"ab", `[2]]`, ErrMalformedJSON},
 		{"ab", `[2`, ErrMalformedJSON},
 		{"ab", `{"changes":[2]}`, ErrMalformedJSON},
