@@ -42,10 +42,10 @@ func TestTextRefuses(t *testing.T) {
 		json string
 		want error
 	}{
-		{`[1,[1,"x"],2]`, ErrSplitSurrogate},       // one change, start inside the pair
-		{`[2,[1,"x"],1]`, ErrSplitSurrogate},       // one change, end inside the pair
-		{`[[1],[1,"x"],2]`, ErrSplitSurrogate},     // several changes
-		{`[[0,"\ud83d"],4]`, ErrInvalidText},       // lone surrogate
+		{`[1,[1,"x"],2]`, ErrSplitSurrogate},   // one change, ending inside the pair
+		{`[2,[1,"x"],1]`, ErrSplitSurrogate},   // one change, starting inside the pair
+		{`[[1],[1,"x"],2]`, ErrSplitSurrogate}, // several changes
+		{`[[0,"\ud83d"],4]`, ErrInvalidText},   // lone surrogate
 		{`[[0,"ok"],1,[0,"\ude00"],3]`, ErrInvalidText},
 		{`[5]`, ErrLengthMismatch},
 	} {
