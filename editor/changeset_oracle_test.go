@@ -61,9 +61,10 @@ type oracleReply struct {
 	Error string          `json:"error"`
 }
 
-// startOracle starts cm-oracle.mjs. A missing node or node_modules fails
-// the test rather than skipping it: the comparison is the point.
-func startOracle(t testing.TB) *oracle {
+// nodeCommand returns a command running a script of frontend/tools with
+// node in the repository root. A missing node or node_modules fails the
+// test rather than skipping it: the comparison is the point.
+func nodeCommand(t testing.TB, script string, args ...string) *exec.Cmd {
 	t.Helper()
 	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "frontend", "node_modules", "@codemirror", "state")); err != nil {
@@ -73,8 +74,15 @@ func startOracle(t testing.TB) *oracle {
 	if err != nil {
 		t.Fatalf("node is needed to compare with @codemirror/state: %v", err)
 	}
-	cmd := exec.Command(node, filepath.Join("frontend", "tools", "cm-oracle.mjs"))
+	cmd := exec.Command(node, append([]string{filepath.Join("frontend", "tools", script)}, args...)...)
 	cmd.Dir = root
+	return cmd
+}
+
+// startOracle starts cm-oracle.mjs.
+func startOracle(t testing.TB) *oracle {
+	t.Helper()
+	cmd := nodeCommand(t, "cm-oracle.mjs")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -312,6 +320,15 @@ func compareDiff(t testing.TB, cases []diffCase, replies []oracleReply) (failure
 		}
 	}
 	return failures
+}
+
+// TestVectorsUpToDate makes sure the committed vectors are what the
+// installed library gives, so that upgrading it cannot leave them stale.
+func TestVectorsUpToDate(t *testing.T) {
+	out, err := nodeCommand(t, "gen-change-vectors.mjs", "--check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gen-change-vectors.mjs --check: %v\n%s", err, out)
+	}
 }
 
 // TestDifferential compares random cases with the JavaScript library. It

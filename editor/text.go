@@ -13,9 +13,8 @@ import (
 // character worth one UTF-16 unit, and a four-byte leader starts one worth
 // two (a surrogate pair). That lets eight bytes be counted at a time.
 
-const (
-	hiBits = 0x8080808080808080
-)
+// hiBits masks the top bit of each byte in a word.
+const hiBits = 0x8080808080808080
 
 // load64 reads the first eight bytes of s little-endian; the compiler
 // turns it into one load.
@@ -172,7 +171,7 @@ func UTF16Offset(s string, b int) int {
 // JavaScript's slice on the same text. A bound inside a surrogate pair cuts
 // the pair the way JavaScript does, leaving a lone surrogate, written in
 // WTF-8 (a three-byte surrogate encoding) so that UTF16Len still counts it
-// as one unit. Valid change sets never need that; ValidText rejects it.
+// as one unit. Valid change sets never need that; CheckAgainst rejects it.
 func sliceUTF16(s string, from, to int) string {
 	i, splitA, _ := advance(s, 0, from)
 	at := from

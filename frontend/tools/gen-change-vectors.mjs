@@ -4,11 +4,16 @@
 // with the same library versions rewrites identical files.
 //
 //   node frontend/tools/gen-change-vectors.mjs [seed]
-import {writeFileSync, mkdirSync} from "node:fs"
+//   node frontend/tools/gen-change-vectors.mjs --check
+//
+// --check writes nothing and exits 1 if the committed files differ from what
+// the installed library gives (say after an upgrade): regenerate them then.
+import {writeFileSync, mkdirSync, readFileSync} from "node:fs"
 import {ChangeSet} from "@codemirror/state"
 import {run, text} from "./cm-ops.mjs"
 
-const seed = Number(process.argv[2] ?? 20240611)
+const check = process.argv[2] == "--check"
+const seed = Number(!check && process.argv[2] || 20240611)
 const outDir = new URL("../../editor/testdata/changes/", import.meta.url)
 
 // mulberry32: small, seedable, and the same on every Node version.
@@ -180,12 +185,20 @@ for (let round = 0; round < 30; round++) {
 }
 
 mkdirSync(outDir, {recursive: true})
+let stale = []
 for (let [name, cases] of Object.entries(vectors)) {
   let body = {
     generator: "frontend/tools/gen-change-vectors.mjs",
     seed,
     cases,
   }
-  writeFileSync(new URL(name + ".json", outDir), JSON.stringify(body, null, 0).replace(/\},\{"/g, '},\n{"') + "\n")
+  let file = new URL(name + ".json", outDir)
+  let content = JSON.stringify(body, null, 0).replace(/\},\{"/g, '},\n{"') + "\n"
+  if (!check) writeFileSync(file, content)
+  else if (readFileSync(file, "utf8") != content) stale.push(name + ".json")
 }
-console.log("wrote", Object.entries(vectors).map(([k, v]) => `${k}: ${v.length}`).join(", "))
+if (stale.length) {
+  console.error("stale vectors: " + stale.join(", ") + "; run node frontend/tools/gen-change-vectors.mjs")
+  process.exit(1)
+}
+console.log(check ? "vectors up to date:" : "wrote", Object.entries(vectors).map(([k, v]) => `${k}: ${v.length}`).join(", "))
