@@ -10,11 +10,15 @@ type Update struct {
 
 // RebaseUpdates rewrites updates, made on top of some version of a text,
 // to apply after over, the updates accepted since that version; exactly
-// @codemirror/collab's rebaseUpdates. The first updates that appear in over
-// from the same client, in order, were already accepted: they are dropped
-// rather than applied twice, and the rest are mapped over the others. The
-// result shares no state with the input; the input is not modified.
-// Like Map, it panics when lengths do not line up.
+// @codemirror/collab's rebaseUpdates. The leading updates that appear in
+// over from the same client, in order, were already accepted: they are
+// dropped rather than applied twice, and the rest are mapped over the
+// others. The input is not modified.
+//
+// Like Map it panics when lengths do not line up, so a server checks a
+// push first: the first update's LenBefore must be the text's length at the
+// pushed version and each next one must start where the previous ended.
+// After rebasing, Text.Apply (or CheckAgainst) still vets each result.
 func RebaseUpdates(updates, over []Update) []Update {
 	if len(over) == 0 || len(updates) == 0 {
 		return updates
