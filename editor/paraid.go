@@ -155,12 +155,8 @@ func (w *linkWalk) kept(fromA, toA, fromB int) {
 	w.unitA, w.byteA = toA, endA
 	w.unitB, w.byteB = fromB+toA-fromA, min(startB+n, len(w.after))
 
-	for w.i < len(w.oldP) && w.oldP[w.i].End <= startA {
-		w.i++
-	}
-	for w.j < len(w.newP) && w.newP[w.j].End <= startB {
-		w.j++
-	}
+	// Each turn passes a paragraph or ends the range, so the sweep is
+	// linear; paragraphs ending before the range are passed like others.
 	for w.i < len(w.oldP) && w.j < len(w.newP) {
 		// Both paragraphs in offsets from the start of the kept range.
 		o, p := w.oldP[w.i], w.newP[w.j]
