@@ -23,19 +23,25 @@ package editor
 //     others in merged (merged[second] = first), for joins of any number;
 //   - a paragraph that loses all of its characters (deleted, or replaced
 //     wholesale) loses its id: it is neither in out nor in merged;
-//   - a paragraph without surviving characters gets a new id.
+//   - a paragraph of after without surviving characters (typed from
+//     nothing, or a replacement) gets a new id.
 //
 // Precisely: the paragraphs of after are taken in order, and each takes
 // the id of the first paragraph it inherits from whose id no earlier one
 // has taken, or a new id when there is none. An id left over that way
 // whose paragraph has surviving characters is merged into the first
-// paragraph holding some of them, which has always taken an id.
+// paragraph holding some of them, which by then has always taken an id:
+// every value in merged is in out, and merged is nil when it would be
+// empty. So when a boundary moves (the end of one paragraph joined to the
+// next), both keep their ids.
 //
 // Where ids is shorter than the paragraphs of before (data from before ids
 // were kept), the paragraphs without an id, and those whose id is empty or
 // repeats an earlier one, count as having none: a paragraph of after that
 // would take theirs gets a new id instead, and they are never in merged.
-// Extra ids are ignored.
+// That is filling the list with new ids first, except that no id is spent
+// on a paragraph that is then merged away or deleted. Extra ids are
+// ignored.
 //
 // New ids come from newID, which is called only for paragraphs that need
 // one. An id it returns that is already among ids is skipped, so that an
