@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// toolConfig is shared by the commands that read or write documents:
+// either directly in a data directory (the server must not be running on
+// it) or through a running server's HTTP API.
+type toolConfig struct {
+	DataDir string
+	Server  string
+}
+
+func toolFlags(fs *flag.FlagSet, c *toolConfig) {
+	fs.StringVar(&c.DataDir, "data", "./bpfdraft-data", "data directory to use directly")
+	fs.StringVar(&c.Server, "server", "", "URL of a running bpfdraft (http://127.0.0.1:8080) to use instead of the data directory")
+}
+
+func openStore(c toolConfig) (store.Store, error) {
+	st, err := boltstore.Open(c.DataDir, 2*time.Second)
+	if errors.Is(err, store.ErrInUse) {
+		return nil, fmt.Errorf("%w; while the server runs, pass --server http://ADDR to go through it", err)
+	}
+	return st, err
+}
+
+func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
+	var c toolConfig
+	var tmplName, title, bpf string
+	var dryRun bool
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	toolFlags(fs, &c)
+	fs.StringVar(&tmplName, "template", "bpf-output", "template whose sections the draft's headings are mapped to")
+	fs.StringVar(&title, "title", "", "document title (default: the draft's own title heading)")
+	fs.StringVar(&bpf, "bpf", "", "id of the BPF the document belongs to")
+	fs.BoolVar(&dryRun, "dry-run", false, "print what would go where without storing anything")
+	pos, err := parseArgs(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"import takes one markdown file (or - for standard input)"}
+	}
+	var src []byte
+	if pos[0] == "-" {
+		src, err = io.ReadAll(io.LimitReader(stdin, editor.MaxImportSize+1))
+	} else {
+		src, err = os.ReadFile(pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	tmpl, err := editor.LookupTemplate(tmplName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+
+	var doc *editor.Document
+	var report editor.ImportReport
+	switch {
+	case c.Server != "" && !dryRun:
+		doc, report, err = importOverHTTP(ctx, c.Server, tmplName, title, bpf, src)
+	default:
+		doc, report, err = editor.ImportMarkdown(string(src), tmpl, uuid.NewString(), title, time.Now().UTC())
+		if err == nil && !dryRun {
+			doc.BPF = bpf
+			err = storeImported(ctx, c, doc)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, line := range report.Lines() {
+		fmt.Fprintln(stdout, line)
+	}
+	if dryRun {
+		fmt.Fprintln(stdout, "dry run: nothing stored")
+	} else {
+		fmt.Fprintf(stdout, "imported as document %s (%d sections)\n", doc.ID, len(doc.Sections))
+	}
+	return nil
+}
+
+func storeImported(ctx context.Context, c toolConfig, doc *editor.Document) error {
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if doc.BPF != "" {
+		if _, err := st.GetBPF(ctx, doc.BPF); err != nil {
+			return fmt.Errorf("--bpf: %w", err)
+		}
+	}
+	return st.CreateDocument(ctx, doc)
+}
+
+// apiError reads the JSON error of a failed API call.
+func apiError(resp *http.Response) error {
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
+		return fmt.Errorf("server: %s (%s)", e.Error.Message, e.Error.Code)
+	}
+	return fmt.Errorf("server: %s", resp.Status)
+}
+
+func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, src []byte) (*editor.Document, editor.ImportReport, error) {
+	q := url.Values{"template": {tmpl}}
+	if title != "" {
+		q.Set("title", title)
+	}
+	if bpf != "" {
+		q.Set("bpf", bpf)
+	}
+	u := strings.TrimRight(server, "/") + "/api/documents/import?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, "POST", u, bytes.NewReader(src))
+	if err != nil {
+		return nil, editor.ImportReport{}, err
+	}
+	req.Header.Set("Content-Type", "text/markdown; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, editor.ImportReport{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return nil, editor.ImportReport{}, apiError(resp)
+	}
+	var out struct {
+		Document *editor.Document    `json:"document"`
+		Report   editor.ImportReport `json:"report"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, editor.ImportReport{}, err
+	}
+	return out.Document, out.Report, nil
+}
+
+func exportCmd(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	var c toolConfig
+	var format, out string
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	toolFlags(fs, &c)
+	fs.StringVar(&format, "format", "md", "md (markdown) or html (a standalone page for reading and printing)")
+	fs.StringVar(&out, "out", "", "file to write (default: standard output)")
+	pos, err := parseArgs(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"export takes one document id"}
+	}
+	if format != "md" && format != "markdown" && format != "html" {
+		return usageError{fmt.Sprintf("--format must be md or html, not %q", format)}
+	}
+	var data []byte
+	if c.Server != "" {
+		data, err = exportOverHTTP(ctx, c.Server, pos[0], format)
+	} else {
+		data, err = exportLocal(ctx, c, pos[0], format)
+	}
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(out, data, 0o644)
+}
+
+func exportLocal(ctx context.Context, c toolConfig, id, format string) ([]byte, error) {
+	st, err := openStore(c)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	doc, err := collab.LoadDocument(ctx, st, id)
+	if err != nil {
+		return nil, err
+	}
+	if format == "html" {
+		opts := editor.PageOptions{Generated: time.Now().UTC()}
+		if doc.BPF != "" {
+			if b, err := st.GetBPF(ctx, doc.BPF); err == nil {
+				opts.BPFName, opts.Year = b.Name, b.Year
+			}
+		}
+		return editor.RenderPage(doc, opts)
+	}
+	return []byte(editor.ExportMarkdown(doc)), nil
+}
+
+func exportOverHTTP(ctx context.Context, server, id, format string) ([]byte, error) {
+	u := strings.TrimRight(server, "/") + "/api/documents/" + url.PathEscape(id) + "/export?format=" + url.QueryEscape(format)
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, apiError(resp)
+	}
+	return io.ReadAll(resp.Body)
+}

@@ -1,0 +1,364 @@
+package collab
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// apiError is the body of every error answer of the JSON API.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+// readBody reads a request body of at most max bytes that must be valid
+// UTF-8, answering the error itself when it is not.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", max))
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_body", "the request body could not be read")
+		}
+		return nil, false
+	}
+	if !utf8.Valid(data) {
+		writeError(w, http.StatusBadRequest, "bad_encoding", "the request body is not valid UTF-8")
+		return nil, false
+	}
+	return data, true
+}
+
+// decodeJSON reads a JSON object into v: the body must be declared as
+// JSON (which also keeps cross-site HTML forms out), fit the size cap, be
+// valid UTF-8 and hold exactly one value with only known fields.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type", "send the request body as application/json")
+		return false
+	}
+	data, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: "+jsonProblem(err))
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: more than one value in the body")
+		return false
+	}
+	return true
+}
+
+// jsonProblem turns a decoding error into a message that names the field
+// or offset without echoing internal type names.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be a %s, not a %s", typ.Field, typ.Type.Kind(), typ.Value)
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body ends in the middle of a value"
+	default:
+		return err.Error()
+	}
+}
+
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"templates": editor.Templates()})
+}
+
+func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) {
+	t, err := editor.LookupTemplate(r.PathValue("name"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "unknown_template", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+type createBPFRequest struct {
+	Name        string `json:"name"`
+	Year        int    `json:"year"`
+	MeetingDate string `json:"meeting_date"`
+}
+
+func (s *Server) createBPF(w http.ResponseWriter, r *http.Request) {
+	var req createBPFRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	b := &editor.BPF{ID: s.newID(), Name: strings.TrimSpace(req.Name), Year: req.Year, MeetingDate: req.MeetingDate, Created: s.now().UTC()}
+	if err := b.Validate(); err != nil {
+		s.storeError(w, r, "bpf", err)
+		return
+	}
+	if err := s.store.PutBPF(r.Context(), b); err != nil {
+		s.storeError(w, r, "bpf", err)
+		return
+	}
+	s.log.Info("bpf created", "bpf", b.ID, "name", b.Name)
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (s *Server) listBPFs(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListBPFs(r.Context())
+	if err != nil {
+		s.storeError(w, r, "bpf", err)
+		return
+	}
+	if list == nil {
+		list = []*editor.BPF{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bpfs": list})
+}
+
+func (s *Server) getBPF(w http.ResponseWriter, r *http.Request) {
+	b, err := s.store.GetBPF(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "bpf", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+type createDocumentRequest struct {
+	Template string `json:"template"`
+	Title    string `json:"title"`
+	BPF      string `json:"bpf"`
+}
+
+// checkBPF answers 400 when a document names a BPF that does not exist.
+func (s *Server) checkBPF(w http.ResponseWriter, r *http.Request, id string) bool {
+	if id == "" {
+		return true
+	}
+	if _, err := s.store.GetBPF(r.Context(), id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusBadRequest, "unknown_bpf", fmt.Sprintf("bpf %q does not exist", id))
+		} else {
+			s.storeError(w, r, "bpf", err)
+		}
+		return false
+	}
+	return true
+}
+
+func (s *Server) createDocument(w http.ResponseWriter, r *http.Request) {
+	var req createDocumentRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	if req.Template == "" {
+		writeError(w, http.StatusBadRequest, "invalid", `"template" is required; GET /api/templates lists them`)
+		return
+	}
+	tmpl, err := editor.LookupTemplate(req.Template)
+	if err != nil {
+		s.storeError(w, r, "template", err)
+		return
+	}
+	title := strings.TrimSpace(req.Title)
+	if title == "" || strings.ContainsAny(title, "\r\n") || len(title) > 300 {
+		writeError(w, http.StatusBadRequest, "invalid", `"title" is required: one line of at most 300 bytes`)
+		return
+	}
+	if !s.checkBPF(w, r, req.BPF) {
+		return
+	}
+	doc := tmpl.NewDocument(s.newID(), title, s.now().UTC())
+	doc.BPF = req.BPF
+	if err := s.store.CreateDocument(r.Context(), doc); err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	s.log.Info("document created", "doc", doc.ID, "template", doc.Template)
+	w.Header().Set("Location", "/api/documents/"+doc.ID)
+	writeJSON(w, http.StatusCreated, doc)
+}
+
+// importResponse is the answer to an import: the new document and what
+// went where.
+type importResponse struct {
+	Document *editor.Document    `json:"document"`
+	Report   editor.ImportReport `json:"report"`
+}
+
+func (s *Server) importDocument(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name := q.Get("template")
+	if name == "" {
+		name = "bpf-output"
+	}
+	tmpl, err := editor.LookupTemplate(name)
+	if err != nil {
+		s.storeError(w, r, "template", err)
+		return
+	}
+	if !s.checkBPF(w, r, q.Get("bpf")) {
+		return
+	}
+	src, ok := readBody(w, r, s.cfg.MaxImportBytes)
+	if !ok {
+		return
+	}
+	doc, report, err := editor.ImportMarkdown(string(src), tmpl, s.newID(), strings.TrimSpace(q.Get("title")), s.now().UTC())
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	doc.BPF = q.Get("bpf")
+	if err := s.store.CreateDocument(r.Context(), doc); err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	s.log.Info("document imported", "doc", doc.ID, "template", doc.Template, "bytes", len(src))
+	w.Header().Set("Location", "/api/documents/"+doc.ID)
+	writeJSON(w, http.StatusCreated, importResponse{Document: doc, Report: report})
+}
+
+func (s *Server) listDocuments(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListDocuments(r.Context(), r.URL.Query().Get("bpf"))
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	if list == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"documents": []any{}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"documents": list})
+}
+
+func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (s *Server) completeness(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, editor.Check(doc))
+}
+
+func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	out, err := editor.Render(doc)
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	switch format {
+	case "md", "markdown", "":
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		w.Header().Set("Content-Disposition", attachment(doc, "md"))
+		io.WriteString(w, editor.ExportMarkdown(doc))
+	case "html":
+		page, err := s.page(r, doc)
+		if err != nil {
+			s.storeError(w, r, "document", err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Disposition", attachment(doc, "html"))
+		w.Write(page)
+	default:
+		writeError(w, http.StatusBadRequest, "bad_format", fmt.Sprintf("unknown export format %q; use md or html", format))
+	}
+}
+
+// attachment names a downloaded export after the document's title.
+func attachment(doc *editor.Document, ext string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(doc.Title) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if name == "" {
+		name = "document"
+	}
+	return fmt.Sprintf(`attachment; filename="%s.%s"`, name, ext)
+}
+
+type addSectionRequest struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+func (s *Server) addSection(w http.ResponseWriter, r *http.Request) {
+	var req addSectionRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	sec, err := s.structure(r.Context(), r.PathValue("id"), req.Title, req.Text)
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sec)
+}

@@ -1,0 +1,71 @@
+package collab
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// page renders the standalone HTML page of a document.
+func (s *Server) page(r *http.Request, doc *editor.Document) ([]byte, error) {
+	opts := editor.PageOptions{Generated: s.now().UTC()}
+	if doc.BPF != "" {
+		if b, err := s.store.GetBPF(r.Context(), doc.BPF); err == nil {
+			opts.BPFName, opts.Year = b.Name, b.Year
+		}
+	}
+	return editor.RenderPage(doc, opts)
+}
+
+// readingView serves the public reading view: plain server-side HTML that
+// needs no script.
+func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		status := http.StatusInternalServerError
+		if errors.Is(err, store.ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	page, err := s.page(r, doc)
+	if err != nil {
+		s.log.Error("render page", "doc", doc.ID, "err", err)
+		http.Error(w, "this document could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(page)
+}
+
+var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bpfdraft</title>
+<link rel="stylesheet" href="/assets/page.css">
+</head><body><main class="bpf-doc">
+<h1>bpfdraft</h1>
+<p>Documents of IGF Best Practice Forums, written in the open.</p>
+{{if .}}<ul>{{range .}}<li><a href="/d/{{.ID}}">{{.Title}}</a></li>{{end}}</ul>{{else}}<p>No documents yet.</p>{{end}}
+</main></body></html>
+`))
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListDocuments(r.Context(), "")
+	if err != nil {
+		s.log.Error("list documents", "err", err)
+		http.Error(w, "documents could not be listed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := homeTmpl.Execute(w, list); err != nil {
+		s.log.Warn("home page", "err", fmt.Sprint(err))
+	}
+}
