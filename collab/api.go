@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -361,4 +362,40 @@ func (s *Server) addSection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, sec)
+}
+
+// history lists a document's accepted updates after a sequence number, as
+// kept in its log.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, limit := int64(0), 1000
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "invalid", `"after" must be a sequence number (0 or more)`)
+			return
+		}
+		after = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "invalid", `"limit" must be between 1 and 10000`)
+			return
+		}
+		limit = n
+	}
+	ups, err := s.store.ReadUpdates(r.Context(), r.PathValue("id"), after, limit)
+	if errors.Is(err, store.ErrCompacted) {
+		writeError(w, http.StatusGone, "compacted", fmt.Sprintf("updates after %d are no longer kept; read the document instead", after))
+		return
+	}
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	if ups == nil {
+		ups = []store.Update{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"updates": ups})
 }

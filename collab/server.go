@@ -118,6 +118,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/documents/{id}/export", s.exportDocument)
 	mux.HandleFunc("POST /api/documents/{id}/sections", s.addSection)
 	mux.HandleFunc("GET /api/documents/{id}/ws", s.serveWS)
+	mux.HandleFunc("GET /api/documents/{id}/history", s.history)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
