@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -26,10 +27,20 @@ import (
 
 // MaxRenderBytes is the most markdown, summed over a document's section
 // titles and texts, that Render, RenderSection and RenderPage accept.
+// Above it they return ErrTooLarge.
 const MaxRenderBytes = 1 << 20
+
+// MaxNesting is the deepest nesting of block quotes and list items one
+// line may open. goldmark's time grows with the square of that depth (a
+// megabyte of ">" takes minutes), and no document needs more.
+const MaxNesting = 32
 
 // ErrTooLarge reports a document above MaxRenderBytes; nothing is rendered.
 var ErrTooLarge = errors.New("document too large to render")
+
+// ErrTooComplex reports markdown nested deeper than MaxNesting; nothing is
+// rendered.
+var ErrTooComplex = errors.New("document too deeply nested to render")
 
 // Rendered is a document turned into sanitized HTML fragments, ready to be
 // placed in a page. Every HTML string in it has passed the sanitizer policy.
@@ -90,6 +101,8 @@ type Block struct {
 // moved two levels down (# becomes h3) so they nest under the document
 // title (h1) and the section heading (h2). Raw HTML is never passed
 // through: HTML comments are dropped and other HTML is shown as text.
+// Input beyond MaxRenderBytes or MaxNesting fails with ErrTooLarge or
+// ErrTooComplex, and nothing is rendered.
 func Render(doc *Document) (*Rendered, error) {
 	if err := checkSize(doc); err != nil {
 		return nil, err
@@ -115,8 +128,8 @@ func Render(doc *Document) (*Rendered, error) {
 // renders it, without parsing the other sections: ids are the same (unless
 // stored paragraph ids are duplicated across sections), but Block.Number
 // counts from the section's first paragraph, not the document's. It fails
-// with ErrInvalid when there is no such section, and with ErrTooLarge like
-// Render.
+// with ErrInvalid when there is no such section, and with ErrTooLarge or
+// ErrTooComplex like Render.
 func RenderSection(doc *Document, sectionID string) (*RenderedSection, error) {
 	if err := checkSize(doc); err != nil {
 		return nil, err
@@ -144,7 +157,56 @@ func checkSize(doc *Document) error {
 	if n > MaxRenderBytes {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n, MaxRenderBytes)
 	}
+	for i := range doc.Sections {
+		s := &doc.Sections[i]
+		ln := 0
+		for line := range strings.SplitSeq(s.Text, "\n") {
+			ln++
+			if d := nesting(line); d > MaxNesting {
+				return fmt.Errorf("%w: section %q line %d opens %d levels of quotes and lists, limit %d",
+					ErrTooComplex, s.Title, ln, d, MaxNesting)
+			}
+		}
+	}
 	return nil
+}
+
+// nesting counts the block quote and list markers that open a line. Lines
+// of only "-", "*", "_" and blanks are rules or heading underlines, not lists.
+func nesting(line string) int {
+	if strings.Trim(line, "-*_ \t\r") == "" {
+		return 0
+	}
+	depth := 0
+	for i := 0; i < len(line); {
+		switch c := line[i]; {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '>':
+			depth++
+			i++
+		case c == '-' || c == '*' || c == '+':
+			if i+1 < len(line) && line[i+1] != ' ' && line[i+1] != '\t' {
+				return depth
+			}
+			depth++
+			i++
+		case c >= '0' && c <= '9':
+			j := i
+			for j < len(line) && j-i < 9 && line[j] >= '0' && line[j] <= '9' {
+				j++
+			}
+			if j >= len(line) || line[j] != '.' && line[j] != ')' ||
+				j+1 < len(line) && line[j+1] != ' ' && line[j+1] != '\t' {
+				return depth
+			}
+			depth++
+			i = j + 1
+		default:
+			return depth
+		}
+	}
+	return depth
 }
 
 // markdown is built once: goldmark's Markdown is safe for concurrent use,
@@ -220,6 +282,9 @@ func renderSection(doc *Document, idx int, ids *idSet, number *int) sectionResul
 	}
 
 	var buf bytes.Buffer
+	// One buffered writer for all blocks: goldmark would otherwise wrap
+	// the buffer in a new 4 KiB bufio.Writer per block.
+	bw := bufio.NewWriter(&buf)
 	var body strings.Builder
 	for n := root.FirstChild(); n != nil; n = n.NextSibling() {
 		if skipBlock(n) {
@@ -257,7 +322,7 @@ func renderSection(doc *Document, idx int, ids *idSet, number *int) sectionResul
 		}
 		buf.Reset()
 		// Rendering into a bytes.Buffer cannot fail.
-		_ = markdown.Renderer().Render(&buf, src, n)
+		_ = markdown.Renderer().Render(bw, src, n)
 		b.HTML = string(policy.SanitizeBytes(buf.Bytes()))
 		if strings.TrimSpace(b.HTML) == "" {
 			continue

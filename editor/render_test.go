@@ -345,3 +345,28 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderTooComplex(t *testing.T) {
+	tests := []struct {
+		text string
+		want error
+	}{
+		{strings.Repeat(">", MaxNesting) + " deep but allowed", nil},
+		{strings.Repeat("> - ", MaxNesting/2) + "x", nil},
+		{strings.Repeat("> ", MaxNesting+1) + "x", ErrTooComplex},
+		{"ok\n\n" + strings.Repeat("1. ", MaxNesting+1) + "x", ErrTooComplex},
+		{strings.Repeat("* ", MaxNesting+1) + "x", ErrTooComplex},
+		{strings.Repeat("- ", 100), nil}, // a thematic break
+		{strings.Repeat("-a ", 100), nil},
+		{strings.Repeat("1.5 ", 100), nil},
+		// A megabyte of ">" would take goldmark minutes; it must fail at once.
+		{strings.Repeat(">", MaxRenderBytes-10), ErrTooComplex},
+	}
+	for _, tt := range tests {
+		doc := &Document{Sections: []Section{{ID: "s", Title: "S", Text: tt.text}}}
+		_, err := Render(doc)
+		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			t.Errorf("%.40q…: got error %v; want %v", tt.text, err, tt.want)
+		}
+	}
+}
