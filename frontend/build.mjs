@@ -1,0 +1,64 @@
+// Bundles the editing app into dist/ (app.js, app.css), which is committed
+// and embedded in the Go binary, so running bpfdraft needs no npm.
+//
+//   node build.mjs           rebuild dist/
+//   node build.mjs --check   rebuild into a temporary directory and fail
+//                            when the committed dist/ differs from it
+//
+// The output depends only on the sources and the locked package versions:
+// fixed file names, no source maps, no paths or dates in the output.
+
+import * as esbuild from "esbuild"
+import {mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync} from "node:fs"
+import {tmpdir} from "node:os"
+import {join, dirname} from "node:path"
+import {fileURLToPath} from "node:url"
+
+const root = dirname(fileURLToPath(import.meta.url))
+const check = process.argv.includes("--check")
+
+async function build(outdir) {
+  mkdirSync(outdir, {recursive: true})
+  const common = {
+    absWorkingDir: root,
+    bundle: true,
+    minify: true,
+    outdir,
+    entryNames: "[name]",
+    legalComments: "eof",
+    logLevel: "warning",
+    sourcemap: false,
+  }
+  await esbuild.build({...common, entryPoints: ["src/app.js"], format: "esm", target: ["es2020", "chrome90", "firefox90", "safari15"]})
+  await esbuild.build({...common, entryPoints: ["src/app.css"], target: ["chrome90", "firefox90", "safari15"]})
+}
+
+if (!check) {
+  const dist = join(root, "dist")
+  rmSync(dist, {recursive: true, force: true})
+  await build(dist)
+  for (const f of readdirSync(dist).sort()) console.log("dist/" + f, readFileSync(join(dist, f)).length, "bytes")
+} else {
+  const tmp = mkdtempSync(join(tmpdir(), "bpfdraft-bundle-"))
+  try {
+    await build(tmp)
+    const dist = join(root, "dist")
+    let committed = []
+    try { committed = readdirSync(dist).sort() } catch {}
+    const fresh = readdirSync(tmp).sort()
+    const problems = []
+    for (const f of fresh) {
+      if (!committed.includes(f)) problems.push(`dist/${f} is missing`)
+      else if (!readFileSync(join(dist, f)).equals(readFileSync(join(tmp, f)))) problems.push(`dist/${f} differs from a fresh build`)
+    }
+    for (const f of committed) if (!fresh.includes(f)) problems.push(`dist/${f} is not produced by the build`)
+    if (problems.length) {
+      console.error("frontend/dist is stale:\n  " + problems.join("\n  ") +
+        "\nRun `npm run build --prefix frontend` and commit frontend/dist.")
+      process.exit(1)
+    }
+    console.log("frontend/dist matches the sources")
+  } finally {
+    rmSync(tmp, {recursive: true, force: true})
+  }
+}
