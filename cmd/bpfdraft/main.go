@@ -45,6 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = importCmd(ctx, args, stdin, stdout, getenv)
 	case "export":
 		err = exportCmd(ctx, args, stdout, getenv)
+	case "load":
+		err = loadCmd(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "bpfdraft", version)
 	case "help", "-h", "--help":
@@ -73,6 +75,7 @@ commands:
   serve            run the server (the default command)
   import FILE.md   import a markdown draft as a new document ("-" reads standard input)
   export DOC       write a document as markdown (--format md) or a standalone HTML page (--format html)
+  load             generate load against a server on this machine and measure it
   version          print the version
 
 Run "bpfdraft <command> -h" for a command's flags.

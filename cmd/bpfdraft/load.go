@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab/loadgen"
+)
+
+// seconds is a duration flag that also takes a plain number of seconds.
+type seconds struct{ d *time.Duration }
+
+func (s seconds) String() string {
+	if s.d == nil {
+		return ""
+	}
+	return s.d.String()
+}
+
+func (s seconds) Set(v string) error {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		*s.d = time.Duration(n * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("want seconds (30) or a duration (30s, 2m)")
+	}
+	*s.d = d
+	return nil
+}
+
+func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, ViewerSample: 100, DialConcurrency: 64}
+	var asJSON, quiet bool
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Server, "server", "", "URL of the bpfdraft server to load; must be a loopback address (required)")
+	fs.StringVar(&c.Doc, "doc", "", "document to edit (default: create a fresh bpf-output document)")
+	fs.IntVar(&c.Editors, "editors", c.Editors, "editing connections")
+	fs.Float64Var(&c.Rate, "rate", c.Rate, "changes per second per editor")
+	fs.IntVar(&c.Viewers, "viewers", 0, "idle read-only connections")
+	fs.Var(seconds{&c.Duration}, "duration", fmt.Sprintf("how long to edit, in seconds or as a duration (at most %v)", loadgen.MaxDuration))
+	fs.IntVar(&c.Sections, "sections", c.Sections, "how many sections the editors spread over (1: all in one, the hardest case)")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, to measure its CPU and memory")
+	fs.IntVar(&c.ViewerSample, "viewer-sample", c.ViewerSample, "viewers that measure broadcast latency")
+	fs.IntVar(&c.DialConcurrency, "dial-concurrency", c.DialConcurrency, "connections opened at once")
+	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for the edits (0: pick one)")
+	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&quiet, "quiet", false, "no progress lines on standard error")
+	pos, err := parseArgs(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("load takes no arguments, got %q", pos)}
+	}
+	if c.Server == "" {
+		return usageError{"--server is required (http://127.0.0.1:PORT)"}
+	}
+	if !quiet {
+		c.Logf = func(format string, args ...any) {
+			fmt.Fprintf(stderr, "%s load: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		}
+	}
+	res, err := loadgen.Run(ctx, c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	res.WriteText(stdout)
+	return nil
+}

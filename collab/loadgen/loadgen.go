@@ -1,0 +1,853 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bpfdraft/bpfdraft/collab/client"
+)
+
+// Bounds on what one run may ask for, so a mistyped flag cannot run for
+// hours or open more sockets than the machine has descriptors.
+const (
+	MaxDuration    = 10 * time.Minute
+	MaxConnections = 20000
+	MaxRate        = 5000 // changes per second per editor
+)
+
+// Config describes one load run. Zero values take the defaults noted.
+type Config struct {
+	// Server is the base URL of the server; it must resolve to loopback.
+	Server string
+	// Doc is the document to edit; empty creates a bpf-output document.
+	Doc string
+	// Editors is the number of editing connections (default 10).
+	Editors int
+	// Rate is the changes per second each editor makes (default 5).
+	Rate float64
+	// Viewers is the number of idle read-only connections.
+	Viewers int
+	// Duration is how long the editors edit (default 10s, at most
+	// MaxDuration).
+	Duration time.Duration
+	// Sections is how many sections the editors spread over (default 1:
+	// everyone in one section, the hardest case for rebasing).
+	Sections int
+	// ServerPID, if set, is the server's process id on this machine: its
+	// CPU time and resident memory are measured too.
+	ServerPID int
+	// ViewerSample is how many viewers record broadcast latency (default
+	// 100); the others only apply what they receive.
+	ViewerSample int
+	// DialConcurrency caps connections being opened at once (default 64).
+	DialConcurrency int
+	// Warmup is excluded from the latencies and the committed rate
+	// (default a fifth of Duration, at most 2s).
+	Warmup time.Duration
+	// TargetUnits is the section length beyond which editors delete as
+	// much as they type (default 2000).
+	TargetUnits int
+	// Seed makes the edits reproducible; 0 picks one (reported in Result).
+	Seed uint64
+	// Logf, if set, receives progress lines.
+	Logf func(format string, args ...any)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Editors == 0 {
+		c.Editors = 10
+	}
+	if c.Rate == 0 {
+		c.Rate = 5
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Sections == 0 {
+		c.Sections = 1
+	}
+	if c.ViewerSample == 0 {
+		c.ViewerSample = 100
+	}
+	if c.DialConcurrency == 0 {
+		c.DialConcurrency = 64
+	}
+	if c.Warmup == 0 {
+		c.Warmup = min(2*time.Second, c.Duration/5)
+	}
+	if c.TargetUnits == 0 {
+		c.TargetUnits = 2000
+	}
+	if c.Seed == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		c.Seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	switch {
+	case c.Editors < 0 || c.Viewers < 0 || c.ViewerSample < 0:
+		return c, errors.New("editors and viewers must not be negative")
+	case c.Editors+c.Viewers > MaxConnections:
+		return c, fmt.Errorf("%d connections asked for; at most %d", c.Editors+c.Viewers, MaxConnections)
+	case c.Rate < 0 || c.Rate > MaxRate:
+		return c, fmt.Errorf("rate %g per editor: must be between 0 and %d", c.Rate, MaxRate)
+	case c.Duration < 0 || c.Duration > MaxDuration:
+		return c, fmt.Errorf("duration %v: must be between 0 and %v", c.Duration, MaxDuration)
+	case c.Warmup < 0 || c.Warmup >= c.Duration:
+		return c, fmt.Errorf("warm-up %v must be shorter than the duration %v", c.Warmup, c.Duration)
+	case c.Sections < 0:
+		return c, errors.New("sections must be positive")
+	case c.DialConcurrency < 1:
+		return c, errors.New("dial concurrency must be positive")
+	}
+	return c, nil
+}
+
+// Result is what one run measured.
+type Result struct {
+	Server    string  `json:"server"`
+	Doc       string  `json:"doc"`
+	Editors   int     `json:"editors"`
+	Viewers   int     `json:"viewers"`
+	Sections  int     `json:"sections"`
+	Rate      float64 `json:"rate_per_editor"`
+	DurationS float64 `json:"duration_s"`
+	Seed      uint64  `json:"seed"`
+
+	// Connection set-up, in seconds.
+	ConnectEditorsS float64 `json:"connect_editors_s"`
+	ConnectViewersS float64 `json:"connect_viewers_s"`
+
+	// Offered is the schedule: editors × rate.
+	Offered float64 `json:"offered_per_s"`
+	// Edits were made; Confirmed came back to their editor; Committed is
+	// how far the server's seq moved during the run.
+	Edits     int64 `json:"edits"`
+	Confirmed int64 `json:"confirmed"`
+	Committed int64 `json:"committed"`
+	// CommittedPerS is the seq's growth over the steady window (after the
+	// warm-up, until the editors stop), SteadyS long.
+	CommittedPerS float64 `json:"committed_per_s"`
+	SteadyS       float64 `json:"steady_s"`
+
+	// Confirm: an edit until it comes back to its editor. Broadcast: an
+	// edit until it reaches another editor or a sampled viewer.
+	Confirm   Latency `json:"confirm"`
+	Broadcast Latency `json:"broadcast"`
+
+	// Errors counts server error messages by code, and the generator's own
+	// failures ("edit", "reconnect_failed", ...).
+	Errors      map[string]int64 `json:"errors"`
+	Disconnects int64            `json:"disconnects"`
+	Reconnects  int64            `json:"reconnects"`
+
+	// Converged: every client received everything and holds the same text
+	// in every section as the server.
+	Converged    bool   `json:"converged"`
+	ConvergeNote string `json:"converge_note,omitempty"`
+	FinalSeq     int64  `json:"final_seq"`
+
+	Generator CPUUse     `json:"generator"`
+	ServerUse *ServerUse `json:"server_process,omitempty"`
+	// MachineBusy is the fraction of all the machine's CPUs that were busy
+	// during the steady window (from /proc/stat).
+	MachineBusy float64 `json:"machine_busy"`
+}
+
+// CPUUse is a process's CPU use over the steady window.
+type CPUUse struct {
+	Cores int     `json:"cores"`
+	CPUs  float64 `json:"cpus"` // cores kept busy, on average
+	// Fraction is CPUs / Cores; Saturated means above 85%.
+	Fraction  float64 `json:"fraction"`
+	Saturated bool    `json:"saturated"`
+}
+
+// ServerUse is what was measured of the server process.
+type ServerUse struct {
+	PID int `json:"pid"`
+	CPUUse
+	// Resident memory before the viewers connected, after they did, and
+	// at the end of the run.
+	RSSBefore  int64 `json:"rss_before_viewers"`
+	RSSViewers int64 `json:"rss_after_viewers"`
+	RSSEnd     int64 `json:"rss_end"`
+	// PerViewer is (RSSViewers − RSSBefore) / viewers, in bytes.
+	PerViewer float64 `json:"per_viewer_bytes"`
+}
+
+// saturatedAbove is the CPU fraction above which a process is called
+// saturated.
+const saturatedAbove = 0.85
+
+// receiver is the latency bookkeeping of one connection; it is touched
+// only from the client's OnUpdate, under the client's lock.
+type receiver struct {
+	self      int     // editor index, or -1 for a viewer
+	counts    []int32 // updates seen from each editor
+	confirmed int64
+	confirm   *hist
+	bcast     *hist
+}
+
+// editorState is one editor: its connection and the time of each edit.
+type editorState struct {
+	id      string
+	section string
+	c       *client.Client
+	rc      *receiver
+	typ     typing
+	// sent[k] is the time (Unix ns) of the k-th edit; written by the
+	// editor's goroutine before the edit is pushed, read by receivers.
+	sent []atomic.Int64
+	next int // edits made; owned by the editor's goroutine
+}
+
+// conn is any connection the watcher keeps alive.
+type conn struct {
+	c            *client.Client
+	rc           *receiver // nil for an unsampled viewer
+	reconnecting atomic.Bool
+}
+
+type run struct {
+	cfg   Config
+	base  string
+	httpc *http.Client
+	logf  func(string, ...any)
+
+	editors     []*editorState
+	editorIndex map[string]int // client id → index; read-only once built
+	conns       []*conn
+	steadyFrom  atomic.Int64 // Unix ns; edits before it are not measured
+
+	mu          sync.Mutex
+	errs        map[string]int64
+	disconnects atomic.Int64
+	reconnects  atomic.Int64
+}
+
+func (r *run) addError(code string) {
+	r.mu.Lock()
+	r.errs[code]++
+	r.mu.Unlock()
+}
+
+// Run performs one load run against a loopback server and reports what it
+// measured. It returns an error only when the run could not be carried out
+// (bad configuration, the server refused connections); problems during the
+// run are in Result.Errors and Result.Converged.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	u, err := CheckServer(ctx, cfg.Server)
+	if err != nil {
+		return Result{}, err
+	}
+	// Everything is bounded: editing, plus generous time to connect and
+	// to converge.
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
+	defer cancel()
+	tr := &http.Transport{DialContext: dialLoopback, MaxIdleConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+	r := &run{
+		cfg:         cfg,
+		base:        strings.TrimRight(u.String(), "/"),
+		httpc:       &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		logf:        cfg.Logf,
+		editorIndex: map[string]int{},
+		errs:        map[string]int64{},
+	}
+	if r.logf == nil {
+		r.logf = func(string, ...any) {}
+	}
+	res := Result{Server: r.base, Doc: cfg.Doc, Editors: cfg.Editors, Viewers: cfg.Viewers, Sections: cfg.Sections,
+		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, Offered: float64(cfg.Editors) * cfg.Rate}
+	if res.Doc == "" {
+		if res.Doc, err = r.createDocument(ctx); err != nil {
+			return res, err
+		}
+		r.logf("created document %s", res.Doc)
+	}
+	doc, err := r.getDocument(ctx, res.Doc)
+	if err != nil {
+		return res, err
+	}
+	if cfg.Sections > len(doc.Sections) {
+		return res, fmt.Errorf("%d sections asked for; document %s has %d", cfg.Sections, res.Doc, len(doc.Sections))
+	}
+	startSeq := doc.Seq
+
+	defer r.closeAll()
+	if err := r.connectEditors(ctx, res.Doc, doc, &res); err != nil {
+		return res, err
+	}
+	if cfg.ServerPID != 0 {
+		res.ServerUse = &ServerUse{PID: cfg.ServerPID}
+		if res.ServerUse.RSSBefore, err = procRSS(cfg.ServerPID); err != nil {
+			return res, fmt.Errorf("--server-pid: %w", err)
+		}
+	}
+	if err := r.connectViewers(ctx, res.Doc, &res); err != nil {
+		return res, err
+	}
+	if res.ServerUse != nil && cfg.Viewers > 0 {
+		// Let the server's connection goroutines settle before measuring.
+		sleep(ctx, time.Second)
+		res.ServerUse.RSSViewers, _ = procRSS(cfg.ServerPID)
+		res.ServerUse.PerViewer = float64(res.ServerUse.RSSViewers-res.ServerUse.RSSBefore) / float64(cfg.Viewers)
+	}
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); r.watch(wctx) }()
+
+	r.measure(ctx, res.Doc, &res)
+
+	cres, err := r.converge(ctx, res.Doc)
+	stopWatch()
+	<-watchDone
+	res.Converged, res.ConvergeNote, res.FinalSeq = cres.ok, cres.note, cres.seq
+	res.Committed = cres.seq - startSeq
+	if res.ServerUse != nil {
+		res.ServerUse.RSSEnd, _ = procRSS(cfg.ServerPID)
+	}
+	r.collect(&res)
+	return res, err
+}
+
+// measure runs the editors for the configured duration and samples the
+// server's seq and CPU use over the steady window.
+func (r *run) measure(ctx context.Context, docID string, res *Result) {
+	cfg := r.cfg
+	start := time.Now()
+	end := start.Add(cfg.Duration)
+	steady := start.Add(cfg.Warmup)
+	r.steadyFrom.Store(steady.UnixNano())
+	ectx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, e := range r.editors {
+		wg.Go(func() { r.edit(ectx, i, e, start, end) })
+	}
+	r.logf("editing: %d editors × %g/s for %v", cfg.Editors, cfg.Rate, cfg.Duration)
+
+	type sample struct {
+		at           time.Time
+		seq          int64
+		self, server time.Duration
+		busy, total  int64
+	}
+	take := func() sample {
+		s := sample{at: time.Now(), self: selfCPU()}
+		s.busy, s.total = machineCPU()
+		if cfg.ServerPID != 0 {
+			s.server, _ = procCPU(cfg.ServerPID)
+		}
+		if d, err := r.getDocument(ctx, docID); err == nil {
+			s.seq = d.Seq
+		} else {
+			r.addError("api")
+		}
+		return s
+	}
+	sleep(ctx, time.Until(steady))
+	a := take()
+	sleep(ectx, time.Until(end))
+	b := take()
+	wg.Wait()
+
+	wall := b.at.Sub(a.at)
+	res.SteadyS = wall.Seconds()
+	res.CommittedPerS = float64(b.seq-a.seq) / wall.Seconds()
+	cores := runtime.GOMAXPROCS(0)
+	g := (b.self - a.self).Seconds() / wall.Seconds()
+	res.Generator = CPUUse{Cores: cores, CPUs: g, Fraction: g / float64(cores), Saturated: g/float64(cores) > saturatedAbove}
+	if res.ServerUse != nil {
+		s := (b.server - a.server).Seconds() / wall.Seconds()
+		n := runtime.NumCPU()
+		res.ServerUse.CPUUse = CPUUse{Cores: n, CPUs: s, Fraction: s / float64(n), Saturated: s/float64(n) > saturatedAbove}
+	}
+	if b.total > a.total {
+		res.MachineBusy = float64(b.busy-a.busy) / float64(b.total-a.total)
+	}
+	for _, e := range r.editors {
+		res.Edits += int64(e.next)
+	}
+}
+
+// edit is one editor's goroutine. The number of edits due is computed from
+// the time elapsed since the start, so the schedule does not drift when a
+// tick comes late; a late editor catches up with a burst.
+func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.Time) {
+	rate := r.cfg.Rate
+	if rate == 0 {
+		return
+	}
+	interval := max(time.Duration(float64(time.Second)/rate), time.Millisecond)
+	// Editors start spread over one interval so they do not push in step.
+	first := start.Add(interval * time.Duration(i) / time.Duration(len(r.editors)))
+	if !sleep(ctx, time.Until(first)) {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		if !now.Before(end) {
+			return
+		}
+		due := min(int(now.Sub(first).Seconds()*rate)+1, len(e.sent))
+		for e.next < due {
+			k := e.next
+			e.sent[k].Store(time.Now().UnixNano())
+			if err := e.c.Edit(e.section, e.typ.edit); err != nil {
+				r.addError("edit")
+				break
+			}
+			e.next++
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// onUpdate returns the OnUpdate callback of a receiver.
+func (r *run) onUpdate(rc *receiver) func(client.Update, bool) {
+	return func(u client.Update, _ bool) {
+		idx, ok := r.editorIndex[u.Client]
+		if !ok {
+			return
+		}
+		k := rc.counts[idx]
+		rc.counts[idx]++
+		if idx == rc.self {
+			rc.confirmed++
+		}
+		sent := r.editors[idx].sent
+		if int(k) >= len(sent) {
+			return
+		}
+		t := sent[k].Load()
+		if t == 0 || t < r.steadyFrom.Load() {
+			return
+		}
+		d := time.Duration(time.Now().UnixNano() - t)
+		if idx == rc.self {
+			rc.confirm.add(d)
+		} else {
+			rc.bcast.add(d)
+		}
+	}
+}
+
+func (r *run) onError(e *client.ServerError) { r.addError(e.Code) }
+
+func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, res *Result) error {
+	cfg := r.cfg
+	tag := fmt.Sprintf("%06x", cfg.Seed&0xffffff)
+	// Room for every edit the schedule can ask for, plus the first one.
+	slots := int(cfg.Rate*cfg.Duration.Seconds()) + 2
+	for i := range cfg.Editors {
+		e := &editorState{
+			id:      fmt.Sprintf("load-%s-e%05d", tag, i),
+			section: doc.Sections[i%cfg.Sections].ID,
+			typ:     typing{rng: mrand.New(mrand.NewPCG(cfg.Seed, uint64(i))), targetUnits: cfg.TargetUnits},
+			sent:    make([]atomic.Int64, slots),
+		}
+		e.rc = &receiver{self: i, counts: make([]int32, cfg.Editors), confirm: new(hist), bcast: new(hist)}
+		r.editorIndex[e.id] = i
+		r.editors = append(r.editors, e)
+	}
+	d := &websocket.Dialer{NetDialContext: dialLoopback, HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
+	t0 := time.Now()
+	err := r.dialAll(ctx, cfg.Editors, func(ctx context.Context, i int) error {
+		e := r.editors[i]
+		c, err := client.Dial(ctx, r.base, docID, client.Options{
+			ClientID: e.id, Name: fmt.Sprintf("Load editor %d", i), Dialer: d,
+			OnUpdate: r.onUpdate(e.rc), OnError: r.onError,
+		})
+		if err != nil {
+			return err
+		}
+		e.c = c
+		return nil
+	})
+	res.ConnectEditorsS = time.Since(t0).Seconds()
+	for _, e := range r.editors {
+		if e.c != nil {
+			r.conns = append(r.conns, &conn{c: e.c, rc: e.rc})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("connecting editors: %w", err)
+	}
+	r.logf("%d editors connected in %.3fs", cfg.Editors, res.ConnectEditorsS)
+	return nil
+}
+
+func (r *run) connectViewers(ctx context.Context, docID string, res *Result) error {
+	cfg := r.cfg
+	if cfg.Viewers == 0 {
+		return nil
+	}
+	// Viewers write only their hello: small read buffers and pooled write
+	// buffers keep thousands of them cheap for the generator.
+	d := &websocket.Dialer{NetDialContext: dialLoopback, HandshakeTimeout: 30 * time.Second,
+		ReadBufferSize: 512, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
+	viewers := make([]*conn, cfg.Viewers)
+	t0 := time.Now()
+	var done atomic.Int64
+	err := r.dialAll(ctx, cfg.Viewers, func(ctx context.Context, i int) error {
+		opts := client.Options{Viewer: true, Name: "viewer", Dialer: d, OnError: r.onError}
+		cn := &conn{}
+		if i < cfg.ViewerSample {
+			cn.rc = &receiver{self: -1, counts: make([]int32, cfg.Editors), bcast: new(hist)}
+			opts.OnUpdate = r.onUpdate(cn.rc)
+		}
+		c, err := client.Dial(ctx, r.base, docID, opts)
+		if err != nil {
+			return err
+		}
+		cn.c = c
+		viewers[i] = cn
+		if n := done.Add(1); n%2000 == 0 {
+			r.logf("%d viewers connected", n)
+		}
+		return nil
+	})
+	res.ConnectViewersS = time.Since(t0).Seconds()
+	for _, v := range viewers {
+		if v != nil {
+			r.conns = append(r.conns, v)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("connecting viewers: %w", err)
+	}
+	r.logf("%d viewers connected in %.3fs", cfg.Viewers, res.ConnectViewersS)
+	return nil
+}
+
+// dialAll runs dial for 0..n-1 with at most DialConcurrency at once and
+// stops at the first error.
+func (r *run) dialAll(ctx context.Context, n int, dial func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, r.cfg.DialConcurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := dial(ctx, i); err != nil {
+				cancel(fmt.Errorf("connection %d: %w", i, err))
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// watch reconnects connections that the server closed (slow_consumer,
+// shutting_down...) with backoff, counting both.
+func (r *run) watch(ctx context.Context) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, r.cfg.DialConcurrency)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, cn := range r.conns {
+			if !cn.c.Closed() || !cn.reconnecting.CompareAndSwap(false, true) {
+				continue
+			}
+			r.disconnects.Add(1)
+			wg.Go(func() {
+				defer cn.reconnecting.Store(false)
+				backoff := 100 * time.Millisecond
+				for ctx.Err() == nil {
+					select {
+					case sem <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+					err := cn.c.Reconnect(ctx)
+					<-sem
+					if err == nil {
+						r.reconnects.Add(1)
+						return
+					}
+					r.addError("reconnect_failed")
+					if !sleep(ctx, backoff) {
+						return
+					}
+					backoff = min(2*backoff, 2*time.Second)
+				}
+			})
+		}
+	}
+}
+
+type convergeResult struct {
+	ok   bool
+	note string
+	seq  int64
+}
+
+// converge waits until every editor's updates are confirmed and every
+// client has everything the server has, then compares every section's
+// text across all clients and with the server's.
+func (r *run) converge(ctx context.Context, docID string) (convergeResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	fail := func(what string, err error) {
+		if failed.Add(1) == 1 {
+			firstErr.Store(fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	var wg sync.WaitGroup
+	for _, e := range r.editors {
+		wg.Go(func() {
+			if err := waitRetry(ctx, e.c, e.c.WaitConfirmed); err != nil {
+				fail("editor "+e.id+" waiting for confirmation", err)
+			}
+		})
+	}
+	wg.Wait()
+	doc, err := r.getDocument(ctx, docID)
+	if err != nil {
+		return convergeResult{note: "reading the document: " + err.Error()}, err
+	}
+	sem := make(chan struct{}, 256)
+	for _, cn := range r.conns {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := waitRetry(ctx, cn.c, func(ctx context.Context) error { return cn.c.WaitSeq(ctx, doc.Seq) }); err != nil {
+				fail("client "+cn.c.ID()+" catching up", err)
+			}
+		})
+	}
+	wg.Wait()
+
+	want := map[string]string{}
+	for _, s := range doc.Sections {
+		want[s.ID] = s.Text
+	}
+	mismatches := 0
+	var example string
+	for _, cn := range r.conns {
+		cn.c.Locked(func(seq int64, texts map[string]string) {
+			for id, text := range want {
+				if texts[id] != text {
+					mismatches++
+					if example == "" {
+						example = fmt.Sprintf("client %s at seq %d: section %s has %d bytes, the server %d", cn.c.ID(), seq, id, len(texts[id]), len(text))
+					}
+				}
+			}
+		})
+	}
+	res := convergeResult{seq: doc.Seq, ok: mismatches == 0 && failed.Load() == 0}
+	switch {
+	case mismatches > 0:
+		res.note = fmt.Sprintf("%d section texts differ from the server's; first: %s", mismatches, example)
+	case failed.Load() > 0:
+		res.note = fmt.Sprintf("%d clients did not settle; first: %s", failed.Load(), firstErr.Load())
+	}
+	r.logf("convergence: %v %s", res.ok, res.note)
+	return res, nil
+}
+
+// waitRetry calls wait until it succeeds, retrying while the watcher
+// reconnects a closed client.
+func waitRetry(ctx context.Context, c *client.Client, wait func(context.Context) error) error {
+	for {
+		err := wait(ctx)
+		if err == nil || !errors.Is(err, client.ErrClosed) || ctx.Err() != nil {
+			return err
+		}
+		if !sleep(ctx, 100*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// collect merges every receiver's histograms and counters into res.
+func (r *run) collect(res *Result) {
+	var confirm, bcast summary
+	for _, cn := range r.conns {
+		if cn.rc == nil {
+			continue
+		}
+		// The client's lock orders this after every OnUpdate call.
+		cn.c.Locked(func(int64, map[string]string) {
+			if cn.rc.confirm != nil {
+				confirm.merge(cn.rc.confirm)
+			}
+			bcast.merge(cn.rc.bcast)
+			res.Confirmed += cn.rc.confirmed
+		})
+	}
+	res.Confirm, res.Broadcast = confirm.latency(), bcast.latency()
+	r.mu.Lock()
+	res.Errors = r.errs
+	r.errs = map[string]int64{}
+	r.mu.Unlock()
+	res.Disconnects, res.Reconnects = r.disconnects.Load(), r.reconnects.Load()
+}
+
+// closeAll closes every connection, a bounded number at a time.
+func (r *run) closeAll() {
+	sem := make(chan struct{}, r.cfg.DialConcurrency)
+	var wg sync.WaitGroup
+	for _, cn := range r.conns {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			cn.c.Close()
+		})
+	}
+	wg.Wait()
+}
+
+// docJSON is the part of a document the generator reads.
+type docJSON struct {
+	ID       string `json:"id"`
+	Seq      int64  `json:"seq"`
+	Sections []struct {
+		ID   string `json:"id"`
+		Text string `json:"text"`
+	} `json:"sections"`
+}
+
+func (r *run) createDocument(ctx context.Context) (string, error) {
+	body, _ := json.Marshal(map[string]string{"template": "bpf-output", "title": "Load test " + time.Now().UTC().Format(time.RFC3339)})
+	var d docJSON
+	if err := r.api(ctx, "POST", "/api/documents", body, http.StatusCreated, &d); err != nil {
+		return "", fmt.Errorf("creating a document: %w", err)
+	}
+	return d.ID, nil
+}
+
+func (r *run) getDocument(ctx context.Context, id string) (*docJSON, error) {
+	var d docJSON
+	if err := r.api(ctx, "GET", "/api/documents/"+url.PathEscape(id), nil, http.StatusOK, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (r *run) api(ctx context.Context, method, path string, body []byte, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.httpc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s: %.200s", method, path, resp.Status, data)
+	}
+	return json.Unmarshal(data, out)
+}
+
+// sleep waits for d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// WriteText writes res for people: the figures, then anything that makes
+// them suspect.
+func (res *Result) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "document %s on %s: %d editors × %g/s over %d section(s), %d viewers, %.0fs (seed %d)\n",
+		res.Doc, res.Server, res.Editors, res.Rate, res.Sections, res.Viewers, res.DurationS, res.Seed)
+	fmt.Fprintf(w, "connect: editors %.3fs, viewers %.3fs\n", res.ConnectEditorsS, res.ConnectViewersS)
+	fmt.Fprintf(w, "offered %.0f/s; edits %d, confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
+		res.Offered, res.Edits, res.Confirmed, res.Committed, res.CommittedPerS, res.SteadyS)
+	fmt.Fprintf(w, "confirm latency:   p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Confirm.P50ms, res.Confirm.P99ms, res.Confirm.Maxms, res.Confirm.Count)
+	fmt.Fprintf(w, "broadcast latency: p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Broadcast.P50ms, res.Broadcast.P99ms, res.Broadcast.Maxms, res.Broadcast.Count)
+	codes := make([]string, 0, len(res.Errors))
+	for c := range res.Errors {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	var errs []string
+	for _, c := range codes {
+		errs = append(errs, fmt.Sprintf("%s×%d", c, res.Errors[c]))
+	}
+	fmt.Fprintf(w, "errors: [%s]; disconnects %d, reconnects %d\n", strings.Join(errs, " "), res.Disconnects, res.Reconnects)
+	fmt.Fprintf(w, "converged: %v %s (final seq %d)\n", res.Converged, res.ConvergeNote, res.FinalSeq)
+	fmt.Fprintf(w, "generator CPU: %.2f of %d cores (%.0f%%)", res.Generator.CPUs, res.Generator.Cores, 100*res.Generator.Fraction)
+	if res.Generator.Saturated {
+		fmt.Fprint(w, " SATURATED: these figures are the generator's limit, not the server's")
+	}
+	fmt.Fprintf(w, "\nmachine CPU busy: %.0f%%\n", 100*res.MachineBusy)
+	if s := res.ServerUse; s != nil {
+		fmt.Fprintf(w, "server CPU: %.2f of %d cores (%.0f%%)\n", s.CPUs, s.Cores, 100*s.Fraction)
+		fmt.Fprintf(w, "server RSS: %.1f MiB before viewers, %.1f MiB after, %.1f MiB at the end", mib(s.RSSBefore), mib(s.RSSViewers), mib(s.RSSEnd))
+		if res.Viewers > 0 {
+			fmt.Fprintf(w, "; %.1f KiB per viewer", s.PerViewer/1024)
+		}
+		fmt.Fprintln(w)
+	}
+	if res.Edits > 0 && res.Committed != res.Edits {
+		fmt.Fprintf(w, "WARNING: %d edits made but the server's seq moved by %d\n", res.Edits, res.Committed)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -1,0 +1,174 @@
+package loadgen
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// newServer starts the real server the way main does.
+func newServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	st, err := boltstore.Open(t.TempDir(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := collab.New(collab.Config{}, st, slog.New(slog.DiscardHandler), time.Now)
+	hs := httptest.NewServer(srv.Handler())
+	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Shutdown(t.Context())
+		st.Close()
+	})
+	return hs
+}
+
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 2 s load run")
+	}
+	hs := newServer(t)
+	cfg := Config{
+		Server: hs.URL, Editors: 5, Rate: 20, Viewers: 20, ViewerSample: 10,
+		Duration: 2 * time.Second, ServerPID: os.Getpid(), Logf: t.Logf,
+	}
+	res, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	res.WriteText(&sb)
+	t.Logf("seed %d\n%s", res.Seed, sb.String())
+
+	if !res.Converged {
+		t.Errorf("not converged: %s", res.ConvergeNote)
+	}
+	if len(res.Errors) > 0 || res.Disconnects > 0 {
+		t.Errorf("errors %v, disconnects %d; want none", res.Errors, res.Disconnects)
+	}
+	// Nothing lost and nothing doubled.
+	if res.Edits == 0 || res.Confirmed != res.Edits || res.Committed != res.Edits {
+		t.Errorf("edits %d, confirmed %d, committed %d; want all equal and positive", res.Edits, res.Confirmed, res.Committed)
+	}
+	if res.CommittedPerS < 0.5*res.Offered {
+		t.Errorf("committed %.1f/s of %.0f/s offered; want at least half", res.CommittedPerS, res.Offered)
+	}
+	for name, l := range map[string]Latency{"confirm": res.Confirm, "broadcast": res.Broadcast} {
+		if l.Count == 0 || l.P50ms <= 0 || l.P99ms < l.P50ms || l.Maxms < l.P99ms {
+			t.Errorf("%s latency %+v; want samples with 0 < p50 <= p99 <= max", name, l)
+		}
+	}
+	// Every other editor and every sampled viewer sees each measured edit.
+	if want := res.Confirm.Count * uint64(cfg.Editors-1+cfg.ViewerSample); res.Broadcast.Count != want {
+		t.Errorf("broadcast samples %d; want %d (confirm samples × receivers)", res.Broadcast.Count, want)
+	}
+	if res.ServerUse == nil || res.ServerUse.RSSBefore <= 0 || res.ServerUse.RSSEnd <= 0 {
+		t.Errorf("server use %+v; want RSS measured", res.ServerUse)
+	}
+	if res.Generator.Cores <= 0 || res.Generator.CPUs <= 0 {
+		t.Errorf("generator use %+v; want CPU measured", res.Generator)
+	}
+}
+
+func TestRefusesNonLoopback(t *testing.T) {
+	for _, server := range []string{"http://10.0.0.1:8080", "http://192.0.2.7", "https://[2001:db8::1]:443", "http://0.0.0.0:8080"} {
+		_, err := Run(t.Context(), Config{Server: server, Duration: time.Second})
+		if !errors.Is(err, ErrNotLoopback) {
+			t.Errorf("Run(%s): got %v; want ErrNotLoopback", server, err)
+		}
+	}
+	for _, server := range []string{"", "ftp://127.0.0.1", "127.0.0.1:8080"} {
+		if _, err := Run(t.Context(), Config{Server: server, Duration: time.Second}); err == nil {
+			t.Errorf("Run(%q): got no error", server)
+		}
+	}
+	for _, server := range []string{"http://127.0.0.1:1", "http://[::1]:8080", "http://localhost:8080"} {
+		if _, err := CheckServer(t.Context(), server); err != nil {
+			t.Errorf("CheckServer(%s): %v; want it accepted", server, err)
+		}
+	}
+}
+
+func TestConfigBounds(t *testing.T) {
+	for _, c := range []Config{
+		{Duration: MaxDuration + time.Second},
+		{Editors: MaxConnections, Viewers: 1},
+		{Rate: MaxRate + 1},
+		{Editors: -1},
+		{Duration: time.Second, Warmup: time.Second},
+	} {
+		if _, err := c.withDefaults(); err == nil {
+			t.Errorf("%+v: got no error", c)
+		}
+	}
+}
+
+// TestTypingBoundaries checks that random typing keeps texts valid: every
+// change starts and ends on a character boundary and applies to the text.
+func TestTypingBoundaries(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	ty := typing{rng: rand.New(rand.NewPCG(seed, 0)), targetUnits: 200}
+	text := "😀a😀\n\nééé 漢"
+	for i := range 5000 {
+		ch := ty.edit(text)
+		ok := map[int]bool{0: true}
+		n := 0
+		for _, r := range text {
+			n += len(utf16.Encode([]rune{r}))
+			ok[n] = true
+		}
+		for _, c := range ch {
+			if !ok[c.From] || !ok[c.To] || c.From > c.To {
+				t.Fatalf("edit %d: change %+v of %q is not between characters", i, c, text)
+			}
+		}
+		cs, err := editor.ChangeSetOf(ch, editor.UTF16Len(text))
+		if err != nil {
+			t.Fatalf("edit %d: %v", i, err)
+		}
+		if text, err = cs.Apply(text); err != nil {
+			t.Fatalf("edit %d: %v", i, err)
+		}
+	}
+	if n := editor.UTF16Len(text); n > 400 {
+		t.Errorf("text grew to %d units; want it held near the 200 target", n)
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h hist
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Microsecond)
+	}
+	var s summary
+	s.merge(&h)
+	for _, q := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}} {
+		got := s.quantile(q.q)
+		if d := got - q.want; d < -q.want/25 || d > q.want/25 {
+			t.Errorf("quantile(%g) = %v; want %v within 4%%", q.q, got, q.want)
+		}
+	}
+	if s.max != int64(time.Millisecond) {
+		t.Errorf("max %d; want %d", s.max, time.Millisecond)
+	}
+	for v := int64(0); v < 1<<20; v += 1 + v/7 {
+		if m := bucketMid(bucketOf(v)); m < v-v/16 || m > v+v/16 {
+			t.Fatalf("value %d: bucket middle %d", v, m)
+		}
+	}
+}
