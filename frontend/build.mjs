@@ -17,6 +17,26 @@ import {fileURLToPath} from "node:url"
 const root = dirname(fileURLToPath(import.meta.url))
 const check = process.argv.includes("--check")
 
+// CodeMirror injects its styles with style-mod, which on a document uses a
+// <style> element; the server's Content-Security-Policy (style-src 'self',
+// no 'unsafe-inline') blocks that, leaving editors without their base
+// theme and highlighting. Constructed stylesheets (adoptedStyleSheets) are
+// not subject to style-src, and style-mod already uses them for shadow
+// roots: this makes it use them for the document too. Adopted sheets come
+// after the page's own in the cascade, so app.css overrides CodeMirror's
+// rules with more specific selectors (#sections ...).
+const cspStyles = {
+  name: "csp-styles",
+  setup(b) {
+    b.onLoad({filter: /[\\/]style-mod[\\/]src[\\/]style-mod\.js$/}, args => {
+      const src = readFileSync(args.path, "utf8")
+      const from = "if (!root.head && root.adoptedStyleSheets && win.CSSStyleSheet) {"
+      if (!src.includes(from)) throw new Error("style-mod changed: cannot make it use adoptedStyleSheets; see build.mjs")
+      return {contents: src.replace(from, "if (root.adoptedStyleSheets && win.CSSStyleSheet) {"), loader: "js"}
+    })
+  },
+}
+
 async function build(outdir) {
   mkdirSync(outdir, {recursive: true})
   const common = {
@@ -29,7 +49,7 @@ async function build(outdir) {
     logLevel: "warning",
     sourcemap: false,
   }
-  await esbuild.build({...common, entryPoints: ["src/app.js"], format: "esm", target: ["es2020", "chrome90", "firefox90", "safari15"]})
+  await esbuild.build({...common, entryPoints: ["src/app.js"], format: "esm", plugins: [cspStyles], target: ["es2020", "chrome90", "firefox90", "safari15"]})
   await esbuild.build({...common, entryPoints: ["src/app.css"], target: ["chrome90", "firefox90", "safari15"]})
 }
 

@@ -96,16 +96,17 @@ async function tabClientID() {
 const refreshPeers = StateEffect.define()
 
 class CaretWidget extends WidgetType {
-  constructor(name, color) {
+  constructor(name, color, client) {
     super()
     this.name = name
     this.color = color
+    this.client = client
   }
-  eq(other) { return other.name === this.name && other.color === this.color }
+  eq(other) { return other.name === this.name && other.color === this.color && other.client === this.client }
   toDOM() {
     // Colours are set through the CSSOM: the page's CSP forbids style
     // attributes in markup, not this.
-    const caret = h("span", {class: "remote-caret", "aria-hidden": "true"})
+    const caret = h("span", {class: "remote-caret", "aria-hidden": "true", "data-client": this.client, "data-name": this.name})
     caret.style.borderLeftColor = this.color
     const label = h("span", {class: "remote-caret-label"}, this.name)
     label.style.backgroundColor = this.color
@@ -130,7 +131,7 @@ function remoteCursors(session, sectionID) {
         if (from < to) {
           marks.push(Decoration.mark({class: "remote-selection", attributes: {style: `background-color: ${translucent(p.color)}`}}).range(from, to))
         }
-        marks.push(Decoration.widget({widget: new CaretWidget(p.name || "Someone", p.color), side: 1}).range(r.head))
+        marks.push(Decoration.widget({widget: new CaretWidget(p.name || "Someone", p.color, p.client), side: 1}).range(r.head))
       }
     }
     return Decoration.set(marks, true)
@@ -371,8 +372,8 @@ class App {
     e.preview.hidden = !e.previewOn
     e.editorEl.hidden = e.previewOn
     if (e.previewOn) {
-      await this.loadPreview(id)
       if (focus) e.preview.focus()
+      await this.loadPreview(id)
     } else if (focus) {
       e.view.focus()
     }
