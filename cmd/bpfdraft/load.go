@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -38,6 +40,7 @@ func (s seconds) Set(v string) error {
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, ViewerSample: 100, DialConcurrency: 64}
 	var asJSON, quiet bool
+	var cpuProfile string
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Server, "server", "", "URL of the bpfdraft server to load; must be a loopback address (required)")
@@ -53,6 +56,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for the edits (0: pick one)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on standard error")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the generator's CPU profile to this file")
 	pos, err := parseArgs(fs, args, getenv)
 	if err != nil {
 		return err
@@ -67,6 +71,17 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		c.Logf = func(format string, args ...any) {
 			fmt.Fprintf(stderr, "%s load: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 		}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := loadgen.Run(ctx, c)
 	if err != nil {

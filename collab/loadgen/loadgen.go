@@ -166,8 +166,10 @@ type Result struct {
 	Generator CPUUse     `json:"generator"`
 	ServerUse *ServerUse `json:"server_process,omitempty"`
 	// MachineBusy is the fraction of all the machine's CPUs that were busy
-	// during the steady window (from /proc/stat).
-	MachineBusy float64 `json:"machine_busy"`
+	// during the steady window (from /proc/stat); above 85% the generator
+	// and a server on the same machine slow each other down.
+	MachineBusy      float64 `json:"machine_busy"`
+	MachineSaturated bool    `json:"machine_saturated"`
 }
 
 // CPUUse is a process's CPU use over the steady window.
@@ -388,6 +390,7 @@ func (r *run) measure(ctx context.Context, docID string, res *Result) {
 	}
 	if b.total > a.total {
 		res.MachineBusy = float64(b.busy-a.busy) / float64(b.total-a.total)
+		res.MachineSaturated = res.MachineBusy > saturatedAbove
 	}
 	for _, e := range r.editors {
 		res.Edits += int64(e.next)
@@ -836,7 +839,11 @@ func (res *Result) WriteText(w io.Writer) {
 	if res.Generator.Saturated {
 		fmt.Fprint(w, " SATURATED: these figures are the generator's limit, not the server's")
 	}
-	fmt.Fprintf(w, "\nmachine CPU busy: %.0f%%\n", 100*res.MachineBusy)
+	fmt.Fprintf(w, "\nmachine CPU busy: %.0f%%", 100*res.MachineBusy)
+	if res.MachineBusy > saturatedAbove {
+		fmt.Fprint(w, " SATURATED: generator and server compete for the same CPUs")
+	}
+	fmt.Fprintln(w)
 	if s := res.ServerUse; s != nil {
 		fmt.Fprintf(w, "server CPU: %.2f of %d cores (%.0f%%)\n", s.CPUs, s.Cores, 100*s.Fraction)
 		fmt.Fprintf(w, "server RSS: %.1f MiB before viewers, %.1f MiB after, %.1f MiB at the end", mib(s.RSSBefore), mib(s.RSSViewers), mib(s.RSSEnd))

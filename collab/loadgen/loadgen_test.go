@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 )
 
 // newServer starts the real server the way main does.
-func newServer(t *testing.T) *httptest.Server {
+func newServer(t testing.TB) *httptest.Server {
 	t.Helper()
 	st, err := boltstore.Open(t.TempDir(), 2*time.Second)
 	if err != nil {
@@ -170,5 +171,36 @@ func TestHistogram(t *testing.T) {
 		if m := bucketMid(bucketOf(v)); m < v-v/16 || m > v+v/16 {
 			t.Fatalf("value %d: bucket middle %d", v, m)
 		}
+	}
+}
+
+// BenchmarkOneDocument runs a load against an in-process server, so that
+// `go test -bench OneDocument -cpuprofile` profiles the server's hub and
+// the clients together (the server has no profiling endpoint). The shape
+// comes from BPFDRAFT_BENCH_EDITORS, _RATE, _VIEWERS and _SECONDS.
+func BenchmarkOneDocument(b *testing.B) {
+	env := func(name string, def float64) float64 {
+		if v, err := strconv.ParseFloat(os.Getenv("BPFDRAFT_BENCH_"+name), 64); err == nil {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		Editors: int(env("EDITORS", 50)), Rate: env("RATE", 5), Viewers: int(env("VIEWERS", 0)),
+		Duration: time.Duration(env("SECONDS", 5) * float64(time.Second)),
+	}
+	for b.Loop() {
+		hs := newServer(b)
+		cfg.Server = hs.URL
+		res, err := Run(b.Context(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res.Converged {
+			b.Errorf("not converged: %s", res.ConvergeNote)
+		}
+		b.ReportMetric(res.CommittedPerS, "committed/s")
+		b.ReportMetric(res.Confirm.P99ms, "confirm-p99-ms")
+		b.ReportMetric(res.Broadcast.P99ms, "broadcast-p99-ms")
 	}
 }
