@@ -3,6 +3,7 @@ package editor
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ParaChange reports what an update did to the paragraph ids of the section
@@ -42,7 +43,13 @@ func (d *Document) ApplyChanges(sectionID string, cs ChangeSet) (ParaChange, err
 	if err != nil {
 		return ParaChange{}, err
 	}
-	paras, merged := TrackParagraphs(s.Text, text, s.Paras, cs, d.NewParaID)
+	var paras []string
+	var merged map[string]string
+	if typedInLine(s.Text, text, cs) {
+		paras = s.Paras
+	} else {
+		paras, merged = TrackParagraphs(s.Text, text, s.Paras, cs, d.NewParaID)
+	}
 	changed := !slices.Equal(paras, s.Paras)
 	if !changed {
 		paras = s.Paras // keep nil as nil, so an unchanged section looks unchanged
@@ -70,3 +77,47 @@ func (d *Document) Clone() *Document {
 	}
 	return &c
 }
+
+// typedInLine reports whether cs is one replacement inside one line that
+// is not blank before or after it, adds or removes no line break and
+// leaves some of the line's text in place. Such a change (typing, in
+// short) keeps every paragraph and its id, as TrackParagraphs would
+// decide, without its full scan of both texts on every keystroke.
+func typedInLine(before, after string, cs ChangeSet) bool {
+	n := 0
+	var fromA, toA, fromB, toB int
+	var ins string
+	cs.IterChanges(func(fa, ta, fb, tb int, inserted string) {
+		n++
+		fromA, toA, fromB, toB, ins = fa, ta, fb, tb, inserted
+	})
+	if n != 1 || strings.ContainsAny(ins, "\n\r") {
+		return false
+	}
+	a0, ok1 := ByteOffset(before, fromA)
+	a1, ok2 := ByteOffset(before, toA)
+	b0, ok3 := ByteOffset(after, fromB)
+	b1, ok4 := ByteOffset(after, toB)
+	if !ok1 || !ok2 || !ok3 || !ok4 || strings.ContainsAny(before[a0:a1], "\n\r") {
+		return false
+	}
+	lineA0, lineA1 := lineAround(before, a0, a1)
+	if a0 == lineA0 && a1 == lineA1 {
+		return false // the whole line replaced: nothing of it survives
+	}
+	lineB0, lineB1 := lineAround(after, b0, b1)
+	return !blank(before[lineA0:lineA1]) && !blank(after[lineB0:lineB1])
+}
+
+// lineAround returns the byte range of the line holding [from, to),
+// without its line break.
+func lineAround(s string, from, to int) (int, int) {
+	start := strings.LastIndexByte(s[:from], '\n') + 1
+	end := strings.IndexByte(s[to:], '\n')
+	if end < 0 {
+		return start, len(s)
+	}
+	return start, to + end
+}
+
+func blank(line string) bool { return strings.Trim(line, " \t\r") == "" }

@@ -117,6 +117,12 @@ type section struct {
 	paras    []string
 }
 
+// Limits of one push; the server refuses messages over 1 MiB by default.
+const (
+	maxPushUpdates = 500
+	maxPushBytes   = 256 << 10
+)
+
 // Client is a connection to one document.
 type Client struct {
 	base, doc string
@@ -132,7 +138,8 @@ type Client struct {
 	sections map[string]*section
 	order    []string
 	peers    map[string]Peer
-	received int64 // updates received since Dial
+	gen      uint64 // counts notify calls, so waiters miss no change
+	received int64  // updates received since Dial
 	readDone chan struct{}
 }
 
@@ -294,7 +301,7 @@ func (c *Client) welcome(data []byte) error {
 	for _, p := range w.Peers {
 		c.peers[p.Client] = p
 	}
-	c.cond.Broadcast()
+	c.notify()
 	if lost != nil && c.opts.OnError != nil {
 		c.opts.OnError(&ServerError{Code: "lost_pending", Message: lost.Error()})
 	}
@@ -313,7 +320,7 @@ func (c *Client) readLoop(ws *websocket.Conn, done chan struct{}) {
 					c.err = err
 				}
 			}
-			c.cond.Broadcast()
+			c.notify()
 			c.mu.Unlock()
 			ws.Close()
 			return
@@ -350,7 +357,7 @@ func (c *Client) handle(data []byte) {
 				return
 			}
 		}
-		c.cond.Broadcast()
+		c.notify()
 	case "peers":
 		var m struct {
 			Peers []Peer   `json:"peers"`
@@ -363,7 +370,7 @@ func (c *Client) handle(data []byte) {
 			for _, id := range m.Left {
 				delete(c.peers, id)
 			}
-			c.cond.Broadcast()
+			c.notify()
 		}
 	case "error":
 		var e ServerError
@@ -383,7 +390,7 @@ func (c *Client) handle(data []byte) {
 			if c.opts.OnError != nil {
 				c.opts.OnError(&e)
 			}
-			c.cond.Broadcast()
+			c.notify()
 		}
 	}
 }
@@ -519,12 +526,19 @@ func (c *Client) flush() {
 		if s == nil || s.inflight > 0 || len(s.pending) == 0 {
 			continue
 		}
+		// A push stays well under the server's message limit; what does
+		// not fit goes in the next one, once these are confirmed.
 		p := push{Type: "push", Section: id, Version: s.version}
+		size := 0
 		for _, u := range s.pending {
 			raw, _ := json.Marshal(map[string]any{"changes": u.Changes})
+			if len(p.Updates) > 0 && (len(p.Updates) == maxPushUpdates || size+len(raw) > maxPushBytes) {
+				break
+			}
 			p.Updates = append(p.Updates, raw)
+			size += len(raw)
 		}
-		s.inflight = len(s.pending)
+		s.inflight = len(p.Updates)
 		data, _ := json.Marshal(p)
 
 		frames = append(frames, data)
@@ -699,47 +713,58 @@ func (c *Client) Peers() map[string]Peer {
 	return out
 }
 
-// WaitFor blocks until cond (called under the client's lock with the
-// client) holds, the connection ends or ctx is done.
+// notify wakes waiters after a change; c.mu is held.
+func (c *Client) notify() {
+	c.gen++
+	c.cond.Broadcast()
+}
+
+// WaitFor blocks until cond holds, the connection ends or ctx is done.
+// cond is called without the client's lock, so it may use the accessors;
+// it is called again after every message from the server.
 func (c *Client) WaitFor(ctx context.Context, cond func(c *Client) bool) error {
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
-		c.cond.Broadcast()
+		c.notify()
 		c.mu.Unlock()
 	})
 	defer stop()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for !cond(c) {
+	for {
+		c.mu.Lock()
+		gen := c.gen
+		c.mu.Unlock()
+		if cond(c) {
+			return nil
+		}
+		c.mu.Lock()
+		for gen == c.gen && ctx.Err() == nil && !c.closed {
+			c.cond.Wait()
+		}
+		closed, err := c.closed, c.err
+		c.mu.Unlock()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if c.closed {
-			if c.err != nil {
-				return fmt.Errorf("%w: %v", ErrClosed, c.err)
+		if closed {
+			if cond(c) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrClosed, err)
 			}
 			return ErrClosed
 		}
-		c.cond.Wait()
 	}
-	return nil
 }
 
 // WaitSeq waits until the client has received every update up to seq.
 func (c *Client) WaitSeq(ctx context.Context, seq int64) error {
-	return c.WaitFor(ctx, func(c *Client) bool { return c.seq >= seq })
+	return c.WaitFor(ctx, func(c *Client) bool { return c.Seq() >= seq })
 }
 
 // WaitConfirmed waits until nothing is unconfirmed.
 func (c *Client) WaitConfirmed(ctx context.Context) error {
-	return c.WaitFor(ctx, func(c *Client) bool {
-		for _, s := range c.sections {
-			if len(s.pending) > 0 {
-				return false
-			}
-		}
-		return true
-	})
+	return c.WaitFor(ctx, func(c *Client) bool { return c.Pending() == 0 })
 }
 
 // Locked runs f with the client's lock held, for reading several values

@@ -1,0 +1,406 @@
+package collab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab/client"
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+func dial(t *testing.T, base, doc, id string, opts ...func(*client.Options)) *client.Client {
+	t.Helper()
+	o := client.Options{ClientID: id, Name: "Name of " + id}
+	for _, f := range opts {
+		f(&o)
+	}
+	c, err := client.Dial(t.Context(), base, doc, o)
+	if err != nil {
+		t.Fatalf("dial %s: %v", id, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// replaceAll returns an edit that replaces a section's whole text.
+func replaceAll(s string) func(string) []editor.Change {
+	return func(text string) []editor.Change {
+		return []editor.Change{{From: 0, To: editor.UTF16Len(text), Insert: s}}
+	}
+}
+
+func insertAt(pos int, s string) func(string) []editor.Change {
+	return func(string) []editor.Change { return []editor.Change{{From: pos, To: pos, Insert: s}} }
+}
+
+func TestPresence(t *testing.T) {
+	_, hs := newTestServer(t, Config{Hub: HubConfig{PresenceIdle: time.Hour}})
+	d := createDoc(t, hs, "bpf-output", "Presence")
+	ctx := waitCtx(t)
+	a := dial(t, hs.URL, d.ID, "writer-a")
+	b := dial(t, hs.URL, d.ID, "writer-b")
+	if err := a.Edit("issues", replaceAll("Hello 😀 world")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitSeq(ctx, a.Seq()); err != nil {
+		t.Fatal(err)
+	}
+	// a selects "world" (after the emoji: UTF-16 positions 9-14).
+	if err := a.SetPresence("issues", []client.Range{{Anchor: 9, Head: 14}}); err != nil {
+		t.Fatal(err)
+	}
+	err := b.WaitFor(ctx, func(c *client.Client) bool {
+		p, ok := c.Peers()["writer-a"]
+		return ok && p.Section == "issues" && len(p.Ranges) == 1 && p.Ranges[0] == client.Range{Anchor: 9, Head: 14}
+	})
+	if err != nil {
+		t.Fatalf("b never saw a's selection: %v; peers %+v", err, b.Peers())
+	}
+	pa := b.Peers()["writer-a"]
+	if pa.Name != "Name of writer-a" || pa.Color == "" {
+		t.Fatalf("peer = %+v; want a name and a colour", pa)
+	}
+	// b types before the selection: a newcomer sees it mapped.
+	if err := b.Edit("issues", insertAt(0, "Say: ")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, hs.URL, d.ID, "writer-c")
+	if err := c.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return ok }); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Peers()["writer-a"]; len(got.Ranges) != 1 || got.Ranges[0] != (client.Range{Anchor: 14, Head: 19}) || got.Version != c.Version("issues") {
+		t.Fatalf("newcomer sees a at %+v; want 14-19 at version %d", got, c.Version("issues"))
+	}
+	// Colours differ between people present at once.
+	if c.Peers()["writer-a"].Color == c.Peers()["writer-b"].Color {
+		t.Errorf("a and b have the same colour")
+	}
+	// a leaves: the others are told.
+	a.Close()
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return !ok }); err != nil {
+		t.Fatalf("b still sees a after a left: %v", err)
+	}
+}
+
+func TestPresenceIdle(t *testing.T) {
+	_, hs := newTestServer(t, Config{Hub: HubConfig{PresenceIdle: 100 * time.Millisecond}})
+	d := createDoc(t, hs, "bpf-output", "Idle")
+	ctx := waitCtx(t)
+	a := dial(t, hs.URL, d.ID, "writer-a")
+	b := dial(t, hs.URL, d.ID, "writer-b")
+	if err := a.SetPresence("issues", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return ok }); err != nil {
+		t.Fatal(err)
+	}
+	// a says nothing more: it is hidden after the idle time...
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return !ok }); err != nil {
+		t.Fatalf("idle a never left: %v", err)
+	}
+	// ...and back with its next message.
+	if err := a.SetPresence("methodology", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { p, ok := c.Peers()["writer-a"]; return ok && p.Section == "methodology" }); err != nil {
+		t.Fatalf("a did not come back: %v", err)
+	}
+}
+
+// TestParagraphIDsOverTheWire: clients receive the paragraph ids with the
+// updates, and they follow the rules of editor.TrackParagraphs.
+func TestParagraphIDsOverTheWire(t *testing.T) {
+	srv, hs := newTestServer(t, Config{})
+	d := createDoc(t, hs, "bpf-output", "Paragraphs")
+	ctx := waitCtx(t)
+	a := dial(t, hs.URL, d.ID, "writer-a")
+	b := dial(t, hs.URL, d.ID, "writer-b")
+	step := func(edit func(string) []editor.Change) []string {
+		t.Helper()
+		if err := a.Edit("issues", edit); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WaitSeq(ctx, a.Seq()); err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := srv.currentDocument(ctx, d.ID)
+		want := doc.Section("issues").Paras
+		if got := b.Paras("issues"); !slices.Equal(got, want) {
+			t.Fatalf("b has paragraph ids %v; the server %v", got, want)
+		}
+		return want
+	}
+	ids := step(replaceAll("First paragraph.\n\nSecond one."))
+	if len(ids) != 2 {
+		t.Fatalf("ids %v; want two", ids)
+	}
+	// Typing inside keeps them.
+	if got := step(insertAt(5, " typed")); !slices.Equal(got, ids) {
+		t.Fatalf("typing changed ids %v -> %v", ids, got)
+	}
+	// Splitting the first keeps its id on the first part.
+	split := step(insertAt(11, "\n\n"))
+	if len(split) != 3 || split[0] != ids[0] || split[2] != ids[1] || slices.Contains(ids, split[1]) {
+		t.Fatalf("split: %v -> %v", ids, split)
+	}
+}
+
+// TestIdleUnloadAndReload: a document nobody has open is unloaded after a
+// final snapshot, and loads again on the next connection.
+func TestIdleUnloadAndReload(t *testing.T) {
+	srv, hs := newTestServer(t, Config{Hub: HubConfig{UnloadAfter: 50 * time.Millisecond}})
+	d := createDoc(t, hs, "bpf-output", "Unload")
+	ctx := waitCtx(t)
+	a := dial(t, hs.URL, d.ID, "writer-a")
+	for i := 0; i < 5; i++ {
+		if err := a.Edit("issues", insertAt(0, fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seq := a.Seq()
+	a.Close()
+	for {
+		srv.reg.mu.Lock()
+		loaded := srv.reg.hubs[d.ID] != nil
+		srv.reg.mu.Unlock()
+		if !loaded {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the document was never unloaded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	snap, err := srv.store.LoadSnapshot(ctx, d.ID)
+	if err != nil || snap.Seq != seq || snap.Section("issues").Text[:5] != "43210" {
+		t.Fatalf("snapshot after unload: seq %d err %v; want seq %d", snap.Seq, err, seq)
+	}
+	b := dial(t, hs.URL, d.ID, "writer-b")
+	if got := b.Text("issues"); got[:5] != "43210" || b.Seq() != seq {
+		t.Fatalf("after reload: %q at %d", got, b.Seq())
+	}
+}
+
+// TestPeriodicSnapshots: snapshots are written while people edit, so the
+// log replayed on load stays short.
+func TestPeriodicSnapshots(t *testing.T) {
+	srv, hs := newTestServer(t, Config{Hub: HubConfig{SnapshotEvery: 10, SnapshotKeep: 5}})
+	d := createDoc(t, hs, "bpf-output", "Snapshots")
+	ctx := waitCtx(t)
+	a := dial(t, hs.URL, d.ID, "writer-a")
+	for i := 0; i < 40; i++ {
+		if err := a.Edit("issues", insertAt(0, "x")); err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			a.WaitConfirmed(ctx)
+		}
+	}
+	if err := a.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		snap, err := srv.store.LoadSnapshot(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Seq >= 30 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("latest snapshot is at %d after 40 updates; want one at 30 or later", snap.Seq)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The log before the snapshot was compacted, and loading still gives
+	// the live state.
+	if _, err := srv.store.ReadUpdates(ctx, d.ID, 0, 0); err == nil {
+		t.Errorf("the log still has its first updates after snapshots with keep 5")
+	}
+	live, _ := srv.currentDocument(ctx, d.ID)
+	loaded, err := LoadDocument(ctx, srv.store, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lj, _ := json.Marshal(live)
+	dj, _ := json.Marshal(loaded)
+	if string(lj) != string(dj) {
+		t.Fatalf("snapshot plus log differs from the live document")
+	}
+}
+
+// TestStructureThroughHub: a section added through the API reaches every
+// open editor live, in order with the edits.
+func TestStructureThroughHub(t *testing.T) {
+	_, hs := newTestServer(t, Config{})
+	d := createDoc(t, hs, "bpf-output", "Structure")
+	ctx := waitCtx(t)
+	a := dial(t, hs.URL, d.ID, "writer-a")
+	var sec struct{ ID string }
+	postJSON(t, hs, "/api/documents/"+d.ID+"/sections", map[string]string{"title": "Annex", "text": "Table A."}, 201, &sec)
+	if err := a.WaitFor(ctx, func(c *client.Client) bool { return slices.Contains(c.Sections(), sec.ID) }); err != nil {
+		t.Fatalf("the editor never received the new section: %v", err)
+	}
+	if a.Text(sec.ID) != "Table A." {
+		t.Fatalf("new section text %q", a.Text(sec.ID))
+	}
+	if err := a.Edit(sec.ID, insertAt(8, " Updated.")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got docJSON
+	getJSON(t, hs, "/api/documents/"+d.ID, 200, &got)
+	if got.Sections[10].Text != "Table A. Updated." {
+		t.Fatalf("after editing the new section: %q", got.Sections[10].Text)
+	}
+}
+
+// TestShutdownTellsClientsToReconnect: a shutdown confirms what was
+// committed and closes editors with the reconnect code.
+func TestShutdownTellsClientsToReconnect(t *testing.T) {
+	srv, hs := newTestServer(t, Config{})
+	d := createDoc(t, hs, "bpf-output", "Shutdown")
+	ctx := waitCtx(t)
+	r := dialRaw(t, hs, d.ID)
+	r.send(hello("raw-client-9"))
+	r.next(MsgWelcome)
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.closeCode(); code != CloseReconnect {
+		t.Fatalf("close code %d; want %d", code, CloseReconnect)
+	}
+}
+
+func BenchmarkLoadDocument(b *testing.B) {
+	// A document with 100,000 updates of history, snapshotted every 500
+	// updates as the hub does: loading reads the last snapshot and replays
+	// what follows it.
+	ctx := context.Background()
+	st, err := boltstore.Open(b.TempDir(), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	tmpl, _ := editor.LookupTemplate("bpf-output")
+	doc := tmpl.NewDocument("bench", "History", time.Now())
+	if err := st.CreateDocument(ctx, doc); err != nil {
+		b.Fatal(err)
+	}
+	const total, every = 100_000, 500
+	var batch []store.Update
+	for i := 1; i <= total; i++ {
+		sec := doc.Sections[i%3].ID
+		n := editor.UTF16Len(doc.Section(sec).Text)
+		ins := "x"
+		if i%40 == 0 {
+			ins = "\n\n"
+		}
+		cs, _ := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: ins}}, n)
+		if _, err := doc.ApplyChanges(sec, cs); err != nil {
+			b.Fatal(err)
+		}
+		raw, _ := json.Marshal(cs)
+		batch = append(batch, store.Update{Seq: doc.Seq, Section: sec, Version: doc.Section(sec).Version, ClientID: "bench", Changes: raw})
+		if len(batch) == every {
+			if err := st.Append(ctx, "bench", doc.Seq-int64(len(batch)), batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+			if i < total-250 { // the last snapshot lags, as it would live
+				if err := st.PutSnapshot(ctx, doc, 10_000); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := LoadDocument(ctx, st, "bench")
+		if err != nil || got.Seq != total {
+			b.Fatalf("loaded seq %d, %v", got.Seq, err)
+		}
+	}
+}
+
+// BenchmarkCommitPath pushes updates from one editor through the real
+// server and waits for all confirmations: throughput of the hub, the
+// group commit and the broadcast.
+func BenchmarkCommitPath(b *testing.B) {
+	st, err := boltstore.Open(b.TempDir(), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := New(Config{}, st, nil, time.Now)
+	hs := newHTTPTestServer(srv)
+	defer func() {
+		hs.Close()
+		srv.Shutdown(context.Background())
+		st.Close()
+	}()
+	tmpl, _ := editor.LookupTemplate("bpf-output")
+	doc := tmpl.NewDocument("bench", "Commit path", time.Now())
+	if err := st.CreateDocument(context.Background(), doc); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := client.Dial(ctx, hs.URL, "bench", client.Options{ClientID: "bench-writer"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	// A section of realistic size (~10 KB) that keeps its size: typing
+	// and deleting in turn.
+	if err := c.Edit("issues", replaceAll(strings.Repeat("Ten bytes.", 1000))); err != nil {
+		b.Fatal(err)
+	}
+	del := func(string) []editor.Change { return []editor.Change{{From: 0, To: 1}} }
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		edit := insertAt(0, "x")
+		if i%2 == 1 {
+			edit = del
+		}
+		if err := c.Edit("issues", edit); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := c.WaitConfirmed(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+}
+
+func newHTTPTestServer(srv *Server) *httptest.Server {
+	hs := httptest.NewServer(srv.Handler())
+	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
+	return hs
+}
