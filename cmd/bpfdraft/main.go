@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+		err = usageError{fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
 	}
 	if err == nil {
 		return 0
