@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/frontend"
 )
 
 // page renders the standalone HTML page of a document.
@@ -53,7 +54,7 @@ var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
 </head><body><main class="bpf-doc">
 <h1>bpfdraft</h1>
 <p>Documents of IGF Best Practice Forums, written in the open.</p>
-{{if .}}<ul>{{range .}}<li><a href="/d/{{.ID}}">{{.Title}}</a></li>{{end}}</ul>{{else}}<p>No documents yet.</p>{{end}}
+{{if .}}<ul>{{range .}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code> or <code>bpfdraft import</code>.</p>{{end}}
 </main></body></html>
 `))
 
@@ -67,5 +68,27 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := homeTmpl.Execute(w, list); err != nil {
 		s.log.Warn("home page", "err", fmt.Sprint(err))
+	}
+}
+
+// editView serves the editing app's page for a document; the app itself
+// comes from /static and talks to the websocket.
+func (s *Server) editView(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		status := http.StatusInternalServerError
+		if errors.Is(err, store.ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := frontend.EditorPage(w, frontend.PageData{DocID: doc.ID, Title: doc.Title}); err != nil {
+		s.log.Warn("editor page", "doc", doc.ID, "err", err)
 	}
 }

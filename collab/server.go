@@ -17,6 +17,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/frontend"
 )
 
 // Config holds the server's settings. Zero values take the defaults below.
@@ -124,6 +125,8 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	mux.HandleFunc("GET /d/{id}", s.readingView)
+	mux.HandleFunc("GET /edit/{id}", s.editView)
+	mux.Handle("GET /static/", frontend.Assets())
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /assets/page.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
