@@ -1,7 +1,7 @@
 // Tests of the protocol binding (src/protocol.js) against an in-process
 // server that follows docs/protocol.md.
 
-import {test} from "node:test"
+import {test, afterEach} from "node:test"
 import assert from "node:assert/strict"
 import {Session, CONNECTED, RECONNECTING, OFFLINE, StateHost} from "../src/protocol.js"
 import {FakeNet, FakeServer, waitFor} from "../testutil/fake.mjs"
@@ -10,6 +10,11 @@ const SECTIONS = [
   {id: "issues", title: "Issues", kind: "required", text: "Hello world"},
   {id: "methods", title: "Methods", kind: "required", text: ""},
 ]
+
+// Sessions still running after a test (a failed one, say) would keep
+// reconnecting and the test process alive.
+const live = []
+afterEach(() => { for (const s of live.splice(0)) s.stop() })
 
 let n = 0
 function session(net, opts = {}) {
@@ -24,6 +29,7 @@ function session(net, opts = {}) {
   const events = {status: [], error: [], document: [], lost: [], section: [], paras: [], peers: []}
   for (const k of Object.keys(events)) s.on(k, e => events[k].push(e))
   s.events = events
+  live.push(s)
   s.start()
   return s
 }
@@ -217,6 +223,28 @@ test("presence: peers' selections follow remote and local changes", async () => 
   await waitFor(() => a.peers.size === 0)
 })
 
+test("presence: a selection stays mapped through many updates, and an older report is brought forward", async () => {
+  const {server, net} = setup([{id: "issues", text: "abcdef"}])
+  const a = session(net), b = session(net, {name: "Bo"})
+  await waitFor(() => connected(a)() && connected(b)())
+  b.edit("issues", {selection: {anchor: 3}})
+  b.setPresence("issues")
+  await waitFor(() => a.peerRanges("issues").length === 1)
+  for (let i = 0; i < 250; i++) server.edit("issues", {from: 0, insert: "x"})
+  await waitFor(() => a.seq === 250)
+  assert.deepEqual(a.peerRanges("issues")[0].ranges, [{anchor: 253, head: 253}])
+  // A report made at version 248, received after A reached 250.
+  const ws = net.open().find(w => hellos({sockets: [w]}, a.clientID).length)
+  ws.toClient(JSON.stringify({type: "peers", peers: [{client: b.clientID, name: "Bo", color: "#00703c", section: "issues", version: 248, ranges: [{anchor: 0, head: 2}]}]}))
+  await waitFor(() => a.peerRanges("issues")[0].ranges[0].head !== 253)
+  // Two insertions at 0 since: the anchor there stays before them (they
+  // are not Bo's), the head moves.
+  assert.deepEqual(a.peerRanges("issues")[0].ranges, [{anchor: 0, head: 4}])
+  ws.toClient(JSON.stringify({type: "peers", peers: [{client: b.clientID, name: "Bo", color: "#00703c", section: "issues", version: 248, ranges: [{anchor: 1, head: 3}]}]}))
+  await waitFor(() => a.peerRanges("issues")[0].ranges[0].anchor !== 0)
+  assert.deepEqual(a.peerRanges("issues")[0].ranges, [{anchor: 3, head: 5}])
+})
+
 test("emoji and CJK text: positions are UTF-16 units", async () => {
   const {server, net} = setup([{id: "issues", text: "😀 漢字 text"}])
   const a = session(net), b = session(net)
@@ -245,6 +273,10 @@ test("several messages in one frame are all applied", async () => {
   ws.toClient([u(1, 1, [[0, "a"], 11]), u(2, 2, [[0, "b"], 12]), JSON.stringify({type: "pong", id: 1})].join("\n"))
   await waitFor(() => a.seq === 2)
   assert.equal(a.text("issues"), "baHello world")
+  // An update seen before (a catch-up overlapping what arrived) is skipped.
+  ws.toClient([u(2, 2, [[0, "b"], 12]), u(3, 3, [[0, "c"], 13])].join("\n"))
+  await waitFor(() => a.seq === 3)
+  assert.equal(a.text("issues"), "cbaHello world")
   void server
 })
 
