@@ -18,11 +18,20 @@ func TestRebaseStepwiseRecordedCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c struct {
-		Updates []Update `json:"updates"`
-		Over    []Update `json:"over"`
+		Note     string   `json:"note"`
+		Updates  []Update `json:"updates"`
+		Over     []Update `json:"over"`
+		Stepwise []Update `json:"stepwise"`
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
 		t.Fatal(err)
+	}
+	if *updateStepwise {
+		c.Stepwise = RebaseStepwise(c.Updates, c.Over)
+		out, _ := json.MarshalIndent(c, "", " ")
+		if err := os.WriteFile("testdata/rebase/compose-vs-stepwise.json", append(out, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// What the client holds: its pending updates mapped over each foreign
 	// update as it arrives.
@@ -36,6 +45,14 @@ func TestRebaseStepwiseRecordedCase(t *testing.T) {
 		}
 	}
 	got := RebaseStepwise(c.Updates, c.Over)
+	if len(c.Stepwise) != len(got) {
+		t.Fatalf("the fixture's stepwise result has %d updates; RebaseStepwise gives %d (rewrite with -rebase.update)", len(c.Stepwise), len(got))
+	}
+	for i := range got {
+		if got[i].Changes.String() != c.Stepwise[i].Changes.String() {
+			t.Errorf("update %d: got %s; the fixture (shared with the browser tests) says %s", i, got[i].Changes, c.Stepwise[i].Changes)
+		}
+	}
 	composed := RebaseUpdates(c.Updates, c.Over)
 	differs := false
 	for i := range pending {
@@ -50,6 +67,8 @@ func TestRebaseStepwiseRecordedCase(t *testing.T) {
 		t.Errorf("RebaseUpdates agrees with stepwise mapping on the recorded case; the reason for RebaseStepwise is gone")
 	}
 }
+
+var updateStepwise = flag.Bool("rebase.update", false, "rewrite the stepwise result in testdata/rebase/compose-vs-stepwise.json")
 
 var stepSeed = flag.Uint64("stepwise.seed", 0, "seed for TestRebaseStepwiseConverges (0: from the clock)")
 

@@ -457,7 +457,12 @@ export class Session {
     const unconfirmed = sendableUpdates(before).length
     let own = 0
     for (const u of updates) if (u.clientID === this.clientID && own < unconfirmed) own++
-    s.host.dispatch(receiveUpdates(before, updates))
+    // One update at a time: CodeMirror's mapping over a composed set can
+    // place an insertion differently from mapping over its parts, and the
+    // server rebases stepwise (docs/protocol.md), so a batch given to
+    // receiveUpdates at once could leave this text different from the
+    // server's.
+    for (const u of updates) s.host.dispatch(receiveUpdates(s.state, [u]))
     s.inflight = Math.max(0, s.inflight - own)
     let version = getSyncedVersion(before)
     for (const u of updates) {

@@ -1,9 +1,25 @@
 // An in-process network and a small server that follows docs/protocol.md,
 // for testing the browser's protocol binding in node. The server rebases
-// with @codemirror/collab's rebaseUpdates, as the Go hub does.
+// stepwise, update by update, as the Go hub does (editor.RebaseStepwise).
 
 import {ChangeSet, Text} from "@codemirror/state"
-import {rebaseUpdates} from "@codemirror/collab"
+
+// rebaseStepwise moves updates made at an old version over each update
+// accepted since, one at a time; the client's own accepted ones drop out.
+function rebaseStepwise(updates, over) {
+  let out = updates.slice()
+  for (const o of over) {
+    if (!out.length) break
+    if (o.clientID === out[0].clientID) { out = out.slice(1); continue }
+    let ch = o.changes
+    out = out.map(u => {
+      const mapped = u.changes.map(ch)
+      ch = ch.map(u.changes, true)
+      return {changes: mapped, clientID: u.clientID}
+    })
+  }
+  return out
+}
 
 const tick = () => new Promise(r => setImmediate(r))
 
@@ -248,7 +264,7 @@ export class FakeServer {
       if (u.changes.length !== len) return this.error(conn, "bad_changes", "length mismatch", {section: msg.section, version: msg.version})
       len = u.changes.newLength
     }
-    updates = rebaseUpdates(updates, s.updates.slice(msg.version))
+    updates = rebaseStepwise(updates, s.updates.slice(msg.version))
     const out = []
     for (const u of updates) {
       s.doc = u.changes.apply(s.doc)
