@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,4 +404,59 @@ func newHTTPTestServer(srv *Server) *httptest.Server {
 	hs := httptest.NewServer(srv.Handler())
 	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
 	return hs
+}
+
+// TestSizeLimits: a push that would make a section or the document larger
+// than allowed is refused with too_large and changes nothing.
+func TestSizeLimits(t *testing.T) {
+	srv, hs := newTestServer(t, Config{Hub: HubConfig{MaxSectionUnits: 1000, MaxDocumentUnits: 4000}})
+	d := createDoc(t, hs, "bpf-output", "Limits")
+	ctx := waitCtx(t)
+	var mu sync.Mutex
+	var codes []string
+	a := dial(t, hs.URL, d.ID, "writer-a", func(o *client.Options) {
+		o.OnError = func(e *client.ServerError) { mu.Lock(); codes = append(codes, e.Code); mu.Unlock() }
+	})
+	if err := a.Edit("issues", replaceAll(strings.Repeat("a", 900))); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := srv.currentDocument(ctx, d.ID)
+	// Over the section limit.
+	if err := a.Edit("issues", insertAt(0, strings.Repeat("b", 200))); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitFor(ctx, func(*client.Client) bool { mu.Lock(); defer mu.Unlock(); return len(codes) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	if codes[0] != CodeTooLarge {
+		t.Fatalf("error %v; want %s", codes, CodeTooLarge)
+	}
+	after, _ := srv.currentDocument(ctx, d.ID)
+	if after.Seq != before.Seq || after.Section("issues").Text != before.Section("issues").Text {
+		t.Fatalf("a refused push changed the document")
+	}
+	// Over the document limit through several sections.
+	b := dial(t, hs.URL, d.ID, "writer-b", func(o *client.Options) {
+		o.OnError = func(e *client.ServerError) { mu.Lock(); codes = append(codes, e.Code); mu.Unlock() }
+	})
+	for _, sec := range []string{"methodology", "case-studies", "regional", "policy-measures"} {
+		b.Edit(sec, replaceAll(strings.Repeat("c", 900)))
+		b.WaitFor(ctx, func(c *client.Client) bool { return c.Pending() == 0 || func() bool { mu.Lock(); defer mu.Unlock(); return len(codes) > 1 }() })
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(codes) < 2 || codes[1] != CodeTooLarge {
+		t.Fatalf("errors %v; want a second %s for the document limit", codes, CodeTooLarge)
+	}
+	doc, _ := srv.currentDocument(ctx, d.ID)
+	total := 0
+	for _, s := range doc.Sections {
+		total += editor.UTF16Len(s.Text)
+	}
+	if total > 4000 {
+		t.Fatalf("document holds %d units; the limit is 4000", total)
+	}
 }
