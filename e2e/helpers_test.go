@@ -1,0 +1,374 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's Chromium, which ./scripts/test installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// server is the real bpfdraft server with one bpf-output document.
+type server struct {
+	hs       *httptest.Server
+	docID    string
+	sections []string // section ids in document order
+}
+
+// docJSON is the part of GET /api/documents/{id} the tests read.
+type docJSON struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Sections []struct {
+		ID    string   `json:"id"`
+		Title string   `json:"title"`
+		Text  string   `json:"text"`
+		Paras []string `json:"paras"`
+	} `json:"sections"`
+}
+
+// newServer builds the server exactly as main does (and as the collab
+// tests do), on a bbolt store in a temporary directory, and creates a
+// bpf-output document through the HTTP API.
+func newServer(t *testing.T) *server {
+	t.Helper()
+	st, err := boltstore.Open(t.TempDir(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("BPFDRAFT_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv := collab.New(collab.Config{}, st, log, time.Now)
+	hs := httptest.NewServer(srv.Handler())
+	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Shutdown(context.Background())
+		st.Close()
+	})
+
+	body := `{"template": "bpf-output", "title": "BPF Cybersecurity output 2026"}`
+	resp, err := hs.Client().Post(hs.URL+"/api/documents", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/documents: status %d; want 201\n%s", resp.StatusCode, data)
+	}
+	var d docJSON
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatalf("POST /api/documents: %v\n%s", err, data)
+	}
+	s := &server{hs: hs, docID: d.ID}
+	for _, sec := range d.Sections {
+		s.sections = append(s.sections, sec.ID)
+	}
+	if len(s.sections) < 3 {
+		t.Fatalf("new bpf-output document has %d sections; want at least 3", len(s.sections))
+	}
+	return s
+}
+
+// document returns the document as the server has it now.
+func (s *server) document(ctx context.Context) (docJSON, error) {
+	var d docJSON
+	req, err := http.NewRequestWithContext(ctx, "GET", s.hs.URL+"/api/documents/"+s.docID, nil)
+	if err != nil {
+		return d, err
+	}
+	resp, err := s.hs.Client().Do(req)
+	if err != nil {
+		return d, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return d, fmt.Errorf("GET /api/documents/%s: status %d\n%s", s.docID, resp.StatusCode, data)
+	}
+	return d, json.Unmarshal(data, &d)
+}
+
+// texts returns the server's text of every section, by id.
+func (s *server) texts(ctx context.Context) (map[string]string, error) {
+	d, err := s.document(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, sec := range d.Sections {
+		m[sec.ID] = sec.Text
+	}
+	return m, nil
+}
+
+func (s *server) editURL() string    { return s.hs.URL + "/edit/" + s.docID }
+func (s *server) readingURL() string { return s.hs.URL + "/d/" + s.docID }
+
+// browser is one Chromium process with its own profile: one person.
+type browser struct {
+	t    *testing.T
+	name string
+	ctx  context.Context // the tab; lives until the test's cleanup
+}
+
+// newBrowser starts Chromium with a fresh profile and a 1280×860 viewport.
+func newBrowser(t *testing.T, name string) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("Chromium is missing (%v); run ./scripts/test, which installs it", err)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	// Cleanups run last-in first-out: the tab and the browser go before
+	// the server and the profile directory.
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	// The first action starts the browser, which lives as long as ctx: no
+	// timeout on ctx itself, one on the wait.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx, chromedp.EmulateViewport(1280, 860)) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("starting Chromium for %s: %v", name, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("starting Chromium for %s: no answer in 30s", name)
+	}
+	return &browser{t: t, name: name, ctx: ctx}
+}
+
+// do runs actions with a timeout.
+func (b *browser) do(timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	return chromedp.Do(ctx, actions...)
+}
+
+// must runs actions with a timeout and fails the test on an error.
+func (b *browser) must(what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := b.do(timeout, actions...); err != nil {
+		b.t.Fatalf("%s: %s: %v", b.name, what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](b *browser, expr string) (T, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+}
+
+// openEditor opens the editing view and answers the name question in its
+// dialog, as a person does, then waits until the app is connected with
+// every section's editor.
+func (b *browser) openEditor(s *server) {
+	b.t.Helper()
+	b.must("open the editing view", 20*time.Second,
+		chromedp.Navigate(s.editURL()),
+		chromedp.WaitVisible(chromedp.CSS("#name-input")),
+		chromedp.SendKeys(chromedp.CSS("#name-input"), b.name),
+		chromedp.Click(chromedp.CSS("#name-dialog button[type=submit]")),
+		chromedp.WaitNotPresent(chromedp.CSS("#name-dialog")),
+		chromedp.WaitVisible(chromedp.CSS(`#conn-state[data-state="connected"]`)),
+		chromedp.WaitVisible(chromedp.CSS(editorSel(s.sections[len(s.sections)-1]))),
+	)
+}
+
+// editorSel is the CSS selector of a section's editable text.
+func editorSel(section string) string {
+	return fmt.Sprintf(`[data-section=%q] .cm-content`, section)
+}
+
+// typeAt puts the cursor at the start (atEnd false) or end of a section's
+// text and types text with real key events.
+func (b *browser) typeAt(section string, atEnd bool, text string) error {
+	key := "\u0306" // kb.Home
+	if atEnd {
+		key = "\u0305" // kb.End
+	}
+	return b.do(30*time.Second,
+		chromedp.Focus(chromedp.CSS(editorSel(section))),
+		chromedp.KeyEvent(key, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.KeyEvent(text),
+	)
+}
+
+// sessionState is what the app's session says about itself.
+type sessionState struct {
+	State   string            `json:"state"`
+	Pending int               `json:"pending"`
+	Texts   map[string]string `json:"texts"`
+}
+
+const sessionStateJS = `(() => {
+	const s = window.bpfdraft.session
+	const texts = {}
+	for (const id of s.sections.keys()) texts[id] = s.text(id)
+	return {state: s.state, pending: s.pending, texts}
+})()`
+
+func (b *browser) session() (sessionState, error) {
+	return eval[sessionState](b, sessionStateJS)
+}
+
+// connState reads the connection element the person sees.
+func (b *browser) connState() (state, pending string, err error) {
+	attrs, err := eval[map[string]string](b, `(() => {
+		const el = document.getElementById("conn-state")
+		return {state: el.dataset.state, pending: el.dataset.pending}
+	})()`)
+	return attrs["state"], attrs["pending"], err
+}
+
+// eventually calls check every 100ms until it returns "" or the timeout
+// passes, and then fails the test with check's last answer.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v: %s", what, timeout, msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// converged waits until every browser has nothing pending and the same
+// text in every section as the server, and returns the server's texts.
+func converged(t *testing.T, s *server, timeout time.Duration, browsers ...*browser) map[string]string {
+	t.Helper()
+	var want map[string]string
+	eventually(t, timeout, "browsers and server agree", func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		want, err = s.texts(ctx)
+		if err != nil {
+			return err.Error()
+		}
+		for _, b := range browsers {
+			got, err := b.session()
+			if err != nil {
+				return fmt.Sprintf("%s: %v", b.name, err)
+			}
+			if got.State != "connected" || got.Pending != 0 {
+				return fmt.Sprintf("%s: state %s with %d pending; want connected with 0", b.name, got.State, got.Pending)
+			}
+			for _, id := range s.sections {
+				if got.Texts[id] != want[id] {
+					return fmt.Sprintf("%s: section %s: got %q; want the server's %q", b.name, id, got.Texts[id], want[id])
+				}
+			}
+		}
+		return ""
+	})
+	return want
+}
+
+// artifactDir is where screenshots go: $BPFDRAFT_ARTIFACTS, or
+// test-artifacts/ at the top of the repository (gitignored).
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("BPFDRAFT_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// screenshot saves the browser's viewport as name.png among the artifacts
+// and returns the PNG.
+func (b *browser) screenshot(name string) []byte {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("%s: screenshot %s: %v", b.name, name, err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		b.t.Fatalf("%s: screenshot %s is not a PNG", b.name, name)
+	}
+	path := filepath.Join(artifactDir(b.t), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+	return png
+}
+
+// tokens returns n distinct words "prefix1 … prefixN".
+func tokens(prefix string, n int) []string {
+	var ws []string
+	for i := 1; i <= n; i++ {
+		ws = append(ws, fmt.Sprintf("%s%d", prefix, i))
+	}
+	return ws
+}
+
+// countWords counts the whitespace-separated occurrences of each word in text.
+func countWords(text string) map[string]int {
+	m := map[string]int{}
+	for _, w := range strings.Fields(text) {
+		m[strings.Trim(w, ".,")]++
+	}
+	return m
+}
+
+// checkOnce fails the test unless every word occurs exactly once in text.
+func checkOnce(t *testing.T, where, text string, words []string) {
+	t.Helper()
+	counts := countWords(text)
+	var bad []string
+	for _, w := range words {
+		if counts[w] != 1 {
+			bad = append(bad, fmt.Sprintf("%s×%d", w, counts[w]))
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		t.Errorf("%s: got %s; want each typed word exactly once\ntext: %q", where, strings.Join(bad, ", "), text)
+	}
+}
