@@ -255,20 +255,24 @@ func (b *browser) connState() (state, pending string, err error) {
 	return attrs["state"], attrs["pending"], err
 }
 
-// eventually calls check every 100ms until it returns "" or the timeout
-// passes, and then fails the test with check's last answer.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() string) {
-	t.Helper()
+// poll calls check every 100ms until it returns "" or the timeout passes,
+// and returns check's last answer.
+func poll(timeout time.Duration, check func() string) string {
 	deadline := time.Now().Add(timeout)
 	for {
 		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v: %s", what, timeout, msg)
+		if msg == "" || time.Now().After(deadline) {
+			return msg
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// eventually polls check and fails the test now if it never returns "".
+func eventually(t *testing.T, timeout time.Duration, what string, check func() string) {
+	t.Helper()
+	if msg := poll(timeout, check); msg != "" {
+		t.Fatalf("%s: not after %v: %s", what, timeout, msg)
 	}
 }
 
