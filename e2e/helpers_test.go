@@ -186,11 +186,22 @@ func (b *browser) must(what string, timeout time.Duration, actions ...chromedp.A
 	}
 }
 
-// eval evaluates a JavaScript expression in the page.
-func eval[T any](b *browser, expr string) (T, error) {
+// contextTimeout returns the browser's context with a timeout.
+func contextTimeout(b *browser, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, d)
+}
+
+// run runs an action that returns a value, with a timeout.
+func run[T any](b *browser, a chromedp.Action[T]) (T, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	return chromedp.Run(ctx, a)
+}
+
+// eval evaluates a JavaScript expression in the page. DevTools evaluation
+// is not subject to the page's Content-Security-Policy.
+func eval[T any](b *browser, expr string) (T, error) {
+	return run(b, chromedp.Evaluate[T](expr))
 }
 
 // openEditor opens the editing view and answers the name question in its
