@@ -444,7 +444,9 @@ func TestSizeLimits(t *testing.T) {
 	})
 	for _, sec := range []string{"methodology", "case-studies", "regional", "policy-measures"} {
 		b.Edit(sec, replaceAll(strings.Repeat("c", 900)))
-		b.WaitFor(ctx, func(c *client.Client) bool { return c.Pending() == 0 || func() bool { mu.Lock(); defer mu.Unlock(); return len(codes) > 1 }() })
+		b.WaitFor(ctx, func(c *client.Client) bool {
+			return c.Pending() == 0 || func() bool { mu.Lock(); defer mu.Unlock(); return len(codes) > 1 }()
+		})
 	}
 	mu.Lock()
 	defer mu.Unlock()
