@@ -187,6 +187,16 @@ export class Session {
     if (online && !this.ws && !this.stopped && !this.error) {
       this.attempt = 0
       this.reconnectNow()
+    } else if (!online && this.ws && !this.stopped) {
+      // A socket may stay "open" with its frames held while the network is
+      // gone (browsers do so under offline emulation, and a dead link is
+      // only noticed after the ping timeout): give it up now, so the state
+      // says offline and everything typed waits for the reconnect. Retries
+      // go on in case the browser's online signal is wrong.
+      this.clearTimers()
+      this.drop(this.ws)
+      this.welcomed = false
+      this.scheduleReconnect()
     }
     this.status()
   }
