@@ -141,6 +141,9 @@ type Result struct {
 	Edits     int64 `json:"edits"`
 	Confirmed int64 `json:"confirmed"`
 	Committed int64 `json:"committed"`
+	// Skipped edits were due but more than 250 ms late (the generator's
+	// editor was blocked, usually by its client's backlog) and not made.
+	Skipped int64 `json:"skipped"`
 	// CommittedPerS is the seq's growth over the steady window (after the
 	// warm-up, until the editors stop), SteadyS long.
 	CommittedPerS float64 `json:"committed_per_s"`
@@ -194,6 +197,10 @@ type ServerUse struct {
 	PerViewer float64 `json:"per_viewer_bytes"`
 }
 
+// maxLate is how far behind its schedule an editor may fall before it
+// skips edits instead of catching up.
+const maxLate = 250 * time.Millisecond
+
 // saturatedAbove is the CPU fraction above which a process is called
 // saturated.
 const saturatedAbove = 0.85
@@ -217,8 +224,9 @@ type editorState struct {
 	typ     typing
 	// sent[k] is the time (Unix ns) of the k-th edit; written by the
 	// editor's goroutine before the edit is pushed, read by receivers.
-	sent []atomic.Int64
-	next int // edits made; owned by the editor's goroutine
+	sent    []atomic.Int64
+	next    int // edits made; owned by the editor's goroutine
+	skipped int // edits of the schedule skipped because they were overdue
 }
 
 // conn is any connection the watcher keeps alive.
@@ -266,8 +274,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	// Everything is bounded: editing, plus generous time to connect and
 	// to converge.
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+4*time.Minute)
 	defer cancel()
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := run1(ctx, cfg, u)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-ctx.Done():
+	}
+	// A client whose reader holds its lock for a long time (a huge backlog
+	// to rebase) blocks Edit, Locked and Close; give up on it rather than
+	// run unbounded. Its goroutines end when the process does.
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-time.After(15 * time.Second):
+		return Result{}, fmt.Errorf("%w: clients still busy %v after the deadline", ErrStuck, 15*time.Second)
+	}
+}
+
+// ErrStuck is returned when the run could not be wound up in time.
+var ErrStuck = errors.New("load run did not finish")
+
+func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
+	var err error
 	tr := &http.Transport{DialContext: dialLoopback, MaxIdleConnsPerHost: 4}
 	defer tr.CloseIdleConnections()
 	r := &run{
@@ -394,6 +432,7 @@ func (r *run) measure(ctx context.Context, docID string, res *Result) {
 	}
 	for _, e := range r.editors {
 		res.Edits += int64(e.next)
+		res.Skipped += int64(e.skipped)
 	}
 }
 
@@ -418,10 +457,15 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 		if !now.Before(end) {
 			return
 		}
-		due := min(int(now.Sub(first).Seconds()*rate)+1, len(e.sent))
-		for e.next < due {
-			k := e.next
-			e.sent[k].Store(time.Now().UnixNano())
+		due := int(now.Sub(first).Seconds()*rate) + 1
+		// Edits more than maxLate overdue are skipped and counted: a
+		// generator that cannot keep up must not turn into a burst that
+		// buries the server (and the client) in a backlog.
+		if late := due - (e.next + e.skipped) - max(int(rate*maxLate.Seconds()), 1); late > 0 {
+			e.skipped += late
+		}
+		for e.next+e.skipped < due && e.next < len(e.sent) {
+			e.sent[e.next].Store(time.Now().UnixNano())
 			if err := e.c.Edit(e.section, e.typ.edit); err != nil {
 				r.addError("edit")
 				break
@@ -820,8 +864,8 @@ func (res *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "document %s on %s: %d editors × %g/s over %d section(s), %d viewers, %.0fs (seed %d)\n",
 		res.Doc, res.Server, res.Editors, res.Rate, res.Sections, res.Viewers, res.DurationS, res.Seed)
 	fmt.Fprintf(w, "connect: editors %.3fs, viewers %.3fs\n", res.ConnectEditorsS, res.ConnectViewersS)
-	fmt.Fprintf(w, "offered %.0f/s; edits %d, confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
-		res.Offered, res.Edits, res.Confirmed, res.Committed, res.CommittedPerS, res.SteadyS)
+	fmt.Fprintf(w, "offered %.0f/s; edits %d (%d skipped as overdue), confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
+		res.Offered, res.Edits, res.Skipped, res.Confirmed, res.Committed, res.CommittedPerS, res.SteadyS)
 	fmt.Fprintf(w, "confirm latency:   p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Confirm.P50ms, res.Confirm.P99ms, res.Confirm.Maxms, res.Confirm.Count)
 	fmt.Fprintf(w, "broadcast latency: p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Broadcast.P50ms, res.Broadcast.P99ms, res.Broadcast.Maxms, res.Broadcast.Count)
 	codes := make([]string, 0, len(res.Errors))
