@@ -171,6 +171,11 @@ func TestAPIDocumentLifecycle(t *testing.T) {
 	if status != 200 || !bytes.Contains(view, []byte("Thanks to all.")) {
 		t.Fatalf("reading view: %d", status)
 	}
+	// The reading view says where the document stands, from the BPF's
+	// meeting date and the clock.
+	if !bytes.Contains(view, []byte(`class="doc-phase"`)) || !bytes.Contains(view, []byte("22 June 2026")) {
+		t.Fatalf("reading view shows no phase with the meeting date")
+	}
 }
 
 func TestAPIImport(t *testing.T) {

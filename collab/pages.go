@@ -13,12 +13,16 @@ import (
 
 // page renders the standalone HTML page of a document.
 func (s *Server) page(r *http.Request, doc *editor.Document) ([]byte, error) {
-	opts := editor.PageOptions{Generated: s.now().UTC()}
+	now := s.now().UTC()
+	opts := editor.PageOptions{Generated: now}
+	var bpf *editor.BPF
 	if doc.BPF != "" {
 		if b, err := s.store.GetBPF(r.Context(), doc.BPF); err == nil {
+			bpf = b
 			opts.BPFName, opts.Year = b.Name, b.Year
 		}
 	}
+	opts.Phase = editor.PhaseAt(bpf, now).Label
 	return editor.RenderPage(doc, opts)
 }
 

@@ -42,6 +42,9 @@ type PageOptions struct {
 	// Generated is shown as the page's "generated on" date; the zero time
 	// shows none. The caller passes it: rendering reads no clock.
 	Generated time.Time
+	// Phase, when set, says where the document stands (see PhaseAt): shown
+	// under the title.
+	Phase string
 	// Lang is the page's language tag; "en" when empty.
 	Lang string
 }
@@ -86,6 +89,9 @@ func (r *Rendered) Page(opts PageOptions) []byte {
 		b.WriteString("<p class=\"doc-forum\">" + html.EscapeString(forum) + "</p>\n")
 	}
 	b.WriteString("<h1 class=\"doc-title\">" + html.EscapeString(r.Title) + "</h1>\n")
+	if opts.Phase != "" {
+		b.WriteString("<p class=\"doc-phase\"><strong>" + html.EscapeString(opts.Phase) + "</strong></p>\n")
+	}
 	if !opts.Generated.IsZero() {
 		b.WriteString("<p class=\"doc-generated\">Generated on <time datetime=\"" +
 			opts.Generated.Format(time.DateOnly) + "\">" +
