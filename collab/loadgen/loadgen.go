@@ -68,6 +68,10 @@ type Config struct {
 	Seed uint64
 	// Logf, if set, receives progress lines.
 	Logf func(format string, args ...any)
+
+	// afterViewers, if set, is called once the viewers are connected (the
+	// benchmark takes a heap profile there).
+	afterViewers func()
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -348,6 +352,9 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	}
 	if err := r.connectViewers(ctx, res.Doc, &res); err != nil {
 		return res, err
+	}
+	if cfg.afterViewers != nil {
+		cfg.afterViewers()
 	}
 	if res.ServerUse != nil && cfg.Viewers > 0 {
 		// Let the server's connection goroutines settle before measuring.

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,7 +179,9 @@ func TestHistogram(t *testing.T) {
 // BenchmarkOneDocument runs a load against an in-process server, so that
 // `go test -bench OneDocument -cpuprofile` profiles the server's hub and
 // the clients together (the server has no profiling endpoint). The shape
-// comes from BPFDRAFT_BENCH_EDITORS, _RATE, _VIEWERS and _SECONDS.
+// comes from BPFDRAFT_BENCH_EDITORS, _RATE, _VIEWERS, _SECTIONS and
+// _SECONDS; BPFDRAFT_BENCH_HEAPPROFILE names a file for a heap profile
+// taken once the viewers are connected.
 func BenchmarkOneDocument(b *testing.B) {
 	env := func(name string, def float64) float64 {
 		if v, err := strconv.ParseFloat(os.Getenv("BPFDRAFT_BENCH_"+name), 64); err == nil {
@@ -187,7 +191,23 @@ func BenchmarkOneDocument(b *testing.B) {
 	}
 	cfg := Config{
 		Editors: int(env("EDITORS", 50)), Rate: env("RATE", 5), Viewers: int(env("VIEWERS", 0)),
-		Duration: time.Duration(env("SECONDS", 5) * float64(time.Second)),
+		Sections: int(env("SECTIONS", 1)), Duration: time.Duration(env("SECONDS", 5) * float64(time.Second)),
+	}
+	if name := os.Getenv("BPFDRAFT_BENCH_HEAPPROFILE"); name != "" {
+		cfg.afterViewers = func() {
+			f, err := os.Create(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.Logf("after viewers: heap in use %d KiB, stacks %d KiB, goroutines %d", ms.HeapInuse>>10, ms.StackInuse>>10, runtime.NumGoroutine())
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	for b.Loop() {
 		hs := newServer(b)
