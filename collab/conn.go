@@ -43,9 +43,13 @@ type Conn struct {
 	code   int
 	reason string
 
-	// send holds frames for the writer; it is never closed (the writer
-	// stops on ctx instead), so the hub can never send on a closed channel.
-	send chan []byte
+	// out holds frames for the writer, at most max of them. It grows on
+	// demand, so an idle connection holds no queue at all; ready wakes the
+	// writer. Nothing is ever closed: the writer stops on ctx.
+	qmu   sync.Mutex
+	out   [][]byte
+	max   int
+	ready chan struct{}
 
 	// set by the reader before the connection joins, then owned by the hub
 	clientID string
@@ -57,12 +61,27 @@ type Conn struct {
 // queue offers a frame to the writer without blocking; false means the
 // queue is full and the connection must go.
 func (c *Conn) queue(frame []byte) bool {
-	select {
-	case c.send <- frame:
-		return true
-	default:
+	c.qmu.Lock()
+	if len(c.out) >= c.max {
+		c.qmu.Unlock()
 		return false
 	}
+	c.out = append(c.out, frame)
+	c.qmu.Unlock()
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take removes and returns everything queued.
+func (c *Conn) take() [][]byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	frames := c.out
+	c.out = nil
+	return frames
 }
 
 // kick ends the connection with a final error message and a close frame:
@@ -101,34 +120,38 @@ const (
 	pingPeriod = 25 * time.Second
 )
 
-// writeLoop sends queued frames, several per websocket frame when they
-// have piled up (messages are separated by newlines), pings the client,
+// writeLoop sends queued frames, all that are waiting joined into one
+// websocket frame (messages are separated by newlines), pings the client,
 // and sends the close frame when the connection ends.
 func (c *Conn) writeLoop() {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
 	defer c.ws.Close()
-	var buf bytes.Buffer
+	write := func(frames [][]byte) error {
+		c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+		if len(frames) == 1 {
+			return c.ws.WriteMessage(websocket.TextMessage, frames[0])
+		}
+		w, err := c.ws.NextWriter(websocket.TextMessage)
+		if err != nil {
+			return err
+		}
+		for i, f := range frames {
+			if i > 0 {
+				w.Write(newline)
+			}
+			w.Write(f)
+		}
+		return w.Close()
+	}
 	for {
 		select {
-		case frame := <-c.send:
-			buf.Reset()
-			buf.Write(frame)
-			// Coalesce what is already waiting, up to a sensible frame size.
-		more:
-			for buf.Len() < 256<<10 {
-				select {
-				case f := <-c.send:
-					buf.WriteByte('\n')
-					buf.Write(f)
-				default:
-					break more
+		case <-c.ready:
+			if frames := c.take(); len(frames) > 0 {
+				if err := write(frames); err != nil {
+					c.cancel()
+					return
 				}
-			}
-			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, buf.Bytes()); err != nil {
-				c.cancel()
-				return
 			}
 		case <-ping.C:
 			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
@@ -138,17 +161,8 @@ func (c *Conn) writeLoop() {
 			}
 		case <-c.ctx.Done():
 			// Flush what was queued before the end (a final error message).
-			for {
-				select {
-				case f := <-c.send:
-					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-					if c.ws.WriteMessage(websocket.TextMessage, f) != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
+			if frames := c.take(); len(frames) > 0 && write(frames) != nil {
+				return
 			}
 			c.mu.Lock()
 			code, reason := c.code, c.reason
@@ -161,6 +175,8 @@ func (c *Conn) writeLoop() {
 		}
 	}
 }
+
+var newline = []byte{'\n'}
 
 var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 
@@ -416,8 +432,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
 		srv: s, ws: ws, role: role, ctx: ctx, cancel: cancel,
-		send: make(chan []byte, s.hubCfg.SendQueue),
-		log:  s.log.With("doc", id, "remote", r.RemoteAddr),
+		max: s.hubCfg.SendQueue, ready: make(chan struct{}, 1),
+		log: s.log.With("doc", id, "remote", r.RemoteAddr),
 	}
 	h, err := s.hub(id)
 	if err != nil {
@@ -426,6 +442,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.hub = h
+	// Both loops get goroutines of their own and the handler returns, so
+	// net/http's buffers for this request are not held for the life of
+	// the connection.
 	go c.writeLoop()
-	c.readLoop()
+	go c.readLoop()
 }
