@@ -43,13 +43,18 @@ type Conn struct {
 	code   int
 	reason string
 
-	// out holds frames for the writer, at most max of them. It grows on
-	// demand, so an idle connection holds no queue at all; ready wakes the
-	// writer. Nothing is ever closed: the writer stops on ctx.
-	qmu   sync.Mutex
-	out   [][]byte
-	max   int
-	ready chan struct{}
+	// The write side. out holds frames for the writer, at most max of
+	// them; it grows on demand, so an idle connection holds no queue. A
+	// writer goroutine runs only while there is something to send (frames,
+	// a ping, the close), so an idle viewer costs one goroutine, its
+	// reader. All guarded by qmu.
+	qmu     sync.Mutex
+	out     [][]byte
+	max     int
+	writing bool // a writer goroutine is running
+	ping    bool // a ping is due
+	closing bool // ctx is done: flush, send the close frame, close
+	pinger  *time.Timer
 
 	// set by the reader before the connection joins, then owned by the hub
 	clientID string
@@ -62,26 +67,47 @@ type Conn struct {
 // queue is full and the connection must go.
 func (c *Conn) queue(frame []byte) bool {
 	c.qmu.Lock()
-	if len(c.out) >= c.max {
+	if len(c.out) >= c.max || c.closing {
 		c.qmu.Unlock()
 		return false
 	}
 	c.out = append(c.out, frame)
+	c.wake()
 	c.qmu.Unlock()
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
 	return true
 }
 
-// take removes and returns everything queued.
-func (c *Conn) take() [][]byte {
+// wake starts a writer unless one is running; qmu is held.
+func (c *Conn) wake() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// start arms the ping timer and the close on ctx; called once the
+// connection is set up.
+func (c *Conn) start() {
 	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	frames := c.out
-	c.out = nil
-	return frames
+	c.pinger = time.AfterFunc(pingPeriod, c.pingDue)
+	c.qmu.Unlock()
+	context.AfterFunc(c.ctx, func() {
+		c.qmu.Lock()
+		c.closing = true
+		c.pinger.Stop()
+		c.wake()
+		c.qmu.Unlock()
+	})
+}
+
+func (c *Conn) pingDue() {
+	c.qmu.Lock()
+	if !c.closing {
+		c.ping = true
+		c.pinger.Reset(pingPeriod)
+		c.wake()
+	}
+	c.qmu.Unlock()
 }
 
 // kick ends the connection with a final error message and a close frame:
@@ -120,13 +146,10 @@ const (
 	pingPeriod = 25 * time.Second
 )
 
-// writeLoop sends queued frames, all that are waiting joined into one
-// websocket frame (messages are separated by newlines), pings the client,
-// and sends the close frame when the connection ends.
+// writeLoop sends what is due and exits when nothing is: queued frames,
+// all that are waiting joined into one websocket frame (messages are
+// separated by newlines), a ping, and at the end the close frame.
 func (c *Conn) writeLoop() {
-	ping := time.NewTicker(pingPeriod)
-	defer ping.Stop()
-	defer c.ws.Close()
 	write := func(frames [][]byte) error {
 		c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 		if len(frames) == 1 {
@@ -144,33 +167,48 @@ func (c *Conn) writeLoop() {
 		}
 		return w.Close()
 	}
+	failed := false
 	for {
-		select {
-		case <-c.ready:
-			if frames := c.take(); len(frames) > 0 {
-				if err := write(frames); err != nil {
-					c.cancel()
-					return
-				}
-			}
-		case <-ping.C:
+		c.qmu.Lock()
+		frames, ping, closing := c.out, c.ping, c.closing
+		c.out, c.ping = nil, false
+		if len(frames) == 0 && !ping && !closing {
+			c.writing = false
+			c.qmu.Unlock()
+			return
+		}
+		c.qmu.Unlock()
+		if !failed && len(frames) > 0 && write(frames) != nil {
+			failed = true
+			c.cancel()
+		}
+		if !failed && ping {
 			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if c.ws.WriteMessage(websocket.PingMessage, nil) != nil {
+				failed = true
 				c.cancel()
-				return
 			}
-		case <-c.ctx.Done():
-			// Flush what was queued before the end (a final error message).
-			if frames := c.take(); len(frames) > 0 && write(frames) != nil {
-				return
+		}
+		if closing {
+			c.qmu.Lock()
+			rest := c.out
+			c.out = nil
+			c.qmu.Unlock()
+			if !failed && len(rest) > 0 && write(rest) != nil {
+				failed = true
 			}
-			c.mu.Lock()
-			code, reason := c.code, c.reason
-			c.mu.Unlock()
-			if code == 0 {
-				code, reason = websocket.CloseNormalClosure, ""
+			if !failed {
+				c.mu.Lock()
+				code, reason := c.code, c.reason
+				c.mu.Unlock()
+				if code == 0 {
+					code, reason = websocket.CloseNormalClosure, ""
+				}
+				c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 			}
-			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+			// The writer stays marked as running: nothing is written after
+			// the close.
+			c.ws.Close()
 			return
 		}
 	}
@@ -432,7 +470,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
 		srv: s, ws: ws, role: role, ctx: ctx, cancel: cancel,
-		max: s.hubCfg.SendQueue, ready: make(chan struct{}, 1),
+		max: s.hubCfg.SendQueue,
 		log: s.log.With("doc", id, "remote", r.RemoteAddr),
 	}
 	h, err := s.hub(id)
@@ -442,9 +480,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.hub = h
-	// Both loops get goroutines of their own and the handler returns, so
+	// The reader gets a goroutine of its own and the handler returns, so
 	// net/http's buffers for this request are not held for the life of
-	// the connection.
-	go c.writeLoop()
+	// the connection; writers come and go with what there is to send.
+	c.start()
 	go c.readLoop()
 }
