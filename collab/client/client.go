@@ -108,7 +108,7 @@ type Range struct {
 type section struct {
 	id      string
 	title   string
-	text    string // local text: confirmed plus unconfirmed changes
+	text    *editor.Text // local text: confirmed plus unconfirmed changes, edited in place
 	version int    // number of updates of the section received
 	pending []editor.Update
 	// inflight counts pending updates already sent and not yet confirmed
@@ -292,7 +292,7 @@ func (c *Client) welcome(data []byte) error {
 		c.sections = map[string]*section{}
 		c.order = c.order[:0]
 		for _, s := range w.Document.Sections {
-			c.sections[s.ID] = &section{id: s.ID, title: s.Title, text: s.Text, version: s.Version, paras: s.Paras}
+			c.sections[s.ID] = &section{id: s.ID, title: s.Title, text: editor.NewText(s.Text), version: s.Version, paras: s.Paras}
 			c.order = append(c.order, s.ID)
 		}
 		c.seq = w.Seq
@@ -336,21 +336,22 @@ func (c *Client) readLoop(ws *websocket.Conn, done chan struct{}) {
 
 // handle applies one server message; c.mu is held.
 func (c *Client) handle(data []byte) {
-	var head struct {
-		Type string `json:"type"`
+	// One decode for every kind of message: the fields of each type.
+	var m struct {
+		Type    string   `json:"type"`
+		Updates []Update `json:"updates"`
+		Peers   []Peer   `json:"peers"`
+		Left    []string `json:"left"`
+		ServerError
 	}
-	if json.Unmarshal(data, &head) != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
+		if bytes.Contains(data, []byte(`"updates"`)) {
+			c.fatal(fmt.Errorf("bad updates message: %w", err))
+		}
 		return
 	}
-	switch head.Type {
+	switch m.Type {
 	case "updates":
-		var m struct {
-			Updates []Update `json:"updates"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			c.fatal(fmt.Errorf("bad updates message: %w", err))
-			return
-		}
 		for _, u := range m.Updates {
 			if err := c.receive(u); err != nil {
 				c.fatal(err)
@@ -359,22 +360,16 @@ func (c *Client) handle(data []byte) {
 		}
 		c.notify()
 	case "peers":
-		var m struct {
-			Peers []Peer   `json:"peers"`
-			Left  []string `json:"left"`
+		for _, p := range m.Peers {
+			c.peers[p.Client] = p
 		}
-		if json.Unmarshal(data, &m) == nil {
-			for _, p := range m.Peers {
-				c.peers[p.Client] = p
-			}
-			for _, id := range m.Left {
-				delete(c.peers, id)
-			}
-			c.notify()
+		for _, id := range m.Left {
+			delete(c.peers, id)
 		}
+		c.notify()
 	case "error":
-		var e ServerError
-		if json.Unmarshal(data, &e) == nil {
+		e := m.ServerError
+		{
 			if e.Section != "" {
 				if s := c.sections[e.Section]; s != nil {
 					// The push was refused: its updates are not in flight
@@ -428,7 +423,7 @@ func (c *Client) receive(u Update) error {
 			return err
 		}
 		if sc.Op == "add_section" && c.sections[sc.Section.ID] == nil {
-			c.sections[sc.Section.ID] = &section{id: sc.Section.ID, title: sc.Section.Title, text: sc.Section.Text, paras: sc.Section.Paras}
+			c.sections[sc.Section.ID] = &section{id: sc.Section.ID, title: sc.Section.Title, text: editor.NewText(sc.Section.Text), paras: sc.Section.Paras}
 			c.order = append(c.order, sc.Section.ID)
 		}
 		if c.opts.OnUpdate != nil {
@@ -466,11 +461,9 @@ func (c *Client) receive(u Update) error {
 			changes = changes.Map(p.Changes, true)
 			s.pending[i] = editor.Update{Changes: mapped, ClientID: p.ClientID}
 		}
-		text, err := changes.Apply(s.text)
-		if err != nil {
+		if err := s.text.Apply(changes); err != nil {
 			return fmt.Errorf("update %d does not apply to the local text: %w", u.Seq, err)
 		}
-		s.text = text
 	}
 	if c.opts.OnUpdate != nil {
 		c.opts.OnUpdate(u, own)
@@ -487,13 +480,10 @@ func (c *Client) Edit(sectionID string, edit func(text string) []editor.Change) 
 		c.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrUnknownSection, sectionID)
 	}
-	changes := edit(s.text)
-	cs, err := editor.ChangeSetOf(changes, editor.UTF16Len(s.text))
+	changes := edit(s.text.String())
+	cs, err := editor.ChangeSetOf(changes, s.text.Len())
 	if err == nil {
-		var text string
-		text, err = cs.Apply(s.text)
-		if err == nil {
-			s.text = text
+		if err = s.text.Apply(cs); err == nil {
 			s.pending = append(s.pending, editor.Update{Changes: cs, ClientID: c.opts.ClientID})
 		}
 	}
@@ -652,7 +642,7 @@ func (c *Client) Text(sectionID string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s := c.sections[sectionID]; s != nil {
-		return s.text
+		return s.text.String()
 	}
 	return ""
 }
@@ -774,7 +764,7 @@ func (c *Client) Locked(f func(seq int64, texts map[string]string)) {
 	defer c.mu.Unlock()
 	texts := make(map[string]string, len(c.sections))
 	for id, s := range c.sections {
-		texts[id] = s.text
+		texts[id] = s.text.String()
 	}
 	f(c.seq, texts)
 }
