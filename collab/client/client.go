@@ -109,7 +109,7 @@ type section struct {
 	id      string
 	title   string
 	text    *editor.Text // local text: confirmed plus unconfirmed changes, edited in place
-	version int    // number of updates of the section received
+	version int          // number of updates of the section received
 	pending []editor.Update
 	// inflight counts pending updates already sent and not yet confirmed
 	// or refused; new edits wait until it is 0.
