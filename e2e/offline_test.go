@@ -87,11 +87,19 @@ func TestOfflineEditsMerge(t *testing.T) {
 		t.Errorf("while Ana is offline the server has %q %d times; want 0", anaWords[0], c)
 	}
 	ana.screenshot("editing-offline")
+	// Closing the tab now would lose what is unconfirmed: the page asks.
+	const leaving = `(() => { const e = new Event("beforeunload", {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented })()`
+	if warned, err := eval[bool](ana, leaving); err != nil || !warned {
+		t.Errorf("beforeunload with unsaved changes: prevented = %v (%v); want true", warned, err)
+	}
 
 	if err := ana.setOffline(false); err != nil {
 		t.Fatalf("going online: %v", err)
 	}
 	texts := converged(t, s, 30*time.Second, ana, bo)
+	if warned, err := eval[bool](ana, leaving); err != nil || warned {
+		t.Errorf("beforeunload with everything saved: prevented = %v (%v); want false", warned, err)
+	}
 	checkOnce(t, "shared section", texts[shared], append(append([]string{}, anaWords...), boWords...))
 	checkOnce(t, "Ana's section", texts[anaOwn], anaOwnWords)
 	if c := countWords(texts[shared])["outage"]; c != 1 {
