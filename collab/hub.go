@@ -40,6 +40,10 @@ type HubConfig struct {
 	SendQueue int
 	// MaxBatch caps the updates committed together in one append.
 	MaxBatch int
+	// CommitInterval is the least time between the starts of two appends:
+	// under load, pushes arriving meanwhile join the next batch, so fewer,
+	// larger commits and broadcast frames serve the same updates.
+	CommitInterval time.Duration
 }
 
 func (c HubConfig) withDefaults() HubConfig {
@@ -61,6 +65,9 @@ func (c HubConfig) withDefaults() HubConfig {
 	}
 	if c.PresenceIdle <= 0 {
 		c.PresenceIdle = 5 * time.Minute
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = 5 * time.Millisecond
 	}
 	return c
 }
@@ -95,6 +102,7 @@ const (
 	msgPresence
 	msgActivity
 	msgStructure
+	msgCommit // the commit interval has passed
 )
 
 type structureWaiter struct {
@@ -146,6 +154,8 @@ type Hub struct {
 	units      int               // UTF-16 length of all sections together
 	waiters    []structureWaiter // structural changes answered when the batch is durable
 	committing bool
+	lastCommit time.Time // when the last append started
+	commitWait bool      // a msgCommit is on its way
 	commitDone chan commitResult
 	queued     []hubMsg // pushes that arrived while an append was in flight
 	parked     []hubMsg // joins that arrived while an append was in flight
@@ -363,7 +373,7 @@ func (h *Hub) refuseWaiting(err error) {
 }
 
 func (h *Hub) idle() bool {
-	return len(h.conns) == 0 && !h.committing && len(h.queued) == 0 && len(h.parked) == 0 &&
+	return len(h.conns) == 0 && !h.committing && len(h.batch) == 0 && len(h.queued) == 0 && len(h.parked) == 0 &&
 		h.srv.now().Sub(h.emptySince) >= h.cfg.UnloadAfter
 }
 
@@ -381,6 +391,12 @@ func (h *Hub) unload(why string) {
 // to the clients to send again, a snapshot is written and every
 // connection is told to reconnect.
 func (h *Hub) shutdown() {
+	if !h.committing && len(h.batch) > 0 {
+		// A batch waiting for the commit interval is committed now.
+		h.commitWait = false
+		h.lastCommit = time.Time{}
+		h.startCommit()
+	}
 	if h.committing {
 		res := <-h.commitDone
 		h.finishCommitOnly(res)
@@ -402,7 +418,9 @@ func (h *Hub) shutdown() {
 func (h *Hub) handle(m hubMsg) {
 	switch m.kind {
 	case msgJoin:
-		if h.committing {
+		// A newcomer sees durable state only: it waits while a batch is
+		// applied but not yet committed.
+		if h.committing || len(h.batch) > 0 {
 			h.parked = append(h.parked, m)
 			return
 		}
@@ -426,6 +444,9 @@ func (h *Hub) handle(m hubMsg) {
 		h.presence(m.conn, m.in)
 	case msgActivity:
 		h.touch(m.conn)
+	case msgCommit:
+		h.commitWait = false
+		h.startCommit()
 	case msgStructure:
 		if h.committing {
 			h.queued = append(h.queued, m)
@@ -656,9 +677,20 @@ func (h *Hub) push(c *Conn, in *inMsg) {
 // startCommit hands the current batch to the store, in its own goroutine
 // so the hub keeps serving while the disk syncs.
 func (h *Hub) startCommit() {
-	if h.committing || len(h.batch) == 0 {
+	if h.committing || h.commitWait || len(h.batch) == 0 {
 		return
 	}
+	if wait := h.cfg.CommitInterval - time.Since(h.lastCommit); wait > 0 {
+		h.commitWait = true
+		time.AfterFunc(wait, func() {
+			select {
+			case h.inbox <- hubMsg{kind: msgCommit}:
+			case <-h.done:
+			}
+		})
+		return
+	}
+	h.lastCommit = time.Now()
 	h.committing = true
 	batch := h.batch
 	expect := batch[0].Seq - 1
