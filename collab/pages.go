@@ -29,16 +29,8 @@ func (s *Server) page(r *http.Request, doc *editor.Document) ([]byte, error) {
 // readingView serves the public reading view: plain server-side HTML that
 // needs no script.
 func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
-	if err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		status := http.StatusInternalServerError
-		if errors.Is(err, store.ErrNotFound) {
-			status = http.StatusNotFound
-		}
-		http.Error(w, http.StatusText(status), status)
+	doc, ok := s.pageDocument(w, r)
+	if !ok {
 		return
 	}
 	page, err := s.page(r, doc)
@@ -78,16 +70,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 // editView serves the editing app's page for a document; the app itself
 // comes from /static and talks to the websocket.
 func (s *Server) editView(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
-	if err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		status := http.StatusInternalServerError
-		if errors.Is(err, store.ErrNotFound) {
-			status = http.StatusNotFound
-		}
-		http.Error(w, http.StatusText(status), status)
+	doc, ok := s.pageDocument(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -95,4 +79,23 @@ func (s *Server) editView(w http.ResponseWriter, r *http.Request) {
 	if err := frontend.EditorPage(w, frontend.PageData{DocID: doc.ID, Title: doc.Title}); err != nil {
 		s.log.Warn("editor page", "doc", doc.ID, "err", err)
 	}
+}
+
+// pageDocument loads the document of a page request, answering a plain
+// error page itself when it cannot.
+func (s *Server) pageDocument(w http.ResponseWriter, r *http.Request) (*editor.Document, bool) {
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err == nil {
+		return doc, true
+	}
+	if r.Context().Err() == nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, store.ErrNotFound) {
+			status = http.StatusNotFound
+		} else {
+			s.log.Error("load document for a page", "doc", r.PathValue("id"), "err", err)
+		}
+		http.Error(w, http.StatusText(status), status)
+	}
+	return nil, false
 }

@@ -148,26 +148,9 @@ func simulateStepwise(t *testing.T, rng *rand.Rand, gen chooser, round int) {
 			if c.received == len(history) {
 				continue
 			}
-			u := history[c.received]
-			c.received++
-			if len(c.pending) > 0 && u.ClientID == c.id {
-				c.pending = c.pending[1:]
-				if c.inflight > 0 {
-					c.inflight--
-				}
-				continue
+			if err := c.receive(history); err != nil {
+				t.Fatalf("round %d: client %s: %v", round, c.id, err)
 			}
-			ch := u.Changes
-			for i := range c.pending {
-				m := c.pending[i].Changes.Map(ch, false)
-				ch = ch.Map(c.pending[i].Changes, true)
-				c.pending[i].Changes = m
-			}
-			text, err := ch.Apply(c.text)
-			if err != nil {
-				t.Fatalf("round %d: client %s apply: %v", round, c.id, err)
-			}
-			c.text = text
 		}
 		if step > 1000 {
 			t.Fatalf("round %d did not settle", round)
@@ -179,26 +162,9 @@ func simulateStepwise(t *testing.T, rng *rand.Rand, gen chooser, round int) {
 		busy := false
 		for _, c := range clients {
 			for c.received < len(history) {
-				u := history[c.received]
-				c.received++
-				if len(c.pending) > 0 && u.ClientID == c.id {
-					c.pending = c.pending[1:]
-					if c.inflight > 0 {
-						c.inflight--
-					}
-					continue
+				if err := c.receive(history); err != nil {
+					t.Fatalf("round %d: drain: client %s: %v", round, c.id, err)
 				}
-				ch := u.Changes
-				for i := range c.pending {
-					m := c.pending[i].Changes.Map(ch, false)
-					ch = ch.Map(c.pending[i].Changes, true)
-					c.pending[i].Changes = m
-				}
-				text, err := ch.Apply(c.text)
-				if err != nil {
-					t.Fatalf("round %d: drain apply: %v", round, err)
-				}
-				c.text = text
 			}
 			if len(c.pending) > 0 && c.inflight == 0 {
 				busy = true
@@ -218,4 +184,31 @@ func simulateStepwise(t *testing.T, rng *rand.Rand, gen chooser, round int) {
 			t.Fatalf("round %d: client %s has %q; server %q", round, c.id, c.text, server)
 		}
 	}
+}
+
+// receive takes the next update of the server's history as a client of
+// @codemirror/collab does: its own confirms the oldest pending one; a
+// foreign one is applied with the pending ones mapped over it.
+func (c *simClient) receive(history []Update) error {
+	u := history[c.received]
+	c.received++
+	if len(c.pending) > 0 && u.ClientID == c.id {
+		c.pending = c.pending[1:]
+		if c.inflight > 0 {
+			c.inflight--
+		}
+		return nil
+	}
+	ch := u.Changes
+	for i := range c.pending {
+		m := c.pending[i].Changes.Map(ch, false)
+		ch = ch.Map(c.pending[i].Changes, true)
+		c.pending[i].Changes = m
+	}
+	text, err := ch.Apply(c.text)
+	if err != nil {
+		return err
+	}
+	c.text = text
+	return nil
 }
