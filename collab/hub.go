@@ -152,6 +152,8 @@ type Hub struct {
 	batch      []store.Update
 	batchOut   []outUpdate
 	units      int               // UTF-16 length of all sections together
+	encoded    json.RawMessage   // h.doc as JSON at encodedSeq, for welcomes
+	encodedSeq int64
 	waiters    []structureWaiter // structural changes answered when the batch is durable
 	committing bool
 	lastCommit time.Time // when the last append started
@@ -500,10 +502,10 @@ func (h *Hub) join(c *Conn, hello *inMsg) {
 		var ok bool
 		catchup, ok = h.catchUp(*hello.Seq)
 		if !ok {
-			w.Document = h.doc
+			w.Document = h.docJSON()
 		}
 	} else {
-		w.Document = h.doc
+		w.Document = h.docJSON()
 	}
 	data, err := json.Marshal(w)
 	if err != nil {
@@ -525,6 +527,20 @@ func (h *Hub) join(c *Conn, hello *inMsg) {
 	if c.role == RoleEditor {
 		h.broadcastPeers([]Peer{c.peer}, nil, c)
 	}
+}
+
+// docJSON returns the document encoded, once per seq: a crowd of viewers
+// joining shares one encoding instead of making one each.
+func (h *Hub) docJSON() json.RawMessage {
+	if h.encoded == nil || h.encodedSeq != h.doc.Seq {
+		data, err := json.Marshal(h.doc)
+		if err != nil {
+			h.log.Error("encode document", "err", err)
+			return nil
+		}
+		h.encoded, h.encodedSeq = data, h.doc.Seq
+	}
+	return h.encoded
 }
 
 // catchUp returns frames with every update after seq, from memory or the

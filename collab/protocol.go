@@ -2,8 +2,6 @@ package collab
 
 import (
 	"encoding/json"
-
-	"github.com/bpfdraft/bpfdraft/editor"
 )
 
 // ProtocolVersion is the version of the websocket protocol this server
@@ -120,13 +118,15 @@ type Peer struct {
 }
 
 type welcomeMsg struct {
-	Type     string           `json:"type"`
-	Protocol int              `json:"protocol"`
-	Client   string           `json:"client"`
-	Seq      int64            `json:"seq"`
-	Document *editor.Document `json:"document,omitempty"`
-	Peers    []Peer           `json:"peers"`
-	Limits   limitsInfo       `json:"limits"`
+	Type     string `json:"type"`
+	Protocol int    `json:"protocol"`
+	Client   string `json:"client"`
+	Seq      int64  `json:"seq"`
+	// Document is the encoded *editor.Document, encoded once per version
+	// of the document for every newcomer.
+	Document json.RawMessage `json:"document,omitempty"`
+	Peers    []Peer          `json:"peers"`
+	Limits   limitsInfo      `json:"limits"`
 }
 
 type limitsInfo struct {
