@@ -28,11 +28,13 @@ const (
 // reader goroutine (readLoop) and one writer goroutine (writeLoop); the
 // hub queues frames with queue and never blocks on a slow client.
 type Conn struct {
-	srv  *Server
-	hub  *Hub
-	ws   *websocket.Conn
-	log  *slog.Logger
-	role string
+	srv *Server
+	hub *Hub
+	ws  *websocket.Conn
+	// doc and remote name the connection in logs; the logger is built when
+	// something is logged, so idle connections do not each hold one.
+	doc, remote string
+	role        string
 
 	// ctx is cancelled when the connection is over, for whatever reason;
 	// closeCode/closeText say what the writer tells the client.
@@ -61,6 +63,11 @@ type Conn struct {
 	peer     Peer
 	lastSeen time.Time
 	hidden   bool // presence hidden after PresenceIdle without a message
+}
+
+// logger returns the server's logger with the connection's attributes.
+func (c *Conn) logger() *slog.Logger {
+	return c.srv.log.With("doc", c.doc, "remote", c.remote, "client", c.clientID)
 }
 
 // queue offers a frame to the writer without blocking; false means the
@@ -220,26 +227,37 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 
 // readLoop reads the client's messages and hands them to the hub. The
 // first message must be hello.
-func (c *Conn) readLoop() {
-	defer c.cancel()
+//
+// Once the connection has joined, reading goes on in a fresh goroutine:
+// the hello and the welcome grow this one's stack, and an idle viewer's
+// reader, blocked in its read for hours, should not keep that size.
+func (c *Conn) readLoop(joined bool) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.cancel()
+		}
+	}()
 	// The hard limit makes gorilla drop the connection; below it, a
 	// message over the soft limit is refused with an error the client can
 	// read.
 	soft := c.srv.cfg.MaxMessageBytes
-	c.ws.SetReadLimit(4 * soft)
-	c.ws.SetReadDeadline(time.Now().Add(pongWait))
-	c.ws.SetPongHandler(func(string) error {
+	if !joined {
+		c.ws.SetReadLimit(4 * soft)
 		c.ws.SetReadDeadline(time.Now().Add(pongWait))
-		return nil
-	})
-	joined := false
+		c.ws.SetPongHandler(func(string) error {
+			c.ws.SetReadDeadline(time.Now().Add(pongWait))
+			return nil
+		})
+	}
 	for {
+		wasJoined := joined
 		typ, data, err := readMessage(c.ws, soft)
 		if err != nil {
 			if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-				c.log.Debug("client closed")
+				c.logger().Debug("client closed")
 			} else {
-				c.log.Debug("read ended", "err", err)
+				c.logger().Debug("read ended", "err", err)
 			}
 			if joined {
 				c.hub.send(context.Background(), hubMsg{conn: c, kind: msgLeave})
@@ -310,6 +328,11 @@ func (c *Conn) readLoop() {
 				return
 			}
 		}
+		if joined && !wasJoined {
+			handedOff = true
+			go c.readLoop(true)
+			return
+		}
 	}
 }
 
@@ -357,7 +380,6 @@ func (c *Conn) hello(m *inMsg) bool {
 	}
 	c.clientID = m.Client
 	c.peer = Peer{Client: m.Client, Name: name}
-	c.log = c.log.With("client", m.Client)
 	return true
 }
 
@@ -471,7 +493,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &Conn{
 		srv: s, ws: ws, role: role, ctx: ctx, cancel: cancel,
 		max: s.hubCfg.SendQueue,
-		log: s.log.With("doc", id, "remote", r.RemoteAddr),
+		doc: id, remote: r.RemoteAddr,
 	}
 	h, err := s.hub(id)
 	if err != nil {
@@ -484,5 +506,5 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// net/http's buffers for this request are not held for the life of
 	// the connection; writers come and go with what there is to send.
 	c.start()
-	go c.readLoop()
+	go c.readLoop(false)
 }

@@ -151,8 +151,8 @@ type Hub struct {
 	clients    map[string]*Conn
 	batch      []store.Update
 	batchOut   []outUpdate
-	units      int               // UTF-16 length of all sections together
-	encoded    json.RawMessage   // h.doc as JSON at encodedSeq, for welcomes
+	units      int             // UTF-16 length of all sections together
+	encoded    json.RawMessage // h.doc as JSON at encodedSeq, for welcomes
 	encodedSeq int64
 	waiters    []structureWaiter // structural changes answered when the batch is durable
 	committing bool
@@ -523,7 +523,9 @@ func (h *Hub) join(c *Conn, hello *inMsg) {
 			return
 		}
 	}
-	c.log.Debug("joined", "snapshot", w.Document != nil, "catchup_frames", len(catchup))
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.logger().Debug("joined", "snapshot", w.Document != nil, "catchup_frames", len(catchup))
+	}
 	if c.role == RoleEditor {
 		h.broadcastPeers([]Peer{c.peer}, nil, c)
 	}

@@ -85,7 +85,9 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 	s.hubCfg = s.cfg.Hub
 	s.reg.hubs = map[string]*Hub{}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Small: an idle viewer keeps its read buffer for hours, and
+		// larger messages are read through it all the same.
+		ReadBufferSize:  512,
 		WriteBufferSize: 1024,
 		// Idle connections hold no write buffer of their own.
 		WriteBufferPool: &sync.Pool{},
