@@ -51,7 +51,7 @@ type Conn struct {
 	// a ping, the close), so an idle viewer costs one goroutine, its
 	// reader. All guarded by qmu.
 	qmu     sync.Mutex
-	out     [][]byte
+	out     [][][]byte // messages, each in one or more parts
 	max     int
 	writing bool // a writer goroutine is running
 	ping    bool // a ping is due
@@ -72,13 +72,18 @@ func (c *Conn) logger() *slog.Logger {
 
 // queue offers a frame to the writer without blocking; false means the
 // queue is full and the connection must go.
-func (c *Conn) queue(frame []byte) bool {
+func (c *Conn) queue(frame []byte) bool { return c.queueParts(frame) }
+
+// queueParts queues one message given in parts, written one after the
+// other, so a large shared part (the encoded document) is not copied for
+// every connection.
+func (c *Conn) queueParts(parts ...[]byte) bool {
 	c.qmu.Lock()
 	if len(c.out) >= c.max || c.closing {
 		c.qmu.Unlock()
 		return false
 	}
-	c.out = append(c.out, frame)
+	c.out = append(c.out, parts)
 	c.wake()
 	c.qmu.Unlock()
 	return true
@@ -157,20 +162,22 @@ const (
 // all that are waiting joined into one websocket frame (messages are
 // separated by newlines), a ping, and at the end the close frame.
 func (c *Conn) writeLoop() {
-	write := func(frames [][]byte) error {
+	write := func(msgs [][][]byte) error {
 		c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-		if len(frames) == 1 {
-			return c.ws.WriteMessage(websocket.TextMessage, frames[0])
+		if len(msgs) == 1 && len(msgs[0]) == 1 {
+			return c.ws.WriteMessage(websocket.TextMessage, msgs[0][0])
 		}
 		w, err := c.ws.NextWriter(websocket.TextMessage)
 		if err != nil {
 			return err
 		}
-		for i, f := range frames {
+		for i, parts := range msgs {
 			if i > 0 {
 				w.Write(newline)
 			}
-			w.Write(f)
+			for _, p := range parts {
+				w.Write(p)
+			}
 		}
 		return w.Close()
 	}

@@ -507,13 +507,23 @@ func (h *Hub) join(c *Conn, hello *inMsg) {
 	} else {
 		w.Document = h.docJSON()
 	}
+	doc := w.Document
+	w.Document = nil
 	data, err := json.Marshal(w)
 	if err != nil {
 		h.log.Error("encode welcome", "err", err)
 		c.kick(CodeUnavailable, "internal error")
 		return
 	}
-	if !c.queue(data) {
+	queued := false
+	if doc == nil {
+		queued = c.queue(data)
+	} else {
+		// The shared encoded document goes in as a part of its own.
+		head := append(data[:len(data)-1:len(data)-1], `,"document":`...)
+		queued = c.queueParts(head, doc, closingBrace)
+	}
+	if !queued {
 		h.dropSlow(c)
 		return
 	}
@@ -524,12 +534,14 @@ func (h *Hub) join(c *Conn, hello *inMsg) {
 		}
 	}
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.logger().Debug("joined", "snapshot", w.Document != nil, "catchup_frames", len(catchup))
+		c.logger().Debug("joined", "snapshot", doc != nil, "catchup_frames", len(catchup))
 	}
 	if c.role == RoleEditor {
 		h.broadcastPeers([]Peer{c.peer}, nil, c)
 	}
 }
+
+var closingBrace = []byte("}")
 
 // docJSON returns the document encoded, once per seq: a crowd of viewers
 // joining shares one encoding instead of making one each.
