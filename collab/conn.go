@@ -56,7 +56,6 @@ type Conn struct {
 	writing bool // a writer goroutine is running
 	ping    bool // a ping is due
 	closing bool // ctx is done: flush, send the close frame, close
-	pinger  *time.Timer
 
 	// set by the reader before the connection joins, then owned by the hub
 	clientID string
@@ -97,26 +96,26 @@ func (c *Conn) wake() {
 	}
 }
 
-// start arms the ping timer and the close on ctx; called once the
-// connection is set up.
-func (c *Conn) start() {
+// end finishes the connection, whoever sees the reason first: ctx is
+// cancelled (the hub and the reader stop on it) and the writer flushes
+// what is queued, sends the close frame and closes the socket.
+func (c *Conn) end() {
+	c.cancel()
 	c.qmu.Lock()
-	c.pinger = time.AfterFunc(pingPeriod, c.pingDue)
-	c.qmu.Unlock()
-	context.AfterFunc(c.ctx, func() {
-		c.qmu.Lock()
+	if !c.closing {
 		c.closing = true
-		c.pinger.Stop()
 		c.wake()
-		c.qmu.Unlock()
-	})
+	}
+	c.qmu.Unlock()
 }
 
-func (c *Conn) pingDue() {
+// pingNow has the writer send a ping; the hub calls it for all its
+// connections every HubConfig.PingEvery, so no connection needs a timer
+// of its own.
+func (c *Conn) pingNow() {
 	c.qmu.Lock()
 	if !c.closing {
 		c.ping = true
-		c.pinger.Reset(pingPeriod)
 		c.wake()
 	}
 	c.qmu.Unlock()
@@ -137,7 +136,7 @@ func (c *Conn) kick(code, msg string) {
 		// The final message may not fit a full queue; the close frame
 		// carries the code regardless.
 		c.queue(data)
-		c.cancel()
+		c.end()
 	})
 }
 
@@ -153,9 +152,7 @@ func (c *Conn) sendError(code, msg, section string, version *int) {
 }
 
 const (
-	writeWait  = 10 * time.Second
-	pongWait   = 60 * time.Second
-	pingPeriod = 25 * time.Second
+	writeWait = 10 * time.Second
 )
 
 // writeLoop sends what is due and exits when nothing is: queued frames,
@@ -194,13 +191,13 @@ func (c *Conn) writeLoop() {
 		c.qmu.Unlock()
 		if !failed && len(frames) > 0 && write(frames) != nil {
 			failed = true
-			c.cancel()
+			c.end()
 		}
 		if !failed && ping {
 			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 			if c.ws.WriteMessage(websocket.PingMessage, nil) != nil {
 				failed = true
-				c.cancel()
+				c.end()
 			}
 		}
 		if closing {
@@ -242,7 +239,7 @@ func (c *Conn) readLoop(joined bool) {
 	handedOff := false
 	defer func() {
 		if !handedOff {
-			c.cancel()
+			c.end()
 		}
 	}()
 	// The hard limit makes gorilla drop the connection; below it, a
@@ -251,9 +248,9 @@ func (c *Conn) readLoop(joined bool) {
 	soft := c.srv.cfg.MaxMessageBytes
 	if !joined {
 		c.ws.SetReadLimit(4 * soft)
-		c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		c.ws.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
 		c.ws.SetPongHandler(func(string) error {
-			c.ws.SetReadDeadline(time.Now().Add(pongWait))
+			c.ws.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
 			return nil
 		})
 	}
@@ -271,7 +268,7 @@ func (c *Conn) readLoop(joined bool) {
 			}
 			return
 		}
-		c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		c.ws.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
 		if data == nil {
 			c.sendError(CodeTooLarge, fmt.Sprintf("a message may be at most %d bytes", soft), "", nil)
 			continue
@@ -512,6 +509,5 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The reader gets a goroutine of its own and the handler returns, so
 	// net/http's buffers for this request are not held for the life of
 	// the connection; writers come and go with what there is to send.
-	c.start()
 	go c.readLoop(false)
 }

@@ -44,7 +44,13 @@ type HubConfig struct {
 	// under load, pushes arriving meanwhile join the next batch, so fewer,
 	// larger commits and broadcast frames serve the same updates.
 	CommitInterval time.Duration
+	// PingEvery is how often connections are pinged; one from which
+	// nothing (not even a pong) arrives for 2.4 times as long is closed.
+	PingEvery time.Duration
 }
+
+// silence is how long a connection may stay silent before it is closed.
+func (c HubConfig) silence() time.Duration { return c.PingEvery * 12 / 5 }
 
 func (c HubConfig) withDefaults() HubConfig {
 	def := func(v *int, d int) {
@@ -65,6 +71,9 @@ func (c HubConfig) withDefaults() HubConfig {
 	}
 	if c.PresenceIdle <= 0 {
 		c.PresenceIdle = 5 * time.Minute
+	}
+	if c.PingEvery <= 0 {
+		c.PingEvery = 25 * time.Second
 	}
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = 5 * time.Millisecond
@@ -312,6 +321,7 @@ func (h *Hub) run() {
 
 	tick := time.NewTicker(h.tickEvery())
 	defer tick.Stop()
+	lastPing := time.Now()
 	for {
 		select {
 		case m := <-h.inbox:
@@ -332,6 +342,12 @@ func (h *Hub) run() {
 				return
 			}
 			h.expirePresence()
+			if now := time.Now(); now.Sub(lastPing) >= h.cfg.PingEvery {
+				lastPing = now
+				for c := range h.conns {
+					c.pingNow()
+				}
+			}
 		case <-h.stop:
 			h.shutdown()
 			return
@@ -343,6 +359,9 @@ func (h *Hub) tickEvery() time.Duration {
 	d := h.cfg.UnloadAfter / 4
 	if p := h.cfg.PresenceIdle / 4; p < d {
 		d = p
+	}
+	if p := h.cfg.PingEvery / 5; p < d {
+		d = p // pings go out within a fifth of their period
 	}
 	if d < 10*time.Millisecond {
 		d = 10 * time.Millisecond
