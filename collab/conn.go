@@ -25,8 +25,9 @@ const (
 )
 
 // Conn is one websocket connection to one document. It has exactly one
-// reader goroutine (readLoop) and one writer goroutine (writeLoop); the
-// hub queues frames with queue and never blocks on a slow client.
+// reader goroutine at a time (readLoop) and a writer goroutine only while
+// something is waiting to be sent (writeLoop); the hub queues frames with
+// queue and never blocks on a slow client.
 type Conn struct {
 	srv *Server
 	hub *Hub
@@ -139,9 +140,6 @@ func (c *Conn) kick(code, msg string) {
 		c.end()
 	})
 }
-
-// fail is kick for connections that never joined.
-func (c *Conn) fail(code, msg string) { c.kick(code, msg) }
 
 // sendError reports a refused message without ending the connection.
 func (c *Conn) sendError(code, msg, section string, version *int) {

@@ -382,7 +382,7 @@ func (h *Hub) refuseWaiting(err error) {
 		select {
 		case m := <-h.inbox:
 			if m.kind == msgJoin {
-				m.conn.fail(code, msg)
+				m.conn.kick(code, msg)
 			}
 			if m.structure != nil {
 				m.structure.reply <- structureReply{err: err}
@@ -891,7 +891,3 @@ func (h *Hub) writeSnapshot() error {
 	defer cancel()
 	return h.srv.store.PutSnapshot(ctx, h.doc, h.cfg.SnapshotKeep)
 }
-
-// snapshotOf returns a copy of the current document for readers outside
-// the hub (the HTTP API).
-func (h *Hub) snapshotOf() *editor.Document { return h.doc.Clone() }

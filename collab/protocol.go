@@ -23,7 +23,6 @@ const (
 	MsgPeers   = "peers"
 	MsgError   = "error"
 	MsgPong    = "pong"
-	MsgAck     = "ack"
 )
 
 // Error codes sent to clients. Each is either "reconnect" (the client

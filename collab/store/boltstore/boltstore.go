@@ -184,13 +184,18 @@ func (s *Store) ListBPFs(_ context.Context) ([]*editor.BPF, error) {
 	return out, err
 }
 
+// encodeDoc returns a document's snapshot and listing entry as stored.
+func encodeDoc(doc *editor.Document) (snap, info []byte, err error) {
+	if snap, err = json.Marshal(doc); err != nil {
+		return nil, nil, err
+	}
+	info, err = json.Marshal(store.InfoOf(doc))
+	return snap, info, err
+}
+
 // CreateDocument implements store.Store.
 func (s *Store) CreateDocument(_ context.Context, doc *editor.Document) error {
-	snap, err := json.Marshal(doc)
-	if err != nil {
-		return err
-	}
-	info, err := json.Marshal(store.InfoOf(doc))
+	snap, info, err := encodeDoc(doc)
 	if err != nil {
 		return err
 	}
@@ -265,11 +270,7 @@ func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, er
 
 // PutSnapshot implements store.Store.
 func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) error {
-	snap, err := json.Marshal(doc)
-	if err != nil {
-		return err
-	}
-	info, err := json.Marshal(store.InfoOf(doc))
+	snap, info, err := encodeDoc(doc)
 	if err != nil {
 		return err
 	}
