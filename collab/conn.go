@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -24,10 +25,10 @@ const (
 	RoleViewer = "viewer"
 )
 
-// Conn is one websocket connection to one document. It has exactly one
-// reader goroutine at a time (readLoop) and a writer goroutine only while
-// something is waiting to be sent (writeLoop); the hub queues frames with
-// queue and never blocks on a slow client.
+// Conn is one websocket connection to one document. It has a reader only
+// while there is something to read (readLoop, readReady) and a writer
+// goroutine only while something is waiting to be sent (writeLoop); the
+// hub queues frames with queue and never blocks on a slow client.
 type Conn struct {
 	srv *Server
 	hub *Hub
@@ -57,6 +58,17 @@ type Conn struct {
 	writing bool // a writer goroutine is running
 	ping    bool // a ping is due
 	closing bool // ctx is done: flush, send the close frame, close
+
+	// The read side, owned by the one reader running at a time (see
+	// readLoop). lastRead is when the last whole frame arrived, in
+	// UnixNano; the hub closes connections silent for too long.
+	fr       frameReader
+	pending  []byte // the bytes of an incomplete frame
+	joined   bool
+	polled   bool // waiting in the server's poller between reads
+	token    int32
+	raw      syscall.RawConn
+	lastRead atomic.Int64
 
 	// set by the reader before the connection joins, then owned by the hub
 	clientID string
@@ -141,6 +153,17 @@ func (c *Conn) kick(code, msg string) {
 	})
 }
 
+// closeWith ends the connection with a close frame of the given code and
+// no error message (for protocol errors below the JSON messages).
+func (c *Conn) closeWith(code int, reason string) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.code, c.reason = code, reason
+		c.mu.Unlock()
+		c.end()
+	})
+}
+
 // sendError reports a refused message without ending the connection.
 func (c *Conn) sendError(code, msg, section string, version *int) {
 	data, _ := json.Marshal(errorMsg{Type: MsgError, Code: code, Message: msg, Reconnect: reconnectCodes[code], Section: section, Version: version})
@@ -218,6 +241,7 @@ func (c *Conn) writeLoop() {
 			// The writer stays marked as running: nothing is written after
 			// the close.
 			c.ws.Close()
+			c.closed()
 			return
 		}
 	}
@@ -227,135 +251,226 @@ var newline = []byte{'\n'}
 
 var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 
-// readLoop reads the client's messages and hands them to the hub. The
-// first message must be hello.
-//
-// Once the connection has joined, reading goes on in a fresh goroutine:
-// the hello and the welcome grow this one's stack, and an idle viewer's
-// reader, blocked in its read for hours, should not keep that size.
-func (c *Conn) readLoop(joined bool) {
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			c.end()
-		}
-	}()
-	// The hard limit makes gorilla drop the connection; below it, a
-	// message over the soft limit is refused with an error the client can
-	// read.
-	soft := c.srv.cfg.MaxMessageBytes
-	if !joined {
-		c.ws.SetReadLimit(4 * soft)
-		c.ws.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
-		c.ws.SetPongHandler(func(string) error {
-			c.ws.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
-			return nil
-		})
-	}
+// The read side. A connection's first reader is a goroutine of its own
+// (readLoop): it reads the hello, with a deadline, and hands the joined
+// connection to the server's poller. From then on the connection holds no
+// goroutine while it waits: when bytes arrive the poller starts readReady,
+// which reads what is there without blocking, handles the whole frames and
+// re-arms. Where there is no poller (not Linux) readLoop goes on reading.
+// Either way one reader at a time owns fr, pending, joined and polled, and
+// the hub closes a connection it has not heard from (lastRead) for the
+// silence limit.
+
+// readBuffers hold what one read returns; a waiting connection keeps only
+// the bytes of an incomplete frame, usually none.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// readLoop is the connection's first reader.
+func (c *Conn) readLoop() {
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
+	buf := *bp
+	nc := c.ws.NetConn()
+	nc.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
+	handOff := true
 	for {
-		wasJoined := joined
-		typ, data, err := readMessage(c.ws, soft)
-		if err != nil {
-			if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-				c.logger().Debug("client closed")
-			} else {
-				c.logger().Debug("read ended", "err", err)
-			}
-			if joined {
-				c.hub.send(context.Background(), hubMsg{conn: c, kind: msgLeave})
-			}
+		n, err := nc.Read(buf)
+		if n > 0 && !c.consume(buf[:n]) {
+			c.stopReading()
 			return
 		}
-		c.ws.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
-		if data == nil {
-			c.sendError(CodeTooLarge, fmt.Sprintf("a message may be at most %d bytes", soft), "", nil)
-			continue
-		}
-		if typ != websocket.TextMessage {
-			c.sendError(CodeBadMessage, "messages are JSON text frames", "", nil)
-			continue
-		}
-		msgs, err := decodeFrame(data)
 		if err != nil {
-			c.sendError(CodeBadMessage, err.Error(), "", nil)
-			continue
+			c.readEnded(err)
+			return
 		}
-		for _, m := range msgs {
-			if !joined {
-				if m.Type != MsgHello {
-					c.kick(CodeNotHello, "the first message must be hello")
-					return
-				}
-				if !c.hello(m) {
-					return
-				}
-				if !c.hub.send(c.ctx, hubMsg{conn: c, kind: msgJoin, in: m}) {
-					c.kick(CodeShuttingDown, "the document is closing; reconnect")
-					return
-				}
-				joined = true
-				continue
-			}
-			var kind int
-			switch m.Type {
-			case MsgHello:
-				c.sendError(CodeNotHello, "hello was already said on this connection", "", nil)
-				continue
-			case MsgPush:
-				if m.Section == "" || m.Version == nil || len(m.Updates) == 0 {
-					c.sendError(CodeBadMessage, "push needs section, version and at least one update", m.Section, m.Version)
-					continue
-				}
-				if *m.Version < 0 {
-					c.sendError(CodeBadMessage, "version cannot be negative", m.Section, m.Version)
-					continue
-				}
-				kind = msgPush
-			case MsgPresence:
-				if m.Section != "" && m.Version == nil {
-					c.sendError(CodeBadMessage, "presence in a section needs the version its ranges refer to", m.Section, nil)
-					continue
-				}
-				kind = msgPresence
-			case MsgPing:
-				data, _ := json.Marshal(pongMsg{Type: MsgPong, ID: m.ID})
-				c.queue(data)
-				kind = msgActivity
-			default:
-				c.sendError(CodeBadMessage, fmt.Sprintf("unknown message type %q", m.Type), "", nil)
-				continue
-			}
-			if !c.hub.send(c.ctx, hubMsg{conn: c, kind: kind, in: m}) {
-				c.kick(CodeShuttingDown, "the document is closing; reconnect")
+		if c.joined && handOff {
+			handOff = false
+			// From now on the hub watches for silence.
+			nc.SetReadDeadline(time.Time{})
+			if p := c.srv.poller(); p != nil && p.add(c) {
 				return
 			}
-		}
-		if joined && !wasJoined {
-			handedOff = true
-			go c.readLoop(true)
-			return
 		}
 	}
 }
 
-// readMessage reads one message; one longer than soft bytes is consumed
-// and returned as nil data.
-func readMessage(ws *websocket.Conn, soft int64) (int, []byte, error) {
-	typ, r, err := ws.NextReader()
-	if err != nil {
-		return 0, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(r, soft+1))
-	if err != nil {
-		return 0, nil, err
-	}
-	if int64(len(data)) > soft {
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return 0, nil, err
+// readReady is started by the poller when a waiting connection has
+// something to read.
+func (c *Conn) readReady() {
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
+	buf := *bp
+	// A few reads at most, then back to the poller (which is level
+	// triggered: it comes straight back if more is there), so one busy
+	// client cannot keep a reader to itself.
+	for range 4 {
+		n, err := c.readNow(buf)
+		if err == errWouldBlock {
+			break
 		}
-		return typ, nil, nil
+		if n > 0 && !c.consume(buf[:n]) {
+			c.stopReading()
+			return
+		}
+		if err != nil {
+			c.readEnded(err)
+			return
+		}
+		if n < len(buf) {
+			break
+		}
 	}
-	return typ, data, nil
+	if !c.srv.poll.Load().rearm(c) {
+		c.stopReading()
+	}
+}
+
+func (c *Conn) readEnded(err error) {
+	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.logger().Debug("read ended", "err", err)
+	}
+	c.stopReading()
+}
+
+// stopReading ends the connection once its reader has stopped and tells
+// the hub it left. A connection waiting in the poller is told off by
+// whoever takes it out: its reader here, or the writer that closed it.
+func (c *Conn) stopReading() {
+	c.end()
+	if c.joined && (!c.polled || c.srv.poll.Load().forget(c)) {
+		c.hub.send(context.Background(), hubMsg{conn: c, kind: msgLeave})
+	}
+}
+
+// closed is called by the writer after it closed the socket.
+func (c *Conn) closed() {
+	if p := c.srv.poll.Load(); p != nil && p.forget(c) {
+		c.hub.send(context.Background(), hubMsg{conn: c, kind: msgLeave})
+	}
+}
+
+// consume handles the whole frames in data, after the bytes kept from
+// the last read, and keeps what is left of an incomplete frame. It
+// reports false when the connection is to stop reading.
+func (c *Conn) consume(data []byte) bool {
+	if len(c.pending) > 0 {
+		c.pending = append(c.pending, data...)
+		data = c.pending
+	}
+	ok := true
+	n, err := c.fr.parse(data, func(ev frameEvent) bool {
+		ok = c.handleFrame(ev)
+		return ok
+	})
+	if err != nil {
+		fe := err.(*frameError)
+		c.closeWith(fe.code, fe.msg)
+		return false
+	}
+	if !ok {
+		return false
+	}
+	rest := data[n:]
+	switch {
+	case len(rest) == 0:
+		c.pending = nil
+	case len(c.pending) > 0 && cap(c.pending) <= 2*len(rest)+4096:
+		c.pending = append(c.pending[:0], rest...)
+	default:
+		c.pending = append([]byte(nil), rest...)
+	}
+	return true
+}
+
+// handleFrame acts on one message or control frame from the client.
+func (c *Conn) handleFrame(ev frameEvent) bool {
+	if c.ctx.Err() != nil {
+		return false
+	}
+	c.lastRead.Store(time.Now().UnixNano())
+	switch ev.op {
+	case opClose:
+		c.logger().Debug("client closed")
+		return false
+	case opPing:
+		c.ws.WriteControl(websocket.PongMessage, ev.data, time.Now().Add(writeWait))
+		return true
+	case opPong:
+		return true
+	}
+	if ev.tooBig {
+		c.sendError(CodeTooLarge, fmt.Sprintf("a message may be at most %d bytes", c.srv.cfg.MaxMessageBytes), "", nil)
+		return true
+	}
+	if ev.op != opText {
+		c.sendError(CodeBadMessage, "messages are JSON text frames", "", nil)
+		return true
+	}
+	msgs, err := decodeFrame(ev.data)
+	if err != nil {
+		c.sendError(CodeBadMessage, err.Error(), "", nil)
+		return true
+	}
+	for _, m := range msgs {
+		if !c.handleMessage(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// handleMessage checks one client message and passes it to the hub. The
+// first must be hello.
+func (c *Conn) handleMessage(m *inMsg) bool {
+	if !c.joined {
+		if m.Type != MsgHello {
+			c.kick(CodeNotHello, "the first message must be hello")
+			return false
+		}
+		if !c.hello(m) {
+			return false
+		}
+		if !c.hub.send(c.ctx, hubMsg{conn: c, kind: msgJoin, in: m}) {
+			c.kick(CodeShuttingDown, "the document is closing; reconnect")
+			return false
+		}
+		c.joined = true
+		return true
+	}
+	var kind int
+	switch m.Type {
+	case MsgHello:
+		c.sendError(CodeNotHello, "hello was already said on this connection", "", nil)
+		return true
+	case MsgPush:
+		if m.Section == "" || m.Version == nil || len(m.Updates) == 0 {
+			c.sendError(CodeBadMessage, "push needs section, version and at least one update", m.Section, m.Version)
+			return true
+		}
+		if *m.Version < 0 {
+			c.sendError(CodeBadMessage, "version cannot be negative", m.Section, m.Version)
+			return true
+		}
+		kind = msgPush
+	case MsgPresence:
+		if m.Section != "" && m.Version == nil {
+			c.sendError(CodeBadMessage, "presence in a section needs the version its ranges refer to", m.Section, nil)
+			return true
+		}
+		kind = msgPresence
+	case MsgPing:
+		data, _ := json.Marshal(pongMsg{Type: MsgPong, ID: m.ID})
+		c.queue(data)
+		kind = msgActivity
+	default:
+		c.sendError(CodeBadMessage, fmt.Sprintf("unknown message type %q", m.Type), "", nil)
+		return true
+	}
+	if !c.hub.send(c.ctx, hubMsg{conn: c, kind: kind, in: m}) {
+		c.kick(CodeShuttingDown, "the document is closing; reconnect")
+		return false
+	}
+	return true
 }
 
 // hello checks the first message and binds the client id to this
@@ -496,7 +611,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		srv: s, ws: ws, role: role, ctx: ctx, cancel: cancel,
 		max: s.hubCfg.SendQueue,
 		doc: id, remote: r.RemoteAddr,
+		fr: frameReader{soft: s.cfg.MaxMessageBytes, hard: 4 * s.cfg.MaxMessageBytes},
 	}
+	c.lastRead.Store(time.Now().UnixNano())
 	h, err := s.hub(id)
 	if err != nil {
 		cancel()
@@ -507,5 +624,5 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The reader gets a goroutine of its own and the handler returns, so
 	// net/http's buffers for this request are not held for the life of
 	// the connection; writers come and go with what there is to send.
-	go c.readLoop(false)
+	go c.readLoop()
 }

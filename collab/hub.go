@@ -342,6 +342,7 @@ func (h *Hub) run() {
 				return
 			}
 			h.expirePresence()
+			h.closeSilent()
 			if now := time.Now(); now.Sub(lastPing) >= h.cfg.PingEvery {
 				lastPing = now
 				for c := range h.conns {
@@ -351,6 +352,18 @@ func (h *Hub) run() {
 		case <-h.stop:
 			h.shutdown()
 			return
+		}
+	}
+}
+
+// closeSilent closes the connections nothing has come from, not even a
+// pong, for the silence limit. (Their readers wait in the poller, where
+// no read deadline runs.)
+func (h *Hub) closeSilent() {
+	limit := time.Now().Add(-h.cfg.silence()).UnixNano()
+	for c := range h.conns {
+		if c.lastRead.Load() < limit {
+			c.kick(CodeIdle, "nothing was heard from this connection for too long; reconnect")
 		}
 	}
 }

@@ -90,6 +90,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.reg.wg.Wait()
+		s.stopPoller()
 		close(done)
 	}()
 	select {

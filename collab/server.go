@@ -64,6 +64,49 @@ type Server struct {
 	upgrader     websocket.Upgrader
 	reg          hubRegistry
 	shuttingDown atomic.Bool
+
+	// poll holds joined connections between reads (nil until the first
+	// joins, and on systems without one); noPoll keeps every connection
+	// on a reader goroutine of its own (a test setting).
+	poll    atomic.Pointer[poller]
+	pollMu  sync.Mutex
+	pollEnd bool
+	noPoll  bool
+}
+
+// poller returns the server's poller, starting it on first use; nil means
+// connections read in goroutines of their own.
+func (s *Server) poller() *poller {
+	if p := s.poll.Load(); p != nil {
+		return p
+	}
+	if s.noPoll {
+		return nil
+	}
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	if p := s.poll.Load(); p != nil || s.pollEnd {
+		return p
+	}
+	p, err := newPoller()
+	if err != nil {
+		s.pollEnd = true
+		s.log.Info("connections read in goroutines of their own", "why", err.Error())
+		return nil
+	}
+	s.poll.Store(p)
+	return p
+}
+
+// stopPoller stops the poller once the hubs have closed their connections.
+func (s *Server) stopPoller() {
+	s.pollMu.Lock()
+	s.pollEnd = true
+	p := s.poll.Load()
+	s.pollMu.Unlock()
+	if p != nil {
+		p.close()
+	}
 }
 
 // New returns a server on the given store. now is the clock (time.Now in
@@ -85,9 +128,9 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 	s.hubCfg = s.cfg.Hub
 	s.reg.hubs = map[string]*Hub{}
 	s.upgrader = websocket.Upgrader{
-		// Small: an idle viewer keeps its read buffer for hours, and
-		// larger messages are read through it all the same.
-		ReadBufferSize:  512,
+		// Reading is done by the connection itself (frames.go), so
+		// gorilla's read buffer is never used: the smallest it allows.
+		ReadBufferSize:  128,
 		WriteBufferSize: 1024,
 		// Idle connections hold no write buffer of their own.
 		WriteBufferPool: &sync.Pool{},
