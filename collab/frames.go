@@ -120,29 +120,31 @@ func (r *frameReader) parse(buf []byte, emit func(frameEvent) bool) (int, error)
 				return off, nil
 			}
 			continue
-		case opContinuation:
-			if r.msgOp == 0 {
-				return off, protocolErrorf("continuation frame without a message to continue")
-			}
-		case opText, opBinary:
-			if r.msgOp != 0 {
-				return off, protocolErrorf("a new message began before the last one ended")
-			}
-			r.msgOp = h.op
+		case opContinuation, opText, opBinary:
 		default:
 			return off, protocolErrorf("unknown opcode %#x", h.op)
 		}
 
-		r.msgLen += h.length
-		if r.msgLen > r.hard {
+		// A data frame. The reader's state changes only once the frame is
+		// taken: whole, or its header when its payload is to be skipped.
+		msgOp := r.msgOp
+		if h.op == opContinuation {
+			if msgOp == 0 {
+				return off, protocolErrorf("continuation frame without a message to continue")
+			}
+		} else {
+			if msgOp != 0 {
+				return off, protocolErrorf("a new message began before the last one ended")
+			}
+			msgOp = h.op
+		}
+		if h.length > r.hard-r.msgLen {
 			return off, &frameError{code: closeTooBig, msg: fmt.Sprintf("message of more than %d bytes", r.hard)}
 		}
-		if r.msgLen > r.soft && !r.over {
-			r.over = true
-			r.msg = nil
-		}
-		if r.over {
+		msgLen := r.msgLen + h.length
+		if r.over || msgLen > r.soft {
 			// Skip the payload as it arrives; nothing is kept.
+			r.msgOp, r.msgLen, r.over, r.msg = msgOp, msgLen, true, nil
 			off += h.size
 			r.skip, r.skipFin = h.length, h.fin
 			if r.skip == 0 && r.skipFin && !r.endSkipped(emit) {
@@ -157,6 +159,7 @@ func (r *frameReader) parse(buf []byte, emit func(frameEvent) bool) (int, error)
 		payload := buf[off+h.size : off+end]
 		unmask(payload, h.mask)
 		off += end
+		r.msgOp, r.msgLen = msgOp, msgLen
 		if !h.fin {
 			r.msg = append(r.msg, payload...)
 			continue
@@ -166,9 +169,6 @@ func (r *frameReader) parse(buf []byte, emit func(frameEvent) bool) (int, error)
 			ev.data = append(r.msg, payload...)
 		}
 		r.msg, r.msgOp, r.msgLen = nil, 0, 0
-		if ev.data == nil {
-			ev.data = []byte{} // an empty message is not a skipped one
-		}
 		if !emit(ev) {
 			return off, nil
 		}

@@ -471,42 +471,44 @@ func TestSizeLimits(t *testing.T) {
 // connected long past the silence limit, and one that stops reading is
 // closed.
 func TestPingsKeepQuietClientsAlive(t *testing.T) {
-	_, hs := newTestServer(t, Config{Hub: HubConfig{PingEvery: 50 * time.Millisecond}})
-	d := createDoc(t, hs, "bpf-output", "Pings")
-	r := dialRaw(t, hs, d.ID)
-	var pings atomic.Int32
-	r.ws.SetPingHandler(func(data string) error {
-		pings.Add(1)
-		return r.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-	})
-	r.send(hello("quiet-client"))
-	r.next(MsgWelcome)
-	// Read (which runs the ping handler) for ten silence limits.
-	r.ws.SetReadDeadline(time.Now().Add(1200 * time.Millisecond))
-	for {
-		if _, _, err := r.ws.ReadMessage(); err != nil {
-			if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
-				t.Fatalf("a client answering pings was disconnected: %v (after %d pings)", err, pings.Load())
+	readModes(t, func(t *testing.T, blocking bool) {
+		_, hs := newModeServer(t, Config{Hub: HubConfig{PingEvery: 50 * time.Millisecond}}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Pings")
+		r := dialRaw(t, hs, d.ID)
+		var pings atomic.Int32
+		r.ws.SetPingHandler(func(data string) error {
+			pings.Add(1)
+			return r.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		r.send(hello("quiet-client"))
+		r.next(MsgWelcome)
+		// Read (which runs the ping handler) for ten silence limits.
+		r.ws.SetReadDeadline(time.Now().Add(1200 * time.Millisecond))
+		for {
+			if _, _, err := r.ws.ReadMessage(); err != nil {
+				if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
+					t.Fatalf("a client answering pings was disconnected: %v (after %d pings)", err, pings.Load())
+				}
+				break
 			}
-			break
 		}
-	}
-	if pings.Load() < 5 {
-		t.Fatalf("got %d pings in 1.2 s; want one about every 50-60 ms", pings.Load())
-	}
+		if pings.Load() < 5 {
+			t.Fatalf("got %d pings in 1.2 s; want one about every 50-60 ms", pings.Load())
+		}
 
-	// A client that neither reads nor answers is closed after the silence.
-	quiet := dialRaw(t, hs, d.ID)
-	quiet.ws.SetPingHandler(func(string) error { return nil }) // never answers
-	quiet.send(hello("silent-client"))
-	quiet.next(MsgWelcome)
-	quiet.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		if _, _, err := quiet.ws.ReadMessage(); err != nil {
-			if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
-				t.Fatal("a silent client was never disconnected")
+		// A client that neither reads nor answers is closed after the silence.
+		quiet := dialRaw(t, hs, d.ID)
+		quiet.ws.SetPingHandler(func(string) error { return nil }) // never answers
+		quiet.send(hello("silent-client"))
+		quiet.next(MsgWelcome)
+		quiet.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			if _, _, err := quiet.ws.ReadMessage(); err != nil {
+				if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+					t.Fatal("a silent client was never disconnected")
+				}
+				break
 			}
-			break
 		}
-	}
+	})
 }

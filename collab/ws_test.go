@@ -60,122 +60,124 @@ func wsBase(hs *httptest.Server) string { return hs.URL }
 // equals the server's, which equals a replay of the stored log, and every
 // update of every client is in the log exactly once.
 func TestConvergence(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	srv, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Convergence")
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	readModes(t, func(t *testing.T, blocking bool) {
+		seed := uint64(time.Now().UnixNano())
+		t.Logf("seed %d", seed)
+		srv, hs := newModeServer(t, Config{}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Convergence")
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
 
-	const clients, edits = 24, 40
-	var mu sync.Mutex
-	made := map[string]int{}
-	cs := make([]*client.Client, clients)
-	for i := range cs {
-		c, err := client.Dial(ctx, wsBase(hs), d.ID, client.Options{ClientID: fmt.Sprintf("client-%02d", i), Name: fmt.Sprintf("Writer %d", i),
-			OnError: func(e *client.ServerError) { t.Errorf("client-%02d: server error %v", i, e) }})
+		const clients, edits = 24, 40
+		var mu sync.Mutex
+		made := map[string]int{}
+		cs := make([]*client.Client, clients)
+		for i := range cs {
+			c, err := client.Dial(ctx, wsBase(hs), d.ID, client.Options{ClientID: fmt.Sprintf("client-%02d", i), Name: fmt.Sprintf("Writer %d", i),
+				OnError: func(e *client.ServerError) { t.Errorf("client-%02d: server error %v", i, e) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs[i] = c
+			t.Cleanup(func() { c.Close() })
+		}
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(seed, uint64(i)))
+				sections := c.Sections()
+				for e := 0; e < edits; e++ {
+					sec := sections[rng.IntN(3)] // crowd three sections
+					if rng.IntN(4) == 0 {
+						sec = sections[rng.IntN(len(sections))]
+					}
+					if err := c.Edit(sec, func(text string) []editor.Change { return randomEdit(rng, text) }); err != nil {
+						t.Errorf("%s: edit: %v", c.ID(), err)
+						return
+					}
+					mu.Lock()
+					made[c.ID()]++
+					mu.Unlock()
+					time.Sleep(time.Duration(rng.IntN(4000)) * time.Microsecond)
+					// A few clients lose their connection now and then, with
+					// whatever is unconfirmed, and come back.
+					if i%5 == 0 && rng.IntN(10) == 0 {
+						c.Drop()
+						// Edits while offline stay local.
+						for k := rng.IntN(3); k > 0; k-- {
+							c.Edit(sec, func(text string) []editor.Change { return randomEdit(rng, text) })
+							mu.Lock()
+							made[c.ID()]++
+							mu.Unlock()
+							e++
+						}
+						time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+						if err := c.Reconnect(ctx); err != nil {
+							t.Errorf("%s: reconnect: %v", c.ID(), err)
+							return
+						}
+					}
+				}
+				if err := c.WaitConfirmed(ctx); err != nil {
+					t.Errorf("%s: waiting for confirmations: %v (pending %d)", c.ID(), err, c.Pending())
+				}
+			}()
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+
+		doc, err := srv.currentDocument(ctx, d.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cs[i] = c
-		t.Cleanup(func() { c.Close() })
-	}
-	var wg sync.WaitGroup
-	for i, c := range cs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(seed, uint64(i)))
-			sections := c.Sections()
-			for e := 0; e < edits; e++ {
-				sec := sections[rng.IntN(3)] // crowd three sections
-				if rng.IntN(4) == 0 {
-					sec = sections[rng.IntN(len(sections))]
+		for _, c := range cs {
+			if err := c.WaitSeq(ctx, doc.Seq); err != nil {
+				t.Fatalf("%s: waiting for seq %d: %v (at %d)", c.ID(), doc.Seq, err, c.Seq())
+			}
+			for _, s := range doc.Sections {
+				if got := c.Text(s.ID); got != s.Text {
+					t.Fatalf("%s: section %s:\ngot  %q\nwant %q", c.ID(), s.ID, got, s.Text)
 				}
-				if err := c.Edit(sec, func(text string) []editor.Change { return randomEdit(rng, text) }); err != nil {
-					t.Errorf("%s: edit: %v", c.ID(), err)
-					return
-				}
-				mu.Lock()
-				made[c.ID()]++
-				mu.Unlock()
-				time.Sleep(time.Duration(rng.IntN(4000)) * time.Microsecond)
-				// A few clients lose their connection now and then, with
-				// whatever is unconfirmed, and come back.
-				if i%5 == 0 && rng.IntN(10) == 0 {
-					c.Drop()
-					// Edits while offline stay local.
-					for k := rng.IntN(3); k > 0; k-- {
-						c.Edit(sec, func(text string) []editor.Change { return randomEdit(rng, text) })
-						mu.Lock()
-						made[c.ID()]++
-						mu.Unlock()
-						e++
-					}
-					time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
-					if err := c.Reconnect(ctx); err != nil {
-						t.Errorf("%s: reconnect: %v", c.ID(), err)
-						return
-					}
+				if got := c.Paras(s.ID); strings.Join(got, ",") != strings.Join(s.Paras, ",") && len(s.Paras) > 0 {
+					t.Fatalf("%s: section %s paragraph ids %v; want %v", c.ID(), s.ID, got, s.Paras)
 				}
 			}
-			if err := c.WaitConfirmed(ctx); err != nil {
-				t.Errorf("%s: waiting for confirmations: %v (pending %d)", c.ID(), err, c.Pending())
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
+		}
 
-	doc, err := srv.currentDocument(ctx, d.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if err := c.WaitSeq(ctx, doc.Seq); err != nil {
-			t.Fatalf("%s: waiting for seq %d: %v (at %d)", c.ID(), doc.Seq, err, c.Seq())
+		// The log, replayed from the first snapshot, gives the same document.
+		replayed, err := LoadDocument(ctx, srv.store, d.ID)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, s := range doc.Sections {
-			if got := c.Text(s.ID); got != s.Text {
-				t.Fatalf("%s: section %s:\ngot  %q\nwant %q", c.ID(), s.ID, got, s.Text)
+		rj, _ := json.Marshal(replayed.Sections)
+		dj, _ := json.Marshal(doc.Sections)
+		if string(rj) != string(dj) {
+			t.Fatalf("replay of the log differs from the live document")
+		}
+		ups, err := srv.store.ReadUpdates(ctx, d.ID, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inLog := map[string]int{}
+		for _, u := range ups {
+			inLog[u.ClientID]++
+		}
+		var total int
+		for id, n := range made {
+			total += n
+			if inLog[id] != n {
+				t.Errorf("%s made %d updates; the log has %d of them", id, n, inLog[id])
 			}
-			if got := c.Paras(s.ID); strings.Join(got, ",") != strings.Join(s.Paras, ",") && len(s.Paras) > 0 {
-				t.Fatalf("%s: section %s paragraph ids %v; want %v", c.ID(), s.ID, got, s.Paras)
-			}
 		}
-	}
-
-	// The log, replayed from the first snapshot, gives the same document.
-	replayed, err := LoadDocument(ctx, srv.store, d.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rj, _ := json.Marshal(replayed.Sections)
-	dj, _ := json.Marshal(doc.Sections)
-	if string(rj) != string(dj) {
-		t.Fatalf("replay of the log differs from the live document")
-	}
-	ups, err := srv.store.ReadUpdates(ctx, d.ID, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inLog := map[string]int{}
-	for _, u := range ups {
-		inLog[u.ClientID]++
-	}
-	var total int
-	for id, n := range made {
-		total += n
-		if inLog[id] != n {
-			t.Errorf("%s made %d updates; the log has %d of them", id, n, inLog[id])
+		if int64(len(ups)) != doc.Seq || len(ups) != total {
+			t.Errorf("log has %d updates, document seq %d, clients made %d", len(ups), doc.Seq, total)
 		}
-	}
-	if int64(len(ups)) != doc.Seq || len(ups) != total {
-		t.Errorf("log has %d updates, document seq %d, clients made %d", len(ups), doc.Seq, total)
-	}
-	t.Logf("%d updates from %d clients converged", len(ups), clients)
+		t.Logf("%d updates from %d clients converged", len(ups), clients)
+	})
 }
 
 // rawConn is a websocket speaking the protocol by hand, for bad input.
@@ -244,172 +246,176 @@ func hello(client string) string {
 // TestBadInput sends each kind of bad message: each gets an error with its
 // code, and the document is unchanged.
 func TestBadInput(t *testing.T) {
-	srv, hs := newTestServer(t, Config{MaxMessageBytes: 64 << 10})
-	d := createDoc(t, hs, "bpf-output", "Bad input")
-	ctx := t.Context()
-	// A document with some text in "issues": "Hi 😀" is 5 UTF-16 units.
-	good, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "good-client"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close()
-	if err := good.Edit("issues", func(text string) []editor.Change {
-		return []editor.Change{{From: 0, To: editor.UTF16Len(text), Insert: "Hi 😀"}}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := good.WaitConfirmed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := srv.currentDocument(ctx, d.ID)
-
-	inSession := []struct {
-		name, msg, code string
-	}{
-		{"malformed JSON", `{"type":"push",`, CodeBadMessage},
-		{"unknown type", `{"type":"shout"}`, CodeBadMessage},
-		{"unknown field", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5]}],"extra":1}`, CodeBadMessage},
-		{"no type", `{"section":"issues"}`, CodeBadMessage},
-		{"second hello", hello("raw-client-1"), CodeNotHello},
-		{"length mismatch", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[4,[0,"x"]]}]}`, CodeBadChanges},
-		{"negative count", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[-1,[0,"x"],6]}]}`, CodeBadChanges},
-		{"fractional count", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[1.5,[0,"x"],3.5]}]}`, CodeBadChanges},
-		{"splits a surrogate pair", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[4,[0,"x"],1]}]}`, CodeBadChanges},
-		{"deletes half a surrogate pair", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[3,[1],1]}]}`, CodeBadChanges},
-		{"lone surrogate inserted", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"\ud83d"]]}]}`, CodeBadMessage},
-		{"unknown section", `{"type":"push","section":"nope","version":0,"updates":[{"changes":[[0,"x"]]}]}`, CodeUnknownSection},
-		{"future version", `{"type":"push","section":"issues","version":7,"updates":[{"changes":[5,[0,"x"]]}]}`, CodeFutureVersion},
-		{"negative version", `{"type":"push","section":"issues","version":-1,"updates":[{"changes":[5,[0,"x"]]}]}`, CodeBadMessage},
-		{"push without updates", `{"type":"push","section":"issues","version":1,"updates":[]}`, CodeBadMessage},
-		{"not a change set", `{"type":"push","section":"issues","version":1,"updates":[{"changes":{"a":1}}]}`, CodeBadChanges},
-		{"too large", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"` + strings.Repeat("x", 70<<10) + `"]]}]}`, CodeTooLarge},
-	}
-	for _, tc := range inSession {
-		t.Run(tc.name, func(t *testing.T) {
-			r := dialRaw(t, hs, d.ID)
-			r.send(hello("raw-client-1"))
-			r.next(MsgWelcome)
-			r.send(tc.msg)
-			e := r.next(MsgError)
-			if e["code"] != tc.code || e["message"] == "" {
-				t.Fatalf("got error %v; want code %q with a message", e, tc.code)
-			}
-			if wantReconnect := reconnectCodes[tc.code]; e["reconnect"] != wantReconnect {
-				t.Fatalf("error %v: reconnect = %v; want %v", e, e["reconnect"], wantReconnect)
-			}
-		})
-	}
-	t.Run("wrong protocol version", func(t *testing.T) {
-		r := dialRaw(t, hs, d.ID)
-		r.send(`{"type":"hello","protocol":99,"client":"raw-client-2"}`)
-		if e := r.next(MsgError); e["code"] != CodeBadProtocol {
-			t.Fatalf("got %v; want %s", e, CodeBadProtocol)
-		}
-		if code := r.closeCode(); code != CloseTerminal {
-			t.Fatalf("close code %d; want %d", code, CloseTerminal)
-		}
-	})
-	t.Run("push before hello", func(t *testing.T) {
-		r := dialRaw(t, hs, d.ID)
-		r.send(`{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`)
-		if e := r.next(MsgError); e["code"] != CodeNotHello {
-			t.Fatalf("got %v; want %s", e, CodeNotHello)
-		}
-	})
-	t.Run("bad client id", func(t *testing.T) {
-		r := dialRaw(t, hs, d.ID)
-		r.send(`{"type":"hello","protocol":1,"client":"<script>"}`)
-		if e := r.next(MsgError); e["code"] != CodeBadClient {
-			t.Fatalf("got %v; want %s", e, CodeBadClient)
-		}
-	})
-	t.Run("viewer cannot edit", func(t *testing.T) {
-		u := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/documents/" + d.ID + "/ws?mode=view"
-		ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+	readModes(t, func(t *testing.T, blocking bool) {
+		srv, hs := newModeServer(t, Config{MaxMessageBytes: 64 << 10}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Bad input")
+		ctx := t.Context()
+		// A document with some text in "issues": "Hi 😀" is 5 UTF-16 units.
+		good, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "good-client"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &rawConn{t: t, ws: ws}
-		defer ws.Close()
-		r.send(hello("viewer-1"))
-		r.next(MsgWelcome)
-		r.send(`{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`)
-		if e := r.next(MsgError); e["code"] != CodeForbidden {
-			t.Fatalf("got %v; want %s", e, CodeForbidden)
+		defer good.Close()
+		if err := good.Edit("issues", func(text string) []editor.Change {
+			return []editor.Change{{From: 0, To: editor.UTF16Len(text), Insert: "Hi 😀"}}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := good.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := srv.currentDocument(ctx, d.ID)
+
+		inSession := []struct {
+			name, msg, code string
+		}{
+			{"malformed JSON", `{"type":"push",`, CodeBadMessage},
+			{"unknown type", `{"type":"shout"}`, CodeBadMessage},
+			{"unknown field", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5]}],"extra":1}`, CodeBadMessage},
+			{"no type", `{"section":"issues"}`, CodeBadMessage},
+			{"second hello", hello("raw-client-1"), CodeNotHello},
+			{"length mismatch", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[4,[0,"x"]]}]}`, CodeBadChanges},
+			{"negative count", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[-1,[0,"x"],6]}]}`, CodeBadChanges},
+			{"fractional count", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[1.5,[0,"x"],3.5]}]}`, CodeBadChanges},
+			{"splits a surrogate pair", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[4,[0,"x"],1]}]}`, CodeBadChanges},
+			{"deletes half a surrogate pair", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[3,[1],1]}]}`, CodeBadChanges},
+			{"lone surrogate inserted", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"\ud83d"]]}]}`, CodeBadMessage},
+			{"unknown section", `{"type":"push","section":"nope","version":0,"updates":[{"changes":[[0,"x"]]}]}`, CodeUnknownSection},
+			{"future version", `{"type":"push","section":"issues","version":7,"updates":[{"changes":[5,[0,"x"]]}]}`, CodeFutureVersion},
+			{"negative version", `{"type":"push","section":"issues","version":-1,"updates":[{"changes":[5,[0,"x"]]}]}`, CodeBadMessage},
+			{"push without updates", `{"type":"push","section":"issues","version":1,"updates":[]}`, CodeBadMessage},
+			{"not a change set", `{"type":"push","section":"issues","version":1,"updates":[{"changes":{"a":1}}]}`, CodeBadChanges},
+			{"too large", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"` + strings.Repeat("x", 70<<10) + `"]]}]}`, CodeTooLarge},
+		}
+		for _, tc := range inSession {
+			t.Run(tc.name, func(t *testing.T) {
+				r := dialRaw(t, hs, d.ID)
+				r.send(hello("raw-client-1"))
+				r.next(MsgWelcome)
+				r.send(tc.msg)
+				e := r.next(MsgError)
+				if e["code"] != tc.code || e["message"] == "" {
+					t.Fatalf("got error %v; want code %q with a message", e, tc.code)
+				}
+				if wantReconnect := reconnectCodes[tc.code]; e["reconnect"] != wantReconnect {
+					t.Fatalf("error %v: reconnect = %v; want %v", e, e["reconnect"], wantReconnect)
+				}
+			})
+		}
+		t.Run("wrong protocol version", func(t *testing.T) {
+			r := dialRaw(t, hs, d.ID)
+			r.send(`{"type":"hello","protocol":99,"client":"raw-client-2"}`)
+			if e := r.next(MsgError); e["code"] != CodeBadProtocol {
+				t.Fatalf("got %v; want %s", e, CodeBadProtocol)
+			}
+			if code := r.closeCode(); code != CloseTerminal {
+				t.Fatalf("close code %d; want %d", code, CloseTerminal)
+			}
+		})
+		t.Run("push before hello", func(t *testing.T) {
+			r := dialRaw(t, hs, d.ID)
+			r.send(`{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`)
+			if e := r.next(MsgError); e["code"] != CodeNotHello {
+				t.Fatalf("got %v; want %s", e, CodeNotHello)
+			}
+		})
+		t.Run("bad client id", func(t *testing.T) {
+			r := dialRaw(t, hs, d.ID)
+			r.send(`{"type":"hello","protocol":1,"client":"<script>"}`)
+			if e := r.next(MsgError); e["code"] != CodeBadClient {
+				t.Fatalf("got %v; want %s", e, CodeBadClient)
+			}
+		})
+		t.Run("viewer cannot edit", func(t *testing.T) {
+			u := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/documents/" + d.ID + "/ws?mode=view"
+			ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &rawConn{t: t, ws: ws}
+			defer ws.Close()
+			r.send(hello("viewer-1"))
+			r.next(MsgWelcome)
+			r.send(`{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`)
+			if e := r.next(MsgError); e["code"] != CodeForbidden {
+				t.Fatalf("got %v; want %s", e, CodeForbidden)
+			}
+		})
+
+		after, _ := srv.currentDocument(ctx, d.ID)
+		bj, _ := json.Marshal(before)
+		aj, _ := json.Marshal(after)
+		if string(bj) != string(aj) {
+			t.Fatalf("bad input changed the document:\nbefore %s\nafter  %s", bj, aj)
+		}
+		// The good client is still connected and can still edit.
+		if err := good.Edit("issues", func(string) []editor.Change { return []editor.Change{{From: 5, To: 5, Insert: "!"}} }); err != nil {
+			t.Fatal(err)
+		}
+		if err := good.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := good.Text("issues"); got != "Hi 😀!" {
+			t.Fatalf("text after bad input and one good edit = %q", got)
 		}
 	})
-
-	after, _ := srv.currentDocument(ctx, d.ID)
-	bj, _ := json.Marshal(before)
-	aj, _ := json.Marshal(after)
-	if string(bj) != string(aj) {
-		t.Fatalf("bad input changed the document:\nbefore %s\nafter  %s", bj, aj)
-	}
-	// The good client is still connected and can still edit.
-	if err := good.Edit("issues", func(string) []editor.Change { return []editor.Change{{From: 5, To: 5, Insert: "!"}} }); err != nil {
-		t.Fatal(err)
-	}
-	if err := good.WaitConfirmed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := good.Text("issues"); got != "Hi 😀!" {
-		t.Fatalf("text after bad input and one good edit = %q", got)
-	}
 }
 
 // TestSlowReader: a client that never reads is disconnected with a
 // reconnect code while the others keep editing without waiting for it.
 func TestSlowReader(t *testing.T) {
-	srv, hs := newTestServer(t, Config{Hub: HubConfig{SendQueue: 8}})
-	d := createDoc(t, hs, "bpf-output", "Slow reader")
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
+	readModes(t, func(t *testing.T, blocking bool) {
+		srv, hs := newModeServer(t, Config{Hub: HubConfig{SendQueue: 8}}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Slow reader")
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
 
-	slow := dialRaw(t, hs, d.ID)
-	slow.send(hello("slow-reader"))
-	// It reads the welcome, then nothing more until the end.
-	slow.next(MsgWelcome)
+		slow := dialRaw(t, hs, d.ID)
+		slow.send(hello("slow-reader"))
+		// It reads the welcome, then nothing more until the end.
+		slow.next(MsgWelcome)
 
-	w, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "fast-writer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	other, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "fast-reader"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	big := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per update
-	const updates = 600                             // ~10 MB through each connection
-	for i := 0; i < updates; i++ {
-		err := w.Edit("issues", func(text string) []editor.Change {
-			return []editor.Change{{From: 0, To: editor.UTF16Len(text), Insert: big[:len(big)-i%7]}}
-		})
+		w, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "fast-writer"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i%20 == 19 {
-			if err := w.WaitConfirmed(ctx); err != nil {
+		defer w.Close()
+		other, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "fast-reader"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		big := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per update
+		const updates = 600                             // ~10 MB through each connection
+		for i := 0; i < updates; i++ {
+			err := w.Edit("issues", func(text string) []editor.Change {
+				return []editor.Change{{From: 0, To: editor.UTF16Len(text), Insert: big[:len(big)-i%7]}}
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
+			if i%20 == 19 {
+				if err := w.WaitConfirmed(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
-	}
-	if err := w.WaitConfirmed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	doc, _ := srv.currentDocument(ctx, d.ID)
-	if err := other.WaitSeq(ctx, doc.Seq); err != nil {
-		t.Fatal(err)
-	}
-	if other.Text("issues") != doc.Section("issues").Text {
-		t.Fatal("the reading client did not converge")
-	}
-	// Now the slow client reads: after what was queued it finds an error
-	// telling it to reconnect and a reconnect close code.
-	if code := slow.closeCode(); code != CloseReconnect {
-		t.Fatalf("slow reader closed with %d; want %d", code, CloseReconnect)
-	}
+		if err := w.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := srv.currentDocument(ctx, d.ID)
+		if err := other.WaitSeq(ctx, doc.Seq); err != nil {
+			t.Fatal(err)
+		}
+		if other.Text("issues") != doc.Section("issues").Text {
+			t.Fatal("the reading client did not converge")
+		}
+		// Now the slow client reads: after what was queued it finds an error
+		// telling it to reconnect and a reconnect close code.
+		if code := slow.closeCode(); code != CloseReconnect {
+			t.Fatalf("slow reader closed with %d; want %d", code, CloseReconnect)
+		}
+	})
 }
 
 // TestCatchUpAfterReconnect: a client that was away receives exactly the

@@ -1,0 +1,230 @@
+package collab
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readModes runs f once with joined connections waiting in the poller and
+// once with a reader goroutine each (what systems without epoll get).
+func readModes(t *testing.T, f func(t *testing.T, blocking bool)) {
+	t.Run("poller", func(t *testing.T) { f(t, false) })
+	t.Run("goroutines", func(t *testing.T) { f(t, true) })
+}
+
+// newModeServer is newTestServer in one of the read modes.
+func newModeServer(t *testing.T, cfg Config, blocking bool) (*Server, *httptest.Server) {
+	srv, hs := newTestServer(t, cfg)
+	srv.noPoll = blocking
+	return srv, hs
+}
+
+// connGoroutines counts the goroutines serving connections on the
+// server side: readers and writers.
+func connGoroutines() int {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "collab.(*Conn).readLoop") || strings.Contains(g, "collab.(*Conn).readReady") ||
+			strings.Contains(g, "collab.(*Conn).writeLoop") {
+			n++
+		}
+	}
+	return n
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func hubLoaded(srv *Server, id string) bool {
+	srv.reg.mu.Lock()
+	defer srv.reg.mu.Unlock()
+	return srv.reg.hubs[id] != nil
+}
+
+// TestWaitingConnectionsHoldNoGoroutine: once joined, a connection that is
+// neither sending nor being sent to has no goroutine on the server; it is
+// read again as soon as its client sends, and still gets every broadcast.
+func TestWaitingConnectionsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the poller uses Linux's epoll; elsewhere each connection keeps a reader goroutine")
+	}
+	srv, hs := newTestServer(t, Config{})
+	d := createDoc(t, hs, "bpf-output", "Parked")
+	const n = 40
+	raws := make([]*rawConn, n)
+	for i := range raws {
+		raws[i] = dialRaw(t, hs, d.ID)
+		raws[i].send(hello(fmt.Sprintf("viewer-%02d", i)))
+		raws[i].next(MsgWelcome)
+	}
+	eventually(t, "every connection waits without a goroutine", func() bool { return connGoroutines() == 0 })
+	if srv.poll.Load() == nil {
+		t.Fatal("no poller was started")
+	}
+
+	ed := dial(t, hs.URL, d.ID, "editor-1")
+	if err := ed.Edit("issues", insertAt(0, "Parked but listening")); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range raws {
+		if u := r.next(MsgUpdates); len(u["updates"].([]any)) != 1 {
+			t.Fatalf("updates without seq: %v", u)
+		}
+	}
+	// Each waiting connection is read when its client sends, many times.
+	for round := range 3 {
+		for i, r := range raws {
+			r.send(fmt.Sprintf(`{"type":"ping","id":%d}`, 100*round+i))
+		}
+		for i, r := range raws {
+			if p := r.next(MsgPong); p["id"] != float64(100*round+i) {
+				t.Fatalf("round %d, conn %d: pong %v", round, i, p)
+			}
+		}
+	}
+	ed.Close()
+	eventually(t, "the connections are back in the poller", func() bool { return connGoroutines() == 0 })
+}
+
+// TestWaitingConnectionsLeave: a connection that ends while it waits in
+// the poller leaves its hub, whether the client went away (the poller
+// sees the socket close) or the server closed it (the writer takes it out
+// of the poller): with no one left, the document unloads.
+func TestWaitingConnectionsLeave(t *testing.T) {
+	readModes(t, func(t *testing.T, blocking bool) {
+		srv, hs := newModeServer(t, Config{Hub: HubConfig{UnloadAfter: 20 * time.Millisecond, PingEvery: 50 * time.Millisecond}}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Leaving")
+
+		// The client goes away.
+		r := dialRaw(t, hs, d.ID)
+		r.send(hello("goes-away"))
+		r.next(MsgWelcome)
+		if !blocking {
+			eventually(t, "the connection waits in the poller", func() bool { return connGoroutines() == 0 })
+		}
+		r.ws.NetConn().Close()
+		eventually(t, "the document unloads after its client went away", func() bool { return !hubLoaded(srv, d.ID) })
+
+		// The server closes a client that never answers pings.
+		q := dialRaw(t, hs, d.ID)
+		q.ws.SetPingHandler(func(string) error { return nil })
+		q.send(hello("never-reads"))
+		q.next(MsgWelcome)
+		eventually(t, "the document unloads after the silent client was closed", func() bool { return !hubLoaded(srv, d.ID) })
+		if e := q.next(MsgError); e["code"] != CodeIdle {
+			t.Fatalf("silent client got %v; want the %s error", e, CodeIdle)
+		}
+		if code := q.closeCode(); code != CloseReconnect {
+			t.Fatalf("silent client closed with %d; want %d", code, CloseReconnect)
+		}
+	})
+}
+
+// TestProtocolErrorsClose: frames that break the websocket protocol close
+// the connection with 1002 (or 1009 for a message over four times the
+// message limit), in both read modes, and the others carry on.
+func TestProtocolErrorsClose(t *testing.T) {
+	readModes(t, func(t *testing.T, blocking bool) {
+		_, hs := newModeServer(t, Config{MaxMessageBytes: 1 << 10}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Protocol errors")
+		other := dial(t, hs.URL, d.ID, "bystander")
+		cases := []struct {
+			name  string
+			frame []byte // written raw after the hello
+			code  int
+		}{
+			{"unmasked", []byte{0x81, 0x02, '{', '}'}, closeProtocolError},
+			{"reserved bits", []byte{0xC1, 0x80, 0, 0, 0, 0}, closeProtocolError},
+			{"unknown opcode", []byte{0x83, 0x80, 0, 0, 0, 0}, closeProtocolError},
+			{"continuation first", []byte{0x80, 0x80, 0, 0, 0, 0}, closeProtocolError},
+			{"long ping", append([]byte{0x89, 0xFE, 0x00, 0x7E, 0, 0, 0, 0}, make([]byte, 126)...), closeProtocolError},
+			{"over four times the limit", []byte{0x81, 0xFE, 0x10, 0x01, 0, 0, 0, 0}, closeTooBig},
+		}
+		for i, tc := range cases {
+			r := dialRaw(t, hs, d.ID)
+			r.send(hello(fmt.Sprintf("breaker-%d", i)))
+			r.next(MsgWelcome)
+			if _, err := r.ws.NetConn().Write(tc.frame); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.closeCode(); got != tc.code {
+				t.Errorf("%s: closed with %d; want %d", tc.name, got, tc.code)
+			}
+		}
+		// The bystander still edits.
+		if err := other.Edit("issues", insertAt(0, "still here")); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.WaitConfirmed(waitCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// clientFrame encodes one final, masked client frame.
+func clientFrame(op byte, payload []byte, key [4]byte) []byte {
+	b := []byte{0x80 | op}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n < 1<<16:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	b = append(b, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i&3])
+	}
+	return b
+}
+
+// TestFramesInPieces: frames that arrive a few bytes at a time, a header
+// in one read and its payload in later ones, are put together, in both
+// read modes, before and after the hello.
+func TestFramesInPieces(t *testing.T) {
+	readModes(t, func(t *testing.T, blocking bool) {
+		_, hs := newModeServer(t, Config{}, blocking)
+		d := createDoc(t, hs, "bpf-output", "Pieces")
+		r := dialRaw(t, hs, d.ID)
+		nc := r.ws.NetConn()
+		write := func(frame []byte, piece int) {
+			for len(frame) > 0 {
+				n := min(piece, len(frame))
+				if _, err := nc.Write(frame[:n]); err != nil {
+					t.Fatal(err)
+				}
+				frame = frame[n:]
+				time.Sleep(time.Millisecond) // let the server read each piece on its own
+			}
+		}
+		write(clientFrame(opText, []byte(hello("in-pieces")), [4]byte{1, 2, 3, 4}), 7)
+		r.next(MsgWelcome)
+		big := fmt.Sprintf(`{"type":"ping","id":42}%s`, strings.Repeat(" ", 70000))
+		for i, piece := range []int{1, 3, 1000} {
+			write(clientFrame(opText, []byte(fmt.Sprintf(`{"type":"ping","id":%d}`, i)), [4]byte{9, 8, 7, byte(i)}), piece)
+			if p := r.next(MsgPong); p["id"] != float64(i) {
+				t.Fatalf("piece %d: pong %v", piece, p)
+			}
+		}
+		write(clientFrame(opText, []byte(big), [4]byte{5, 5, 5, 5}), 4096)
+		if p := r.next(MsgPong); p["id"] != float64(42) {
+			t.Fatalf("big ping: pong %v", p)
+		}
+	})
+}
