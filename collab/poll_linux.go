@@ -5,6 +5,7 @@ package collab
 import (
 	"errors"
 	"io"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -17,8 +18,12 @@ import (
 // became readable. That reader reads what is there without blocking,
 // handles the frames and re-arms the connection.
 type poller struct {
-	epfd         int
-	wakeR, wakeW int // a pipe that wakes the waiting goroutine to stop
+	epfd int
+	// file is epfd as seen by the Go runtime: the waiting goroutine parks
+	// in the runtime's own poller until the epoll set has events, like
+	// any goroutine reading a socket, instead of holding a thread in
+	// epoll_wait. Closing it stops the waiting goroutine.
+	file *os.File
 
 	mu     sync.RWMutex
 	conns  map[int32]*Conn // by token, the epoll event's data
@@ -34,39 +39,38 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pipe [2]int
-	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
 		return nil, err
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0} // token 0: the wake pipe
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, pipe[0], &ev); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(pipe[0])
-		syscall.Close(pipe[1])
+	file := os.NewFile(uintptr(epfd), "epoll")
+	raw, err := file.SyscallConn()
+	if err != nil {
+		file.Close()
 		return nil, err
 	}
-	p := &poller{epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], conns: map[int32]*Conn{}, done: make(chan struct{})}
-	go p.run()
+	p := &poller{epfd: epfd, file: file, conns: map[int32]*Conn{}, done: make(chan struct{})}
+	go p.run(raw)
 	return p, nil
 }
 
 // run waits for readable connections until the poller is closed.
-func (p *poller) run() {
+func (p *poller) run(raw syscall.RawConn) {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 256)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if err == syscall.EINTR {
-				continue
-			}
-			return // the epoll fd is broken: nothing more can be waited for
+		var n int
+		var werr error
+		err := raw.Read(func(fd uintptr) bool {
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			// Nothing ready: park until the runtime's poller says the
+			// epoll set has events.
+			return n > 0 || (werr != nil && werr != syscall.EINTR)
+		})
+		if err != nil || werr != nil {
+			return // closed, or the epoll fd is broken
 		}
 		for _, ev := range events[:n] {
-			if ev.Fd == 0 {
-				return // closed
-			}
 			p.mu.RLock()
 			c := p.conns[ev.Fd]
 			p.mu.RUnlock()
@@ -165,11 +169,8 @@ func (p *poller) close() {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	syscall.Write(p.wakeW, []byte{1})
+	p.file.Close() // wakes the waiting goroutine with an error
 	<-p.done
-	syscall.Close(p.epfd)
-	syscall.Close(p.wakeR)
-	syscall.Close(p.wakeW)
 }
 
 // errWouldBlock: nothing more to read now.
