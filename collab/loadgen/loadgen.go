@@ -53,8 +53,10 @@ type Config struct {
 	// ServerPID, if set, is the server's process id on this machine: its
 	// CPU time and resident memory are measured too.
 	ServerPID int
-	// ViewerSample is how many viewers record broadcast latency (default
-	// 100); the others only apply what they receive.
+	// ViewerSample is how many viewers are full clients that record
+	// broadcast latency and are compared with the server at the end
+	// (default 100); the others read every frame but only check that the
+	// seq numbers arrive in order, none missing (light.go).
 	ViewerSample int
 	// DialConcurrency caps connections being opened at once (default 64).
 	DialConcurrency int
@@ -249,6 +251,7 @@ type run struct {
 	editors     []*editorState
 	editorIndex map[string]int // client id → index; read-only once built
 	conns       []*conn
+	light       []*lightViewer // viewers beyond the sample
 	steadyFrom  atomic.Int64 // Unix ns; edits before it are not measured
 
 	mu          sync.Mutex
@@ -571,21 +574,29 @@ func (r *run) connectViewers(ctx context.Context, docID string, res *Result) err
 	d := &websocket.Dialer{NetDialContext: dialLoopback, HandshakeTimeout: 30 * time.Second,
 		ReadBufferSize: 512, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
 	viewers := make([]*conn, cfg.Viewers)
+	light := make([]*lightViewer, cfg.Viewers)
 	t0 := time.Now()
 	var done atomic.Int64
+	var salt [4]byte
+	rand.Read(salt[:])
 	err := r.dialAll(ctx, cfg.Viewers, func(ctx context.Context, i int) error {
-		opts := client.Options{Viewer: true, Name: "viewer", Dialer: d, OnError: r.onError}
-		cn := &conn{}
-		if i < cfg.ViewerSample {
-			cn.rc = &receiver{self: -1, counts: make([]int32, cfg.Editors), bcast: new(hist)}
+		if i >= cfg.ViewerSample {
+			v, err := dialLight(ctx, d, r.base, docID, fmt.Sprintf("viewer-%x-%d", salt, i), r.addError)
+			if err != nil {
+				return err
+			}
+			light[i] = v
+		} else {
+			opts := client.Options{Viewer: true, Name: "viewer", Dialer: d, OnError: r.onError}
+			cn := &conn{rc: &receiver{self: -1, counts: make([]int32, cfg.Editors), bcast: new(hist)}}
 			opts.OnUpdate = r.onUpdate(cn.rc)
+			c, err := client.Dial(ctx, r.base, docID, opts)
+			if err != nil {
+				return err
+			}
+			cn.c = c
+			viewers[i] = cn
 		}
-		c, err := client.Dial(ctx, r.base, docID, opts)
-		if err != nil {
-			return err
-		}
-		cn.c = c
-		viewers[i] = cn
 		if n := done.Add(1); n%2000 == 0 {
 			r.logf("%d viewers connected", n)
 		}
@@ -595,6 +606,11 @@ func (r *run) connectViewers(ctx context.Context, docID string, res *Result) err
 	for _, v := range viewers {
 		if v != nil {
 			r.conns = append(r.conns, v)
+		}
+	}
+	for _, v := range light {
+		if v != nil {
+			r.light = append(r.light, v)
 		}
 	}
 	if err != nil {
@@ -643,6 +659,13 @@ func (r *run) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		for _, v := range r.light {
+			// Light viewers are not reconnected: a run that loses one
+			// does not converge.
+			if v.ended() && v.counted.CompareAndSwap(false, true) {
+				r.disconnects.Add(1)
+			}
 		}
 		for _, cn := range r.conns {
 			if !cn.c.Closed() || !cn.reconnecting.CompareAndSwap(false, true) {
@@ -714,6 +737,15 @@ func (r *run) converge(ctx context.Context, docID string) (convergeResult, error
 			defer func() { <-sem }()
 			if err := waitRetry(ctx, cn.c, func(ctx context.Context) error { return cn.c.WaitSeq(ctx, doc.Seq) }); err != nil {
 				fail("client "+cn.c.ID()+" catching up", err)
+			}
+		})
+	}
+	for _, v := range r.light {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := v.waitSeq(ctx, doc.Seq); err != nil {
+				fail("a viewer following seqs", err)
 			}
 		})
 	}
@@ -795,6 +827,13 @@ func (r *run) closeAll() {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			cn.c.Close()
+		})
+	}
+	for _, v := range r.light {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			v.close()
 		})
 	}
 	wg.Wait()
