@@ -252,7 +252,7 @@ type run struct {
 	editorIndex map[string]int // client id → index; read-only once built
 	conns       []*conn
 	light       []*lightViewer // viewers beyond the sample
-	steadyFrom  atomic.Int64 // Unix ns; edits before it are not measured
+	steadyFrom  atomic.Int64   // Unix ns; edits before it are not measured
 
 	mu          sync.Mutex
 	errs        map[string]int64
