@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -264,6 +265,9 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 // readBuffers hold what one read returns; a waiting connection keeps only
 // the bytes of an incomplete frame, usually none.
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// errWouldBlock: nothing more to read now (readNow).
+var errWouldBlock = errors.New("nothing to read")
 
 // readLoop is the connection's first reader.
 func (c *Conn) readLoop() {

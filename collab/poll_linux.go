@@ -3,7 +3,6 @@
 package collab
 
 import (
-	"errors"
 	"io"
 	"os"
 	"sync"
@@ -172,9 +171,6 @@ func (p *poller) close() {
 	p.file.Close() // wakes the waiting goroutine with an error
 	<-p.done
 }
-
-// errWouldBlock: nothing more to read now.
-var errWouldBlock = errors.New("nothing to read")
 
 // readNow reads what has arrived on a polled connection without waiting.
 func (c *Conn) readNow(buf []byte) (int, error) {

@@ -5,22 +5,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times; it is 100 on
 // every Linux architecture Go supports.
 const clockTicks = 100
-
-// selfCPU returns the CPU time (user + system) this process has used.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // procCPU returns the CPU time (utime + stime) of process pid.
 func procCPU(pid int) (time.Duration, error) {
