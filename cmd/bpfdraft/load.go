@@ -51,7 +51,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.Var(seconds{&c.Duration}, "duration", fmt.Sprintf("how long to edit, in seconds or as a duration (at most %v)", loadgen.MaxDuration))
 	fs.IntVar(&c.Sections, "sections", c.Sections, "how many sections the editors spread over (1: all in one, the hardest case)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, to measure its CPU and memory")
-	fs.IntVar(&c.ViewerSample, "viewer-sample", c.ViewerSample, "viewers that measure broadcast latency")
+	fs.IntVar(&c.ViewerSample, "viewer-sample", c.ViewerSample, "viewers that apply every update and measure broadcast latency; the others only check the seq numbers")
 	fs.IntVar(&c.DialConcurrency, "dial-concurrency", c.DialConcurrency, "connections opened at once")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for the edits (0: pick one)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
