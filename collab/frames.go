@@ -106,13 +106,11 @@ func (r *frameReader) parse(buf []byte, emit func(frameEvent) bool) (int, error)
 			if h.length > 125 {
 				return off, protocolErrorf("control frame with %d bytes of payload (at most 125)", h.length)
 			}
-			end := h.size + int(h.length)
-			if len(buf)-off < end {
+			payload, whole := h.payload(buf[off:])
+			if !whole {
 				return off, nil
 			}
-			payload := buf[off+h.size : off+end]
-			unmask(payload, h.mask)
-			off += end
+			off += h.size + len(payload)
 			if h.op == opClose && len(payload) == 1 {
 				return off, protocolErrorf("close frame with a one-byte payload")
 			}
@@ -152,13 +150,11 @@ func (r *frameReader) parse(buf []byte, emit func(frameEvent) bool) (int, error)
 			}
 			continue
 		}
-		end := h.size + int(h.length)
-		if len(buf)-off < end {
+		payload, whole := h.payload(buf[off:])
+		if !whole {
 			return off, nil
 		}
-		payload := buf[off+h.size : off+end]
-		unmask(payload, h.mask)
-		off += end
+		off += h.size + len(payload)
 		r.msgOp, r.msgLen = msgOp, msgLen
 		if !h.fin {
 			r.msg = append(r.msg, payload...)
@@ -189,6 +185,18 @@ type frameHeader struct {
 	length int64
 	mask   [4]byte
 	size   int
+}
+
+// payload returns the frame's payload, unmasked in place, when b (which
+// starts with the frame) holds all of it.
+func (h frameHeader) payload(b []byte) ([]byte, bool) {
+	end := h.size + int(h.length)
+	if len(b) < end {
+		return nil, false
+	}
+	p := b[h.size:end]
+	unmask(p, h.mask)
+	return p, true
 }
 
 // parseFrameHeader parses the header at the start of b; ok is false when
