@@ -61,12 +61,13 @@ type Conn struct {
 	closing bool // ctx is done: flush, send the close frame, close
 
 	// The read side, owned by the one reader running at a time (see
-	// readLoop). lastRead is when the last whole frame arrived, in
-	// UnixNano; the hub closes connections silent for too long.
+	// readLoop); token and raw belong to the poller, under its lock.
+	// lastRead is when the last whole frame arrived, in UnixNano; the hub
+	// closes connections silent for too long.
 	fr       frameReader
 	pending  []byte // the bytes of an incomplete frame
 	joined   bool
-	polled   bool // waiting in the server's poller between reads
+	polled   bool // handed to the server's poller
 	token    int32
 	raw      syscall.RawConn
 	lastRead atomic.Int64
@@ -272,7 +273,11 @@ var errWouldBlock = errors.New("nothing to read")
 // readLoop is the connection's first reader.
 func (c *Conn) readLoop() {
 	bp := readBuffers.Get().(*[]byte)
-	defer readBuffers.Put(bp)
+	defer func() {
+		if bp != nil {
+			readBuffers.Put(bp)
+		}
+	}()
 	buf := *bp
 	nc := c.ws.NetConn()
 	nc.SetReadDeadline(time.Now().Add(c.srv.hubCfg.silence()))
@@ -294,6 +299,10 @@ func (c *Conn) readLoop() {
 			if p := c.srv.poller(); p != nil && p.add(c) {
 				return
 			}
+			// Reading on here, blocked most of the time: a small buffer
+			// of its own rather than a pooled one held for hours.
+			readBuffers.Put(bp)
+			bp, buf = nil, make([]byte, 2048)
 		}
 	}
 }
