@@ -284,12 +284,7 @@ func (c *Conn) readLoop() {
 	handOff := true
 	for {
 		n, err := nc.Read(buf)
-		if n > 0 && !c.consume(buf[:n]) {
-			c.stopReading()
-			return
-		}
-		if err != nil {
-			c.readEnded(err)
+		if !c.handleRead(buf[:n], err) {
 			return
 		}
 		if c.joined && handOff {
@@ -321,12 +316,7 @@ func (c *Conn) readReady() {
 		if err == errWouldBlock {
 			break
 		}
-		if n > 0 && !c.consume(buf[:n]) {
-			c.stopReading()
-			return
-		}
-		if err != nil {
-			c.readEnded(err)
+		if !c.handleRead(buf[:n], err) {
 			return
 		}
 		if n < len(buf) {
@@ -338,11 +328,21 @@ func (c *Conn) readReady() {
 	}
 }
 
-func (c *Conn) readEnded(err error) {
-	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.logger().Debug("read ended", "err", err)
+// handleRead acts on what one read returned; false means reading is
+// over and the connection is ending.
+func (c *Conn) handleRead(data []byte, err error) bool {
+	if len(data) > 0 && !c.consume(data) {
+		c.stopReading()
+		return false
 	}
-	c.stopReading()
+	if err != nil {
+		if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
+			c.logger().Debug("read ended", "err", err)
+		}
+		c.stopReading()
+		return false
+	}
+	return true
 }
 
 // stopReading ends the connection once its reader has stopped and tells

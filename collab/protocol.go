@@ -2,11 +2,13 @@ package collab
 
 import (
 	"encoding/json"
+
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 )
 
 // ProtocolVersion is the version of the websocket protocol this server
 // speaks (docs/protocol.md). A hello with another version is refused.
-const ProtocolVersion = 1
+const ProtocolVersion = wire.ProtocolVersion
 
 // Message types, client to server.
 const (
@@ -84,37 +86,12 @@ type pushUpdate struct {
 	Changes json.RawMessage `json:"changes"`
 }
 
-// Range is a selection range in UTF-16 units of a section's text; Anchor
-// equals Head for a cursor.
-type Range struct {
-	Anchor int `json:"anchor"`
-	Head   int `json:"head"`
-}
-
-// outUpdate is one accepted update as clients receive it.
-type outUpdate struct {
-	Seq     int64           `json:"seq"`
-	Section string          `json:"section"`
-	Version int             `json:"version"`
-	Client  string          `json:"client"`
-	Changes json.RawMessage `json:"changes,omitempty"`
-	// Paras is the section's paragraph id list after this update, sent only
-	// when it changed; Merged maps ids merged away to the id they joined.
-	Paras  []string          `json:"paras,omitempty"`
-	Merged map[string]string `json:"merged,omitempty"`
-	// Structure carries a structural change (a new section) instead of Changes.
-	Structure json.RawMessage `json:"structure,omitempty"`
-}
-
-// Peer is one person present in a document, as sent to the others.
-type Peer struct {
-	Client  string  `json:"client"`
-	Name    string  `json:"name"`
-	Color   string  `json:"color"`
-	Section string  `json:"section,omitempty"`
-	Version int     `json:"version,omitempty"`
-	Ranges  []Range `json:"ranges,omitempty"`
-}
+// The shapes the Go client shares (collab/wire).
+type (
+	Range     = wire.Range
+	Peer      = wire.Peer
+	outUpdate = wire.Update
+)
 
 type welcomeMsg struct {
 	Type     string `json:"type"`

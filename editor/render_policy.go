@@ -115,6 +115,31 @@ func neutralizeLinks(root ast.Node, src []byte) {
 	}
 }
 
+// decodedScheme returns the scheme a URL names, lower-cased, decoding
+// harder than any browser would: entities and percent-escapes (three
+// times over), and whitespace and control characters anywhere, which
+// browsers drop in a URL. A relative URL has none ("").
+func decodedScheme(raw string) string {
+	s := raw
+	for range 3 {
+		s = html.UnescapeString(s)
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+	}
+	s = strings.Map(func(r rune) rune {
+		if r <= 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.ToLower(s)
+	if i := strings.IndexAny(s, ":/?#"); i > 0 && s[i] == ':' {
+		return s[:i]
+	}
+	return ""
+}
+
 // urlAllowed reports whether a link (or, with image, an image source) may
 // be rendered: it must survive the sanitizer's parse and, however it is
 // decoded, name no scheme but http, https or mailto (images: http or
@@ -127,26 +152,7 @@ func urlAllowed(escaped []byte, image bool) bool {
 	if _, err := url.Parse(raw); err != nil {
 		return false
 	}
-	s := raw
-	for range 3 {
-		s = html.UnescapeString(s)
-		if u, err := url.PathUnescape(s); err == nil {
-			s = u
-		}
-	}
-	// Browsers drop tabs and newlines anywhere in a URL and control
-	// characters and spaces around it.
-	s = strings.Map(func(r rune) rune {
-		if r <= 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.ToLower(s)
-	scheme := ""
-	if i := strings.IndexAny(s, ":/?#"); i > 0 && s[i] == ':' {
-		scheme = s[:i]
-	}
+	scheme := decodedScheme(raw)
 	if image {
 		return scheme == "http" || scheme == "https"
 	}

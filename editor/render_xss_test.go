@@ -3,8 +3,6 @@ package editor
 import (
 	"bytes"
 	"fmt"
-	stdhtml "html"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -195,30 +193,13 @@ func checkSafeHTML(page []byte) []string {
 	return problems
 }
 
-// unsafeScheme returns the scheme of a URL attribute value when it is not
-// http, https or mailto, decoding harder than any browser would: entities
-// (again), percent-escapes, and whitespace and control characters anywhere.
+// unsafeScheme returns the scheme of a URL attribute value of the
+// rendered output when it is not http, https or mailto, decoded the way
+// the renderer decodes link destinations (decodedScheme): here it is
+// applied to every attribute of the final HTML, after the sanitizer.
 func unsafeScheme(v string) string {
-	s := v
-	for range 3 {
-		s = stdhtml.UnescapeString(s)
-		if u, err := url.PathUnescape(s); err == nil {
-			s = u
-		}
-	}
-	s = strings.Map(func(r rune) rune {
-		if r <= 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.ToLower(s)
-	i := strings.IndexAny(s, ":/?#")
-	if i <= 0 || s[i] != ':' {
-		return "" // relative
-	}
-	switch scheme := s[:i]; scheme {
-	case "http", "https", "mailto":
+	switch scheme := decodedScheme(v); scheme {
+	case "", "http", "https", "mailto":
 		return ""
 	default:
 		return scheme

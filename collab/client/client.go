@@ -27,11 +27,12 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
 // ProtocolVersion is the protocol this client speaks.
-const ProtocolVersion = 1
+const ProtocolVersion = wire.ProtocolVersion
 
 // Errors of the client.
 var (
@@ -76,33 +77,14 @@ type Options struct {
 	Dialer *websocket.Dialer
 }
 
-// Update is an accepted update as received from the server.
-type Update struct {
-	Seq       int64             `json:"seq"`
-	Section   string            `json:"section"`
-	Version   int               `json:"version"`
-	Client    string            `json:"client"`
-	Changes   json.RawMessage   `json:"changes,omitempty"`
-	Paras     []string          `json:"paras,omitempty"`
-	Merged    map[string]string `json:"merged,omitempty"`
-	Structure json.RawMessage   `json:"structure,omitempty"`
-}
-
-// Peer is another person in the document.
-type Peer struct {
-	Client  string  `json:"client"`
-	Name    string  `json:"name"`
-	Color   string  `json:"color"`
-	Section string  `json:"section,omitempty"`
-	Version int     `json:"version,omitempty"`
-	Ranges  []Range `json:"ranges,omitempty"`
-}
-
-// Range is a selection in UTF-16 units.
-type Range struct {
-	Anchor int `json:"anchor"`
-	Head   int `json:"head"`
-}
+// The protocol's shapes (collab/wire): an accepted update as received
+// from the server, another person in the document, a selection in UTF-16
+// units.
+type (
+	Update = wire.Update
+	Peer   = wire.Peer
+	Range  = wire.Range
+)
 
 // section is the local state of one collaborative text.
 type section struct {
