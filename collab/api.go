@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -69,36 +70,11 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 	if !ok {
 		return false
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: "+jsonProblem(err))
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: more than one value in the body")
+	if err := wire.Decode(data, v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", err.Error())
 		return false
 	}
 	return true
-}
-
-// jsonProblem turns a decoding error into a message that names the field
-// or offset without echoing internal type names.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be a %s, not a %s", typ.Field, typ.Type.Kind(), typ.Value)
-	case errors.Is(err, io.EOF):
-		return "the body is empty"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "the body ends in the middle of a value"
-	default:
-		return err.Error()
-	}
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 )
 
 // Roles a connection can have. Editors push changes; viewers only read
@@ -514,28 +516,16 @@ func (c *Conn) hello(m *inMsg) bool {
 }
 
 // decodeFrame splits a frame into its newline-separated messages and
-// decodes each strictly: valid UTF-8, no lone surrogate escapes (Go's
-// decoder would silently turn them into U+FFFD), known fields only.
+// decodes each strictly (wire.Decode).
 func decodeFrame(data []byte) ([]*inMsg, error) {
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("the message is not valid UTF-8")
-	}
-	if err := checkSurrogateEscapes(data); err != nil {
-		return nil, err
-	}
 	var out []*inMsg
 	for _, line := range bytes.Split(data, []byte{'\n'}) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
 		var m inMsg
-		if err := dec.Decode(&m); err != nil {
-			return nil, fmt.Errorf("malformed message: %s", jsonProblem(err))
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("malformed message: more than one JSON value on a line")
+		if err := wire.Decode(line, &m); err != nil {
+			return nil, err
 		}
 		if m.Type == "" {
 			return nil, fmt.Errorf("a message needs a type")
@@ -546,57 +536,6 @@ func decodeFrame(data []byte) ([]*inMsg, error) {
 		return nil, fmt.Errorf("empty message")
 	}
 	return out, nil
-}
-
-// checkSurrogateEscapes rejects \uD800-\uDFFF escapes that do not form a
-// high-low pair.
-func checkSurrogateEscapes(data []byte) error {
-	for i := 0; i < len(data); i++ {
-		if data[i] != '\\' {
-			continue
-		}
-		if i+1 < len(data) && data[i+1] != 'u' {
-			i++ // skip the escaped character (it may be a backslash)
-			continue
-		}
-		v, ok := hex4(data, i+2)
-		if !ok {
-			continue // the JSON decoder reports it
-		}
-		switch {
-		case v >= 0xD800 && v < 0xDC00:
-			lo, ok := hex4(data, i+8)
-			if !ok || i+7 >= len(data) || data[i+6] != '\\' || data[i+7] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
-				return fmt.Errorf("the message holds a lone surrogate escape at byte %d", i)
-			}
-			i += 11
-		case v >= 0xDC00 && v <= 0xDFFF:
-			return fmt.Errorf("the message holds a lone surrogate escape at byte %d", i)
-		default:
-			i += 5
-		}
-	}
-	return nil
-}
-
-func hex4(data []byte, at int) (int, bool) {
-	if at+4 > len(data) {
-		return 0, false
-	}
-	v := 0
-	for _, b := range data[at : at+4] {
-		switch {
-		case b >= '0' && b <= '9':
-			v = v*16 + int(b-'0')
-		case b >= 'a' && b <= 'f':
-			v = v*16 + int(b-'a'+10)
-		case b >= 'A' && b <= 'F':
-			v = v*16 + int(b-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
 }
 
 // serveWS upgrades a request to a websocket on a document.
