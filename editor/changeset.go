@@ -418,7 +418,7 @@ func ChangeSetOf(changes []Change, length int) (ChangeSet, error) {
 		if ch.From > ch.To || ch.From < 0 || ch.To > length {
 			return ChangeSet{}, badChange(ErrInvalidRange, "%d to %d in a document of length %d", ch.From, ch.To, length)
 		}
-		text := normalizeLineBreaks(ch.Insert)
+		text := NormalizeLineBreaks(ch.Insert)
 		insLen := UTF16Len(text)
 		if ch.From == ch.To && insLen == 0 {
 			continue
@@ -437,7 +437,11 @@ func ChangeSetOf(changes []Change, length int) (ChangeSet, error) {
 	return total, nil
 }
 
-func normalizeLineBreaks(s string) string {
+// NormalizeLineBreaks turns \r\n and lone \r into \n, as CodeMirror does
+// with every text it is given. Text entering a document from outside (an
+// import, a new section, a title) goes through it, so that the server's
+// copy and every client's have the same length.
+func NormalizeLineBreaks(s string) string {
 	if strings.IndexByte(s, '\r') < 0 {
 		return s
 	}

@@ -1,9 +1,11 @@
 package editor
 
 import (
+	"hash/crc32"
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Positions in the collaborative protocol are UTF-16 code units, because
@@ -236,4 +238,11 @@ func wtf8Surrogate(s string) (rune, bool) {
 		return 0, false
 	}
 	return rune(s[0]&0x0F)<<12 | rune(s[1]&0x3F)<<6 | rune(s[2]&0x3F), true
+}
+
+// Checksum is the CRC-32 (IEEE) of a text's UTF-8 bytes: what a client
+// says its section's text was when it pushes (docs/protocol.md), and what
+// the log keeps after each update to prove a replay rebuilt the same text.
+func Checksum(text string) uint32 {
+	return crc32.ChecksumIEEE(unsafe.Slice(unsafe.StringData(text), len(text)))
 }

@@ -1,0 +1,81 @@
+package editor
+
+import (
+	"fmt"
+	"time"
+)
+
+// Structure is a change to a document's list of sections, as the log keeps
+// it and clients receive it.
+type Structure struct {
+	Op string `json:"op"`
+	// Section is the section concerned. For OpAddSection it is the new
+	// section as added (id, title, kind, text, paras); only its title and
+	// text are needed to apply the step, the rest is checked.
+	Section *Section `json:"section,omitempty"`
+}
+
+// Structural operations.
+const (
+	// OpAddSection appends a custom section, version 0, to the document.
+	OpAddSection = "add_section"
+)
+
+// Step is one accepted change to a document: a text change to one section
+// (Section and Changes) or a structural change (Structure), made at Time.
+type Step struct {
+	Section   string
+	Changes   ChangeSet
+	Structure *Structure
+	Time      time.Time
+}
+
+// Effect is what a step did to the document.
+type Effect struct {
+	// Paras reports what a text step did to the section's paragraph ids.
+	Paras ParaChange
+	// Added is the section an OpAddSection step added; it shares nothing
+	// with the document.
+	Added *Section
+}
+
+// Apply applies one step and counts it in Seq. It is the one way an
+// accepted change reaches a document, for the live engine and for replay
+// from the log alike, so both give the same texts, versions and paragraph
+// ids: the result depends only on d and s.
+//
+// A text step is ApplyChanges. An OpAddSection step appends a custom
+// section with AddCustomSection; when s.Structure.Section carries an id
+// (a step read back from the log) it must be the id the document would
+// give, or nothing is changed. On any error d is left untouched.
+func (d *Document) Apply(s Step) (Effect, error) {
+	if s.Structure == nil {
+		pc, err := d.ApplyChanges(s.Section, s.Changes)
+		if err != nil {
+			return Effect{}, err
+		}
+		d.Updated = s.Time
+		return Effect{Paras: pc}, nil
+	}
+	switch s.Structure.Op {
+	case OpAddSection:
+		want := s.Structure.Section
+		if want == nil {
+			return Effect{}, fmt.Errorf("%w: add_section without a section", ErrInvalid)
+		}
+		if id := fmt.Sprintf("custom-%d", d.NextCustom+1); want.ID != "" && want.ID != id {
+			return Effect{}, fmt.Errorf("%w: add_section of %q where the next custom section is %q", ErrInvalid, want.ID, id)
+		}
+		sec, err := d.AddCustomSection(want.Title, want.Text)
+		if err != nil {
+			return Effect{}, err
+		}
+		added := *sec
+		added.Paras = append([]string(nil), sec.Paras...)
+		d.Seq++
+		d.Updated = s.Time
+		return Effect{Added: &added}, nil
+	default:
+		return Effect{}, fmt.Errorf("%w: unknown structural change %q", ErrInvalid, s.Structure.Op)
+	}
+}
