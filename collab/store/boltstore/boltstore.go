@@ -14,6 +14,12 @@
 // bbolt allows one writer at a time; every method opens its own
 // transaction, so methods are safe for concurrent use. Each write
 // transaction is fsynced before it returns.
+//
+// # Caveats
+//
+// One process per file: bbolt locks it, and Open fails with store.ErrInUse
+// after its timeout. A record that cannot be decoded is reported as
+// store.ErrCorrupt for that record only; nothing repairs it.
 package boltstore
 
 import (
@@ -115,6 +121,46 @@ func seqOf(v []byte) int64 {
 	return int64(binary.BigEndian.Uint64(v))
 }
 
+// readSeq reads a seq kept under key in a document's bucket.
+func readSeq(d *bolt.Bucket, id string, key []byte) (int64, error) {
+	v := d.Get(key)
+	if len(v) != 8 {
+		return 0, corrupt(fmt.Sprintf("document %s %s", id, key), fmt.Errorf("%d bytes, want 8", len(v)))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// corrupt names a record that could not be decoded.
+func corrupt(record string, err error) error {
+	return fmt.Errorf("%s: %w: %w", record, store.ErrCorrupt, err)
+}
+
+// decodeBPF decodes a BPF record stored under id.
+func decodeBPF(id, v []byte) (*editor.BPF, error) {
+	var b editor.BPF
+	err := json.Unmarshal(v, &b)
+	if err == nil && b.ID != string(id) {
+		err = fmt.Errorf("record names BPF %q", b.ID)
+	}
+	if err != nil {
+		return nil, corrupt(fmt.Sprintf("bpf %s", id), err)
+	}
+	return &b, nil
+}
+
+// decodeSnap decodes the snapshot of the document id.
+func decodeSnap(id string, v []byte) (*editor.Document, error) {
+	var doc editor.Document
+	err := json.Unmarshal(v, &doc)
+	if err == nil && doc.ID != id {
+		err = fmt.Errorf("snapshot names document %q", doc.ID)
+	}
+	if err != nil {
+		return nil, corrupt(fmt.Sprintf("document %s snapshot", id), err)
+	}
+	return &doc, nil
+}
+
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	err := s.db.Update(fn)
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
@@ -148,40 +194,47 @@ func (s *Store) PutBPF(_ context.Context, b *editor.BPF) error {
 
 // GetBPF implements store.Store.
 func (s *Store) GetBPF(_ context.Context, id string) (*editor.BPF, error) {
-	var b editor.BPF
+	var b *editor.BPF
 	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBPFs).Get([]byte(id))
 		if v == nil {
 			return fmt.Errorf("bpf %s: %w", id, store.ErrNotFound)
 		}
-		return json.Unmarshal(v, &b)
+		var err error
+		b, err = decodeBPF([]byte(id), v)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &b, nil
+	return b, nil
 }
 
 // ListBPFs implements store.Store.
 func (s *Store) ListBPFs(_ context.Context) ([]*editor.BPF, error) {
 	var out []*editor.BPF
+	var broken []error
 	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBPFs).ForEach(func(_, v []byte) error {
-			var b editor.BPF
-			if err := json.Unmarshal(v, &b); err != nil {
-				return err
+		return tx.Bucket(bucketBPFs).ForEach(func(k, v []byte) error {
+			b, err := decodeBPF(k, v)
+			if err != nil {
+				broken = append(broken, err)
+				return nil
 			}
-			out = append(out, &b)
+			out = append(out, b)
 			return nil
 		})
 	})
+	if err != nil {
+		return nil, err
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Year != out[j].Year {
 			return out[i].Year < out[j].Year
 		}
 		return out[i].Name < out[j].Name
 	})
-	return out, err
+	return out, errors.Join(broken...)
 }
 
 // encodeDoc returns a document's snapshot and listing entry as stored.
@@ -223,25 +276,49 @@ func (s *Store) CreateDocument(_ context.Context, doc *editor.Document) error {
 	})
 }
 
-// ListDocuments implements store.Store. Titles and sequence numbers are
-// those of each document's latest snapshot.
+// ListDocuments implements store.Store. An entry whose listing record
+// cannot be read is rebuilt from the document's snapshot when that can be
+// read, and is marked Broken either way.
 func (s *Store) ListDocuments(_ context.Context, bpf string) ([]store.DocInfo, error) {
 	var out []store.DocInfo
 	err := s.view(func(tx *bolt.Tx) error {
 		docs := tx.Bucket(bucketDocs)
 		return docs.ForEachBucket(func(k []byte) error {
-			var info store.DocInfo
-			if err := json.Unmarshal(docs.Bucket(k).Get(keyInfo), &info); err != nil {
-				return fmt.Errorf("document %s: %w", k, err)
-			}
-			if bpf == "" || info.BPF == bpf {
+			info, known := readInfo(string(k), docs.Bucket(k))
+			if bpf == "" || info.BPF == bpf || !known {
 				out = append(out, info)
 			}
 			return nil
 		})
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// ForEachBucket goes by id, and the sort is stable: ties stay by id.
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Created, out[j].Created
+		if a.IsZero() != b.IsZero() {
+			return b.IsZero()
+		}
+		return a.Before(b)
+	})
+	return out, nil
+}
+
+// readInfo returns the listing entry of the document id, or as much of it
+// as can be recovered, marked Broken; known is false when nothing but the
+// id is.
+func readInfo(id string, d *bolt.Bucket) (info store.DocInfo, known bool) {
+	if err := json.Unmarshal(d.Get(keyInfo), &info); err == nil && info.ID == id {
+		info.Broken = ""
+		return info, true
+	}
+	if doc, err := decodeSnap(id, d.Get(keySnap)); err == nil {
+		info = store.InfoOf(doc)
+		info.Broken = "the stored listing entry could not be read; this one is rebuilt from the document's snapshot"
+		return info, true
+	}
+	return store.DocInfo{ID: id, Broken: "the stored listing entry and the document's snapshot could not be read"}, false
 }
 
 func docBucket(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
@@ -254,18 +331,21 @@ func docBucket(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
 
 // LoadSnapshot implements store.Store.
 func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, error) {
-	var doc editor.Document
+	var doc *editor.Document
 	err := s.view(func(tx *bolt.Tx) error {
 		d, err := docBucket(tx, id)
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(d.Get(keySnap), &doc)
+		// json.Unmarshal copies what it keeps: nothing refers to bbolt's
+		// memory after the transaction.
+		doc, err = decodeSnap(id, d.Get(keySnap))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &doc, nil
+	return doc, nil
 }
 
 // PutSnapshot implements store.Store.
@@ -280,15 +360,24 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 			return err
 		}
 		var old struct {
-			Seq int64 `json:"seq"`
+			ID  string `json:"id"`
+			Seq int64  `json:"seq"`
 		}
-		if err := json.Unmarshal(d.Get(keySnap), &old); err != nil {
-			return err
+		err = json.Unmarshal(d.Get(keySnap), &old)
+		if err == nil && old.ID != doc.ID {
+			err = fmt.Errorf("snapshot names document %q", old.ID)
+		}
+		if err != nil {
+			return corrupt(fmt.Sprintf("document %s snapshot", doc.ID), err)
 		}
 		if doc.Seq <= old.Seq {
 			return nil
 		}
-		if head := seqOf(d.Get(keyHead)); doc.Seq > head {
+		head, err := readSeq(d, doc.ID, keyHead)
+		if err != nil {
+			return err
+		}
+		if doc.Seq > head {
 			return fmt.Errorf("snapshot at %d is past the log head %d: %w", doc.Seq, head, store.ErrVersionConflict)
 		}
 		if err := d.Put(keySnap, snap); err != nil {
@@ -298,7 +387,10 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 			return err
 		}
 		// Drop log entries up to the snapshot, keeping the newest keep.
-		first := seqOf(d.Get(keyFirst))
+		first, err := readSeq(d, doc.ID, keyFirst)
+		if err != nil {
+			return err
+		}
 		cut := doc.Seq - int64(keep) // entries <= cut may go
 		if cut < first {
 			return nil
@@ -316,16 +408,20 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 
 // Head implements store.Store.
 func (s *Store) Head(_ context.Context, id string) (int64, error) {
-	var head int64
+	return s.readSeq(id, keyHead)
+}
+
+func (s *Store) readSeq(id string, key []byte) (int64, error) {
+	var seq int64
 	err := s.view(func(tx *bolt.Tx) error {
 		d, err := docBucket(tx, id)
 		if err != nil {
 			return err
 		}
-		head = seqOf(d.Get(keyHead))
-		return nil
+		seq, err = readSeq(d, id, key)
+		return err
 	})
-	return head, err
+	return seq, err
 }
 
 // Append implements store.Store.
@@ -344,12 +440,17 @@ func (s *Store) Append(_ context.Context, id string, expectSeq int64, ups []stor
 		}
 		vals[i] = v
 	}
+	last := ups[len(ups)-1].Seq
 	return s.update(func(tx *bolt.Tx) error {
 		d, err := docBucket(tx, id)
 		if err != nil {
 			return err
 		}
-		if head := seqOf(d.Get(keyHead)); head != expectSeq {
+		head, err := readSeq(d, id, keyHead)
+		if err != nil {
+			return err
+		}
+		if head != expectSeq {
 			return fmt.Errorf("document %s is at %d, append expected %d: %w", id, head, expectSeq, store.ErrVersionConflict)
 		}
 		log := d.Bucket(bucketLog)
@@ -360,7 +461,7 @@ func (s *Store) Append(_ context.Context, id string, expectSeq int64, ups []stor
 				return err
 			}
 		}
-		return d.Put(keyHead, seqKey(ups[len(ups)-1].Seq))
+		return d.Put(keyHead, seqKey(last))
 	})
 }
 
@@ -372,22 +473,38 @@ func (s *Store) ReadUpdates(_ context.Context, id string, after int64, limit int
 		if err != nil {
 			return err
 		}
-		head := seqOf(d.Get(keyHead))
+		head, err := readSeq(d, id, keyHead)
+		if err != nil {
+			return err
+		}
 		if after >= head {
 			return nil
 		}
-		if first := seqOf(d.Get(keyFirst)); after+1 < first {
+		first, err := readSeq(d, id, keyFirst)
+		if err != nil {
+			return err
+		}
+		if after+1 < first {
 			return fmt.Errorf("document %s keeps updates from %d, asked after %d: %w", id, first, after, store.ErrCompacted)
 		}
 		c := d.Bucket(bucketLog).Cursor()
-		for k, v := c.Seek(seqKey(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+		want := after + 1
+		for k, v := c.Seek(seqKey(want)); want <= head && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			if k == nil || seqOf(k) != want {
+				return corrupt(fmt.Sprintf("document %s update %d", id, want), errors.New("missing from the log"))
+			}
 			var u store.Update
 			// json.Unmarshal copies what it keeps (RawMessage included), so
 			// nothing refers to bbolt's memory after the transaction.
-			if err := json.Unmarshal(v, &u); err != nil {
-				return fmt.Errorf("document %s update %d: %w", id, seqOf(k), err)
+			err := json.Unmarshal(v, &u)
+			if err == nil && u.Seq != want {
+				err = fmt.Errorf("entry numbered %d", u.Seq)
+			}
+			if err != nil {
+				return corrupt(fmt.Sprintf("document %s update %d", id, want), err)
 			}
 			out = append(out, u)
+			want++
 		}
 		return nil
 	})
