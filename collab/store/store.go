@@ -1,7 +1,3 @@
-// Package store defines how bpfdraft keeps its data: BPFs, documents as
-// snapshots, and each document's log of accepted updates. Backends (bbolt
-// for one node, Redis for several) implement Store and pass the same
-// conformance suite, storetest.Run.
 package store
 
 import (
@@ -13,7 +9,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
-// Errors a Store returns, wrapped with context; check them with errors.Is.
+// Errors a store returns, wrapped with context; check them with errors.Is.
 var (
 	// ErrNotFound: no BPF or document with that id.
 	ErrNotFound = errors.New("not found")
@@ -60,6 +56,22 @@ type Update struct {
 	// Payload describes a structure update.
 	Payload json.RawMessage `json:"payload,omitempty"`
 	Time    time.Time       `json:"time"`
+	// Check is editor.Checksum of the section's text after a text update,
+	// so that a replay can prove it rebuilt the same text and a push at
+	// this version can be checked against it. Absent in logs written
+	// before it was kept.
+	Check *uint32 `json:"check,omitempty"`
+	// Inverse is the ChangeSet JSON that undoes a text update (it holds
+	// what the update deleted), so that the text at any version the log
+	// keeps can be rebuilt from a later one. Absent in logs written before
+	// it was kept.
+	Inverse json.RawMessage `json:"inverse,omitempty"`
+	// Paras is the section's list of paragraph ids after a text update
+	// that changed it, and Merged the ids merged away (as clients receive
+	// them), so that catching up from the log tells clients everything
+	// the live broadcast did.
+	Paras  []string          `json:"paras,omitempty"`
+	Merged map[string]string `json:"merged,omitempty"`
 }
 
 // DocInfo is the summary of a document used in listings.
@@ -83,12 +95,12 @@ func InfoOf(d *editor.Document) DocInfo {
 	return DocInfo{ID: d.ID, BPF: d.BPF, Template: d.Template, Title: d.Title, Seq: d.Seq, Created: d.Created, Updated: d.Updated}
 }
 
-// Store keeps BPFs, document snapshots and update logs. Every method is safe
-// for concurrent use. A method that returns nil has made its effect durable
-// (on disk, or fsynced by the server behind it) before returning; a method
-// that returns an error has changed nothing. A record that cannot be
-// decoded is ErrCorrupt naming the record, and stays confined to it.
-type Store interface {
+// Catalog keeps the BPFs and the listing of documents.
+//
+// Every method is safe for concurrent use. A method that returns nil has
+// made its effect durable before returning; a method that returns an error
+// has changed nothing.
+type Catalog interface {
 	// PutBPF stores a new BPF; ErrExists if its id is taken.
 	PutBPF(ctx context.Context, b *editor.BPF) error
 	// GetBPF returns the BPF with the id; ErrNotFound if there is none,
@@ -102,7 +114,8 @@ type Store interface {
 	ListBPFs(ctx context.Context) ([]*editor.BPF, error)
 
 	// CreateDocument stores a new document as its first snapshot, with an
-	// empty log after doc.Seq; ErrExists if its id is taken.
+	// empty log after doc.Seq (so Head is doc.Seq and LogStart doc.Seq+1);
+	// ErrExists if its id is taken.
 	CreateDocument(ctx context.Context, doc *editor.Document) error
 	// ListDocuments returns the documents of one BPF, or of all BPFs when
 	// bpf is empty, oldest first; titles and seqs are those of each
@@ -112,31 +125,98 @@ type Store interface {
 	// may belong to any; entries whose creation time is unknown come last,
 	// by id.
 	ListDocuments(ctx context.Context, bpf string) ([]DocInfo, error)
+}
+
+// DocLog keeps each document's latest snapshot and its log of updates.
+//
+// Sequence numbers are per document: the log holds updates numbered
+// without gaps from LogStart to Head; the snapshot is the document as of
+// some seq S with LogStart-1 <= S <= Head, so replaying the updates after S
+// onto it gives the document at Head. Updates at or before S may still be
+// kept (for history and catch-up) until PutSnapshot drops them.
+//
+// Every method is safe for concurrent use. A method that returns nil has
+// made its effect durable before returning; a method that returns an error
+// has changed nothing. Each method on a document that was never created
+// returns ErrNotFound; a record of it that cannot be decoded (the snapshot,
+// the head, a log entry) is ErrCorrupt naming the record.
+type DocLog interface {
 	// LoadSnapshot returns the latest snapshot of the document, or
 	// ErrNotFound, or ErrCorrupt if it cannot be decoded. Updates after
 	// snapshot.Seq are read with ReadUpdates.
 	LoadSnapshot(ctx context.Context, id string) (*editor.Document, error)
 	// PutSnapshot replaces the latest snapshot when doc.Seq is newer than
-	// the stored one (an older one is ignored) and may drop log entries the
-	// snapshot covers, keeping at least the newest keep of them.
-	// doc.Seq must not be past the log's head.
+	// the stored one (an older or equal one is ignored and nil returned) and
+	// drops the log entries the snapshot covers except the newest keep of
+	// them (keep < 0 counts as 0): afterwards LogStart is the larger of its
+	// old value and doc.Seq-keep+1. doc.Seq must not be past the log's
+	// head: that is ErrVersionConflict.
 	PutSnapshot(ctx context.Context, doc *editor.Document, keep int) error
 
 	// Head returns the document's current sequence number: the Seq of the
 	// last update appended, or of its first snapshot when there is none.
 	Head(ctx context.Context, id string) (int64, error)
+	// LogStart returns the seq of the oldest update the log keeps, so that
+	// ReadUpdates(ctx, id, first-1, limit) reads every kept update, those at
+	// or before the latest snapshot's seq included. When the log keeps none
+	// (a new document, or everything compacted) first is Head+1. It only
+	// grows, and only through PutSnapshot; a later ReadUpdates may therefore
+	// find it moved and answer ErrCompacted, which the caller meets by
+	// asking again.
+	LogStart(ctx context.Context, id string) (first int64, err error)
 	// Append adds updates to the document's log atomically, if and only if
 	// the log's head is expectSeq; they must be numbered expectSeq+1,
 	// expectSeq+2, ... Otherwise it returns ErrVersionConflict and writes
-	// nothing. The updates are durable when it returns nil.
+	// nothing. Of several appends at the same expectSeq, exactly one can
+	// succeed. The updates are durable when it returns nil. Appending no
+	// updates does nothing and returns nil.
 	Append(ctx context.Context, id string, expectSeq int64, ups []Update) error
-	// ReadUpdates returns up to limit updates with Seq > after, in order.
-	// When some of them are no longer kept it returns ErrCompacted; when one
-	// cannot be decoded, ErrCorrupt naming its seq.
+	// ReadUpdates returns up to limit updates (all, when limit <= 0) with
+	// Seq > after, in order and without gaps; none when after >= Head. When
+	// some of them are no longer kept (after+1 < LogStart) it returns
+	// ErrCompacted; when one cannot be decoded, ErrCorrupt naming its seq.
 	ReadUpdates(ctx context.Context, id string, after int64, limit int) ([]Update, error)
+}
+
+// Store is everything bpfdraft keeps: the catalog and the documents' logs.
+// Backends (bbolt for one node, Redis for several) implement it and pass
+// the conformance suite storetest.Run.
+type Store interface {
+	Catalog
+	DocLog
 
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
+}
+
+// Notifier tells watchers that a document's log has grown: "document D
+// reached seq V". A backend shared by several engines (Redis across nodes,
+// or one bbolt file shared by engines in one process) implements it so
+// that an engine learns of updates another one appended. It is optional:
+// callers find it with a type assertion, st.(store.Notifier).
+//
+// A notification is a wake-up, not data: the log is the truth. Delivery is
+// at most once and may be late, coalesced (several appends told as one, with
+// the highest seq) or lost (a pub/sub message dropped, a connection lost),
+// so a watcher reads the log after its own last seq when told, and reads
+// Head now and then if it must not fall behind for long.
+type Notifier interface {
+	// Watch calls fn(seq) after appends to the document with the id commit
+	// (through any writer sharing the backend, this one included), seq
+	// being the head the log reached. Calls come from a goroutine of the
+	// notifier, one at a time, each with a seq higher than the previous
+	// call's; a slow fn delays only its own later calls, which are
+	// coalesced meanwhile, and never blocks an appender. fn is not told of
+	// appends that were refused, nor of snapshots.
+	//
+	// A watch covers the appends that commit after Watch returns; to miss
+	// none in between, call Watch first and then read Head. Delivery ends
+	// when ctx is done (no call starts after that), when stop is called, or
+	// when the store is closed. stop may be called more than once; it waits
+	// for a call of fn in progress to return, so after it returns fn is
+	// never called again. fn must therefore not call stop or Close (cancel
+	// ctx instead).
+	Watch(ctx context.Context, id string, fn func(seq int64)) (stop func())
 }

@@ -1,5 +1,8 @@
-// Package boltstore is the embedded Store: one bbolt file, no other
-// process. It is the default backend of a single bpfdraft node.
+// Package boltstore is the embedded store: one bbolt file, no other
+// process. It is the default backend of a single bpfdraft node and
+// implements every capability of package store: Catalog, DocLog and
+// Notifier (an in-process fan-out, so engines sharing one Store see each
+// other's appends).
 //
 // # Layout (format 1)
 //
@@ -13,12 +16,14 @@
 //
 // bbolt allows one writer at a time; every method opens its own
 // transaction, so methods are safe for concurrent use. Each write
-// transaction is fsynced before it returns.
+// transaction is fsynced before it returns. Watchers are told of an append
+// after its transaction has committed, each from a goroutine of its own.
 //
 // # Caveats
 //
 // One process per file: bbolt locks it, and Open fails with store.ErrInUse
-// after its timeout. A record that cannot be decoded is reported as
+// after its timeout. Engines in one process share one *Store rather than
+// opening the file twice. A record that cannot be decoded is reported as
 // store.ErrCorrupt for that record only; nothing repairs it.
 package boltstore
 
@@ -59,12 +64,18 @@ var (
 	keyFirst   = []byte("first")
 )
 
-// Store is a store.Store on one bbolt file.
+// Store is a store.Store and a store.Notifier on one bbolt file.
 type Store struct {
-	db *bolt.DB
+	db      *bolt.DB
+	watches watches
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Catalog  = (*Store)(nil)
+	_ store.DocLog   = (*Store)(nil)
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the store in dir. It waits at most
 // lockTimeout for another process holding the file and then fails with
@@ -177,7 +188,7 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return err
 }
 
-// PutBPF implements store.Store.
+// PutBPF implements store.Catalog.
 func (s *Store) PutBPF(_ context.Context, b *editor.BPF) error {
 	data, err := json.Marshal(b)
 	if err != nil {
@@ -192,7 +203,7 @@ func (s *Store) PutBPF(_ context.Context, b *editor.BPF) error {
 	})
 }
 
-// GetBPF implements store.Store.
+// GetBPF implements store.Catalog.
 func (s *Store) GetBPF(_ context.Context, id string) (*editor.BPF, error) {
 	var b *editor.BPF
 	err := s.view(func(tx *bolt.Tx) error {
@@ -210,7 +221,7 @@ func (s *Store) GetBPF(_ context.Context, id string) (*editor.BPF, error) {
 	return b, nil
 }
 
-// ListBPFs implements store.Store.
+// ListBPFs implements store.Catalog.
 func (s *Store) ListBPFs(_ context.Context) ([]*editor.BPF, error) {
 	var out []*editor.BPF
 	var broken []error
@@ -246,7 +257,7 @@ func encodeDoc(doc *editor.Document) (snap, info []byte, err error) {
 	return snap, info, err
 }
 
-// CreateDocument implements store.Store.
+// CreateDocument implements store.Catalog.
 func (s *Store) CreateDocument(_ context.Context, doc *editor.Document) error {
 	snap, info, err := encodeDoc(doc)
 	if err != nil {
@@ -276,7 +287,7 @@ func (s *Store) CreateDocument(_ context.Context, doc *editor.Document) error {
 	})
 }
 
-// ListDocuments implements store.Store. An entry whose listing record
+// ListDocuments implements store.Catalog. An entry whose listing record
 // cannot be read is rebuilt from the document's snapshot when that can be
 // read, and is marked Broken either way.
 func (s *Store) ListDocuments(_ context.Context, bpf string) ([]store.DocInfo, error) {
@@ -329,7 +340,7 @@ func docBucket(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
 	return d, nil
 }
 
-// LoadSnapshot implements store.Store.
+// LoadSnapshot implements store.DocLog.
 func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, error) {
 	var doc *editor.Document
 	err := s.view(func(tx *bolt.Tx) error {
@@ -348,7 +359,7 @@ func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, er
 	return doc, nil
 }
 
-// PutSnapshot implements store.Store.
+// PutSnapshot implements store.DocLog.
 func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) error {
 	snap, info, err := encodeDoc(doc)
 	if err != nil {
@@ -391,7 +402,7 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 		if err != nil {
 			return err
 		}
-		cut := doc.Seq - int64(keep) // entries <= cut may go
+		cut := doc.Seq - int64(max(keep, 0)) // entries <= cut go
 		if cut < first {
 			return nil
 		}
@@ -406,9 +417,14 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 	})
 }
 
-// Head implements store.Store.
+// Head implements store.DocLog.
 func (s *Store) Head(_ context.Context, id string) (int64, error) {
 	return s.readSeq(id, keyHead)
+}
+
+// LogStart implements store.DocLog: the "first" key, kept since format 1.
+func (s *Store) LogStart(_ context.Context, id string) (int64, error) {
+	return s.readSeq(id, keyFirst)
 }
 
 func (s *Store) readSeq(id string, key []byte) (int64, error) {
@@ -424,7 +440,8 @@ func (s *Store) readSeq(id string, key []byte) (int64, error) {
 	return seq, err
 }
 
-// Append implements store.Store.
+// Append implements store.DocLog. Watchers of the document are told once
+// the transaction has committed.
 func (s *Store) Append(_ context.Context, id string, expectSeq int64, ups []store.Update) error {
 	if len(ups) == 0 {
 		return nil
@@ -441,7 +458,7 @@ func (s *Store) Append(_ context.Context, id string, expectSeq int64, ups []stor
 		vals[i] = v
 	}
 	last := ups[len(ups)-1].Seq
-	return s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		d, err := docBucket(tx, id)
 		if err != nil {
 			return err
@@ -463,9 +480,14 @@ func (s *Store) Append(_ context.Context, id string, expectSeq int64, ups []stor
 		}
 		return d.Put(keyHead, seqKey(last))
 	})
+	if err != nil {
+		return err
+	}
+	s.watches.notify(id, last)
+	return nil
 }
 
-// ReadUpdates implements store.Store.
+// ReadUpdates implements store.DocLog.
 func (s *Store) ReadUpdates(_ context.Context, id string, after int64, limit int) ([]store.Update, error) {
 	var out []store.Update
 	err := s.view(func(tx *bolt.Tx) error {
@@ -521,8 +543,12 @@ func (s *Store) Ping(_ context.Context) error {
 	})
 }
 
-// Close implements store.Store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close implements store.Store. It ends every watch first, waiting for
+// calls in progress to return, so it must not be called from a watcher.
+func (s *Store) Close() error {
+	s.watches.close()
+	return s.db.Close()
+}
 
 // setFormat overwrites the format marker; for tests of old and new files.
 func (s *Store) setFormat(v string) error {

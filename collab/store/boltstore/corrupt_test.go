@@ -212,6 +212,9 @@ func TestCorruptSeqs(t *testing.T) {
 	_, err = s.ReadUpdates(ctx, "d", 0, 0)
 	wantCorrupt(t, "ReadUpdates(d)", err, "document d head")
 	wantCorrupt(t, "PutSnapshot(d)", s.PutSnapshot(ctx, &editor.Document{ID: "d", Seq: 1}, 0), "document d head")
+	if first, err := s.LogStart(ctx, "d"); err != nil || first != 1 {
+		t.Fatalf("LogStart(d) = %d, %v; want 1", first, err)
+	}
 
 	putRaw(t, s, []string{"docs", "e"}, keyFirst, nil)
 	if err := s.Append(ctx, "e", 0, []store.Update{{Seq: 1, Time: at}}); err != nil {
@@ -219,6 +222,8 @@ func TestCorruptSeqs(t *testing.T) {
 	}
 	_, err = s.ReadUpdates(ctx, "e", 0, 0)
 	wantCorrupt(t, "ReadUpdates(e)", err, "document e first")
+	_, err = s.LogStart(ctx, "e")
+	wantCorrupt(t, "LogStart(e)", err, "document e first")
 	if head, err := s.Head(ctx, "e"); err != nil || head != 1 {
 		t.Fatalf("Head(e) = %d, %v; want 1", head, err)
 	}
