@@ -406,9 +406,11 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 		if cut < first {
 			return nil
 		}
-		log := d.Bucket(bucketLog)
-		c := log.Cursor()
-		for k, _ := c.First(); k != nil && seqOf(k) <= cut; k, _ = c.Next() {
+		// Back to First after each Delete: Next after Cursor.Delete can skip
+		// a key once the page has been written in the same transaction
+		// (bbolt issue #146).
+		c := d.Bucket(bucketLog).Cursor()
+		for k, _ := c.First(); k != nil && seqOf(k) <= cut; k, _ = c.First() {
 			if err := c.Delete(); err != nil {
 				return err
 			}
