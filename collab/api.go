@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -332,12 +333,14 @@ func (s *Server) addSection(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	sec, err := s.structure(r.Context(), r.PathValue("id"), req.Title, req.Text)
+	out, err := s.do(r.Context(), r.PathValue("id"), authority.AddSection{
+		Author: s.apiAuthor(r), Title: req.Title, Text: req.Text, Time: s.now().UTC(),
+	})
 	if err != nil {
 		s.storeError(w, r, "document", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, sec)
+	writeJSON(w, http.StatusCreated, out.Added)
 }
 
 // history lists a document's accepted updates after a sequence number, as
@@ -374,4 +377,11 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		ups = []store.Update{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updates": ups})
+}
+
+// apiAuthor is who a command made through the HTTP API acts for. Its
+// client id is new for every command (and of a form no websocket client
+// can have), so two commands never pass for one repeated.
+func (s *Server) apiAuthor(r *http.Request) authority.Author {
+	return authority.Author{Client: "api:" + s.newID(), Name: "API"}
 }

@@ -1,132 +1,47 @@
-package collab
+package collab_test
 
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 )
 
 // newTestServer builds the server exactly as main does, on a bbolt store
 // in a temporary directory, behind a real HTTP server.
-func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
-	t.Helper()
-	st, err := boltstore.Open(t.TempDir(), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("BPFDRAFT_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	srv := New(cfg, st, log, time.Now)
-	hs := httptest.NewServer(srv.Handler())
-	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Shutdown(t.Context())
-		st.Close()
-	})
-	return srv, hs
-}
-
 type apiCall struct {
 	method, path, contentType, body string
 }
 
-func call(t *testing.T, hs *httptest.Server, c apiCall) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(c.method, hs.URL+c.path, strings.NewReader(c.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.contentType != "" {
-		req.Header.Set("Content-Type", c.contentType)
-	}
-	resp, err := hs.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, data
-}
-
-func postJSON(t *testing.T, hs *httptest.Server, path string, v any, want int, out any) {
-	t.Helper()
-	body, _ := json.Marshal(v)
-	status, data := call(t, hs, apiCall{"POST", path, "application/json", string(body)})
-	if status != want {
-		t.Fatalf("POST %s: status %d; want %d\n%s", path, status, want, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("POST %s: %v", path, err)
-		}
-	}
-}
-
-func getJSON(t *testing.T, hs *httptest.Server, path string, want int, out any) {
-	t.Helper()
-	status, data := call(t, hs, apiCall{method: "GET", path: path})
-	if status != want {
-		t.Fatalf("GET %s: status %d; want %d\n%s", path, status, want, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("GET %s: %v\n%s", path, err, data)
-		}
-	}
-}
-
-type docJSON struct {
-	ID       string `json:"id"`
-	BPF      string `json:"bpf"`
-	Template string `json:"template"`
-	Title    string `json:"title"`
-	Seq      int64  `json:"seq"`
-	Sections []struct {
-		ID      string   `json:"id"`
-		Title   string   `json:"title"`
-		Kind    string   `json:"kind"`
-		Text    string   `json:"text"`
-		Version int      `json:"version"`
-		Paras   []string `json:"paras"`
-	} `json:"sections"`
-}
-
-func createDoc(t *testing.T, hs *httptest.Server, template, title string) docJSON {
-	t.Helper()
-	var d docJSON
-	postJSON(t, hs, "/api/documents", map[string]string{"template": template, "title": title}, 201, &d)
-	return d
+// apiError is the body of every error answer of the JSON API.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
 }
 
 func TestAPIDocumentLifecycle(t *testing.T) {
-	_, hs := newTestServer(t, Config{})
+	e := collabtest.New(t, collab.Config{})
 	var bpf struct{ ID string }
-	postJSON(t, hs, "/api/bpfs", map[string]any{"name": "Cybersecurity", "year": 2026, "meeting_date": "2026-06-22"}, 201, &bpf)
-	var d docJSON
-	postJSON(t, hs, "/api/documents", map[string]string{"template": "bpf-output", "title": "Output 2026", "bpf": bpf.ID}, 201, &d)
+	e.PostJSON(t, "/api/bpfs", map[string]any{"name": "Cybersecurity", "year": 2026, "meeting_date": "2026-06-22"}, 201, &bpf)
+	var d collabtest.Doc
+	e.PostJSON(t, "/api/documents", map[string]string{"template": "bpf-output", "title": "Output 2026", "bpf": bpf.ID}, 201, &d)
 	if len(d.Sections) != 10 || d.Sections[0].Kind != "required" || d.Sections[3].Kind != "recommended" {
 		t.Fatalf("new bpf-output document: %+v", d.Sections)
 	}
 
-	var got docJSON
-	getJSON(t, hs, "/api/documents/"+d.ID, 200, &got)
+	var got collabtest.Doc
+	e.GetJSON(t, "/api/documents/"+d.ID, 200, &got)
 	if got.Title != "Output 2026" || got.BPF != bpf.ID {
 		t.Fatalf("GET document = %+v", got)
 	}
 	var list struct{ Documents []struct{ ID string } }
-	getJSON(t, hs, "/api/documents?bpf="+bpf.ID, 200, &list)
+	e.GetJSON(t, "/api/documents?bpf="+bpf.ID, 200, &list)
 	if len(list.Documents) != 1 || list.Documents[0].ID != d.ID {
 		t.Fatalf("list = %+v", list)
 	}
@@ -135,26 +50,26 @@ func TestAPIDocumentLifecycle(t *testing.T) {
 		Errors     int `json:"errors"`
 		Advisories int `json:"advisories"`
 	}
-	getJSON(t, hs, "/api/documents/"+d.ID+"/completeness", 200, &comp)
+	e.GetJSON(t, "/api/documents/"+d.ID+"/completeness", 200, &comp)
 	if comp.Errors != 3 || comp.Advisories != 7 {
 		t.Fatalf("completeness of an empty output = %+v; want 3 errors, 7 advisories", comp)
 	}
 
 	var sec struct{ ID, Title, Kind string }
-	postJSON(t, hs, "/api/documents/"+d.ID+"/sections", map[string]string{"title": "Acknowledgements", "text": "Thanks to all.\n\nAnd more."}, 201, &sec)
+	e.PostJSON(t, "/api/documents/"+d.ID+"/sections", map[string]string{"title": "Acknowledgements", "text": "Thanks to all.\n\nAnd more."}, 201, &sec)
 	if sec.ID != "custom-1" || sec.Kind != "custom" {
 		t.Fatalf("added section = %+v", sec)
 	}
-	getJSON(t, hs, "/api/documents/"+d.ID, 200, &got)
+	e.GetJSON(t, "/api/documents/"+d.ID, 200, &got)
 	if len(got.Sections) != 11 || got.Sections[10].Text != "Thanks to all.\n\nAnd more." || len(got.Sections[10].Paras) != 2 {
 		t.Fatalf("after adding a section: %+v", got.Sections)
 	}
 
-	status, md := call(t, hs, apiCall{method: "GET", path: "/api/documents/" + d.ID + "/export?format=md"})
+	status, md := e.Call(t, "GET", "/api/documents/"+d.ID+"/export?format=md", "", "")
 	if status != 200 || !strings.Contains(string(md), "## 11. Acknowledgements") || !strings.Contains(string(md), "# Output 2026") {
 		t.Fatalf("markdown export: %d\n%s", status, md)
 	}
-	status, page := call(t, hs, apiCall{method: "GET", path: "/api/documents/" + d.ID + "/export?format=html"})
+	status, page := e.Call(t, "GET", "/api/documents/"+d.ID+"/export?format=html", "", "")
 	if status != 200 || !bytes.Contains(page, []byte("<!DOCTYPE html>")) || bytes.Contains(page, []byte("<script")) || !bytes.Contains(page, []byte("Cybersecurity")) {
 		t.Fatalf("html export: %d\n%.500s", status, page)
 	}
@@ -163,11 +78,11 @@ func TestAPIDocumentLifecycle(t *testing.T) {
 			HTML string `json:"html"`
 		} `json:"sections"`
 	}
-	getJSON(t, hs, "/api/documents/"+d.ID+"/render", 200, &rendered)
+	e.GetJSON(t, "/api/documents/"+d.ID+"/render", 200, &rendered)
 	if len(rendered.Sections) != 11 || !strings.Contains(rendered.Sections[10].HTML, `data-para="`+got.Sections[10].Paras[0]+`"`) {
 		t.Fatalf("render: %+v", rendered)
 	}
-	status, view := call(t, hs, apiCall{method: "GET", path: "/d/" + d.ID})
+	status, view := e.Call(t, "GET", "/d/"+d.ID, "", "")
 	if status != 200 || !bytes.Contains(view, []byte("Thanks to all.")) {
 		t.Fatalf("reading view: %d", status)
 	}
@@ -179,14 +94,14 @@ func TestAPIDocumentLifecycle(t *testing.T) {
 }
 
 func TestAPIImport(t *testing.T) {
-	_, hs := newTestServer(t, Config{})
+	e := collabtest.New(t, collab.Config{})
 	src := "# A draft\n\n## 1. Definition of the issues\n\nText one.\n\n## Acknowledgements\n\nThanks.\n"
-	status, data := call(t, hs, apiCall{"POST", "/api/documents/import?template=bpf-output", "text/markdown", src})
+	status, data := e.Call(t, "POST", "/api/documents/import?template=bpf-output", "text/markdown", src)
 	if status != 201 {
 		t.Fatalf("import: %d %s", status, data)
 	}
 	var out struct {
-		Document docJSON `json:"document"`
+		Document collabtest.Doc `json:"document"`
 		Report   struct {
 			Mappings []struct {
 				SectionID string `json:"section_id"`
@@ -203,8 +118,8 @@ func TestAPIImport(t *testing.T) {
 	if len(out.Report.Mappings) != 2 || out.Report.Mappings[0].SectionID != "issues" || out.Report.Mappings[1].Match != "custom" {
 		t.Fatalf("import report: %+v", out.Report)
 	}
-	var got docJSON
-	getJSON(t, hs, "/api/documents/"+out.Document.ID, 200, &got)
+	var got collabtest.Doc
+	e.GetJSON(t, "/api/documents/"+out.Document.ID, 200, &got)
 	if got.Sections[0].Text != "Text one." {
 		t.Fatalf("stored import: %+v", got)
 	}
@@ -213,8 +128,8 @@ func TestAPIImport(t *testing.T) {
 // TestAPIBadInput: every bad request gets a 4xx with a JSON error saying
 // what is wrong, and changes nothing.
 func TestAPIBadInput(t *testing.T) {
-	_, hs := newTestServer(t, Config{MaxBodyBytes: 1024})
-	d := createDoc(t, hs, "bpf-output", "Kept")
+	e := collabtest.New(t, collab.Config{MaxBodyBytes: 1024})
+	d := e.CreateDoc(t, "bpf-output", "Kept")
 	cases := []struct {
 		name string
 		c    apiCall
@@ -246,7 +161,7 @@ func TestAPIBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, data := call(t, hs, tc.c)
+			status, data := e.Call(t, tc.c.method, tc.c.path, tc.c.contentType, tc.c.body)
 			var e apiError
 			if err := json.Unmarshal(data, &e); err != nil {
 				t.Fatalf("body is not a JSON error: %v\n%s", err, data)
@@ -257,32 +172,32 @@ func TestAPIBadInput(t *testing.T) {
 		})
 	}
 	var list struct{ Documents []struct{ ID string } }
-	getJSON(t, hs, "/api/documents", 200, &list)
+	e.GetJSON(t, "/api/documents", 200, &list)
 	if len(list.Documents) != 1 {
 		t.Fatalf("bad requests created documents: %+v", list)
 	}
-	var got docJSON
-	getJSON(t, hs, "/api/documents/"+d.ID, 200, &got)
+	var got collabtest.Doc
+	e.GetJSON(t, "/api/documents/"+d.ID, 200, &got)
 	if len(got.Sections) != 10 || got.Seq != 0 {
 		t.Fatalf("bad requests changed the document: %+v", got)
 	}
 }
 
 func TestAPICrossSiteRefused(t *testing.T) {
-	_, hs := newTestServer(t, Config{AllowedOrigins: []string{"https://bpf.example.org"}})
+	e := collabtest.New(t, collab.Config{AllowedOrigins: []string{"https://bpf.example.org"}})
 	body := `{"template":"bpf-output","title":"x"}`
 	for _, tc := range []struct {
 		origin string
 		want   int
 	}{
 		{"https://evil.example", 403},
-		{hs.URL, 201},
+		{e.URL, 201},
 		{"https://bpf.example.org", 201},
 	} {
-		req, _ := http.NewRequest("POST", hs.URL+"/api/documents", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", e.URL+"/api/documents", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", tc.origin)
-		resp, err := hs.Client().Do(req)
+		resp, err := e.HTTP.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,19 +209,19 @@ func TestAPICrossSiteRefused(t *testing.T) {
 }
 
 func TestHealthAndReady(t *testing.T) {
-	srv, hs := newTestServer(t, Config{})
-	getJSON(t, hs, "/healthz", 200, nil)
-	getJSON(t, hs, "/readyz", 200, nil)
-	srv.store.Close()
-	getJSON(t, hs, "/readyz", 503, nil)
-	getJSON(t, hs, "/healthz", 200, nil)
+	e := collabtest.New(t, collab.Config{})
+	e.GetJSON(t, "/healthz", 200, nil)
+	e.GetJSON(t, "/readyz", 200, nil)
+	e.Store.Close()
+	e.GetJSON(t, "/readyz", 503, nil)
+	e.GetJSON(t, "/healthz", 200, nil)
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	_, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Headers")
+	e := collabtest.New(t, collab.Config{})
+	d := e.CreateDoc(t, "bpf-output", "Headers")
 	for _, path := range []string{"/", "/d/" + d.ID, "/api/documents/" + d.ID} {
-		resp, err := hs.Client().Get(hs.URL + path)
+		resp, err := e.HTTP.Client().Get(e.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

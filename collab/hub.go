@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
@@ -35,10 +37,11 @@ type HubConfig struct {
 	// PresenceIdle hides a person from presence after this long without a
 	// message from them (they come back with their next message).
 	PresenceIdle time.Duration
-	// SendQueue is the number of frames a connection may have waiting; a
+	// SendQueue is the number of messages a connection may have waiting; a
 	// connection whose queue is full is disconnected to catch up later.
 	SendQueue int
-	// MaxBatch caps the updates committed together in one append.
+	// MaxBatch is the number of waiting updates from which an append starts
+	// at once, without waiting for CommitInterval.
 	MaxBatch int
 	// CommitInterval is the least time between the starts of two appends:
 	// under load, pushes arriving meanwhile join the next batch, so fewer,
@@ -47,6 +50,11 @@ type HubConfig struct {
 	// PingEvery is how often connections are pinged; one from which
 	// nothing (not even a pong) arrives for 2.4 times as long is closed.
 	PingEvery time.Duration
+	// (Durations are measured with the time package's monotonic clock,
+	// which tests replace with testing/synctest's; the server's injected
+	// clock stamps what is stored.)
+	// StoreTimeout bounds each call to the store.
+	StoreTimeout time.Duration
 }
 
 // silence is how long a connection may stay silent before it is closed.
@@ -66,276 +74,208 @@ func (c HubConfig) withDefaults() HubConfig {
 	def(&c.SnapshotKeep, 10000)
 	def(&c.SendQueue, 256)
 	def(&c.MaxBatch, 4096)
-	if c.UnloadAfter <= 0 {
-		c.UnloadAfter = 2 * time.Minute
+	dur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
 	}
-	if c.PresenceIdle <= 0 {
-		c.PresenceIdle = 5 * time.Minute
-	}
-	if c.PingEvery <= 0 {
-		c.PingEvery = 25 * time.Second
-	}
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = 5 * time.Millisecond
-	}
+	dur(&c.UnloadAfter, 2*time.Minute)
+	dur(&c.PresenceIdle, 5*time.Minute)
+	dur(&c.PingEvery, 25*time.Second)
+	dur(&c.CommitInterval, 5*time.Millisecond)
+	dur(&c.StoreTimeout, 30*time.Second)
 	return c
 }
 
-// hubSection is the hub's bookkeeping for one section.
-type hubSection struct {
-	// recent holds the section's latest accepted updates; recent[i] took
-	// the section from version base+i to base+i+1.
-	base   int
-	recent []editor.Update
+func (c HubConfig) authority() authority.Config {
+	return authority.Config{MaxSectionUnits: c.MaxSectionUnits, MaxDocumentUnits: c.MaxDocumentUnits, RecentPerSection: c.RecentPerSection}
 }
 
-// encodedUpdate is an accepted update ready to send: its JSON form inside
+// hubMsg is what a hub's inbox carries: joinMsg, leaveMsg, pushMsg,
+// presenceMsg, activityMsg or doMsg.
+type hubMsg interface{ hubMsg() }
+
+// joinMsg: a connection said hello.
+type joinMsg struct {
+	m   *member
+	seq *int64
+	// issued is the key the server made for a client that brought none,
+	// told in the welcome.
+	issued string
+}
+
+// leaveMsg: a connection is over.
+type leaveMsg struct{ m *member }
+
+// pushMsg: a connection's updates to one section.
+type pushMsg struct {
+	m       *member
+	section string
+	version int
+	check   uint32
+	updates []editor.ChangeSet
+}
+
+// presenceMsg: where a connection's person is.
+type presenceMsg struct {
+	m       *member
+	section string
+	version *int
+	ranges  []Range
+}
+
+// activityMsg: a connection said something that changes nothing (ping).
+type activityMsg struct{ m *member }
+
+// doMsg: the server acting for a person (Server.do); reply gets the
+// outcome once the command's updates are durable, or why not.
+type doMsg struct {
+	cmd   authority.Command
+	reply chan doReply
+}
+
+type doReply struct {
+	out authority.Outcome
+	err error
+}
+
+func (joinMsg) hubMsg()     {}
+func (leaveMsg) hubMsg()    {}
+func (pushMsg) hubMsg()     {}
+func (presenceMsg) hubMsg() {}
+func (activityMsg) hubMsg() {}
+func (doMsg) hubMsg()       {}
+
+// owner is who waits for an accepted command: a connection's push (told
+// only if it fails), or a doMsg's reply.
+type owner struct {
+	m       *member
+	section string
+	version int
+	reply   chan doReply
+}
+
+// encodedUpdate is a durable update ready to send: its JSON form inside
 // an updates message is built once for all connections.
 type encodedUpdate struct {
 	seq int64
 	raw json.RawMessage
 }
 
-// hubMsg is what connections send to the hub.
-type hubMsg struct {
-	conn      *Conn
-	kind      int
-	in        *inMsg
-	structure *structureReq
-}
-
-const (
-	msgJoin = iota
-	msgLeave
-	msgPush
-	msgPresence
-	msgActivity
-	msgStructure
-	msgCommit // the commit interval has passed
-)
-
-type structureWaiter struct {
-	req     *structureReq
-	section editor.Section
-}
-
-// commitResult reports the end of one append to the store.
-type commitResult struct {
-	err error
-}
-
-// Hub owns one open document: its current text, versions, paragraph ids,
-// the connections subscribed to it and their presence. Everything in the
-// "owned by the hub goroutine" group is touched by that goroutine only;
-// connections talk to it through inbox.
+// Hub runs one open document. Its goroutine owns the document's
+// authority (which decides what is accepted), the connections and their
+// presence, and starts the store calls of the commit pipeline
+// (pipeline.go), which report back to it. Connections and the server
+// talk to it through inbox.
 //
-// An update is applied in memory, appended to the store together with the
-// others of its batch, and only broadcast (and so confirmed to its sender)
-// once the append has returned: acknowledged means durable. While an
-// append is in flight, new pushes wait in queued and new joins in parked,
-// so the in-memory state seen by any client is always durable state.
+// Connections only ever see durable state: a newcomer is welcomed with
+// the durable document, and accepted updates are broadcast (and so
+// confirmed to their sender) once the store has them.
 type Hub struct {
-	id    string
-	srv   *Server
-	cfg   HubConfig
-	log   *slog.Logger
-	inbox chan hubMsg
-	// done is closed when the hub goroutine has exited; every send to
-	// inbox selects on it too.
-	done chan struct{}
+	id  string
+	srv *Server
+	cfg HubConfig
+	log *slog.Logger
+
+	// Shared with senders. Every send to inbox also selects on done,
+	// which is closed when the hub stops taking messages; sendMu makes
+	// sure none is left in inbox unanswered after that (see exit).
+	inbox  chan hubMsg
+	done   chan struct{}
+	sendMu sync.RWMutex
+	exited bool
 	// stop asks the hub to shut down (server shutdown).
 	stop chan struct{}
 	// loaded is closed when the document is loaded (or failed to load).
 	loaded  chan struct{}
 	loadErr error
-	// published is the latest durable state, for readers outside the hub;
-	// the hub replaces it (never modifies it) after each append.
+	// published is the durable document, for readers outside the hub
+	// (shared: never modified).
 	published atomic.Pointer[editor.Document]
 
-	// owned by the hub goroutine
-	doc        *editor.Document
-	sections   map[string]*hubSection
-	recent     []encodedUpdate // newest last, at most cfg.RecentUpdates
-	conns      map[*Conn]struct{}
-	clients    map[string]*Conn
-	batch      []store.Update
-	batchOut   []outUpdate
-	units      int             // UTF-16 length of all sections together
-	encoded    json.RawMessage // h.doc as JSON at encodedSeq, for welcomes
+	// owned by the hub goroutine: the document
+	auth       *authority.Authority
+	owners     map[authority.Ticket]owner
+	recent     []encodedUpdate // durable updates, newest last, for catch-up
+	encoded    json.RawMessage // the durable document as JSON at encodedSeq
 	encodedSeq int64
-	waiters    []structureWaiter // structural changes answered when the batch is durable
-	committing bool
-	lastCommit time.Time // when the last append started
-	commitWait bool      // a msgCommit is on its way
-	commitDone chan commitResult
-	queued     []hubMsg // pushes that arrived while an append was in flight
-	parked     []hubMsg // joins that arrived while an append was in flight
-	sinceSnap  int
-	snapping   bool
-	snapDone   chan error
-	emptySince time.Time
+
+	// owned by the hub goroutine: the pipeline's state
+	pipe pipeline
+
+	// owned by the hub goroutine: connections and presence
+	members    map[*member]struct{}
+	clients    map[string]*member
+	joining    map[*member]bool // waiting for a catch-up read
 	colors     int
+	emptySince time.Time
+	lastPing   time.Time
 }
 
 func newHub(srv *Server, id string) *Hub {
-	cfg := srv.hubCfg
-	return &Hub{
-		id:         id,
-		srv:        srv,
-		cfg:        cfg,
-		log:        srv.log.With("doc", id),
-		inbox:      make(chan hubMsg, 256),
-		done:       make(chan struct{}),
-		stop:       make(chan struct{}),
-		loaded:     make(chan struct{}),
-		sections:   map[string]*hubSection{},
-		conns:      map[*Conn]struct{}{},
-		clients:    map[string]*Conn{},
-		commitDone: make(chan commitResult, 1),
-		snapDone:   make(chan error, 1),
+	h := &Hub{
+		id:      id,
+		srv:     srv,
+		cfg:     srv.hubCfg,
+		log:     srv.log.With("doc", id),
+		inbox:   make(chan hubMsg, 256),
+		done:    make(chan struct{}),
+		stop:    make(chan struct{}),
+		loaded:  make(chan struct{}),
+		owners:  map[authority.Ticket]owner{},
+		members: map[*member]struct{}{},
+		clients: map[string]*member{},
+		joining: map[*member]bool{},
 	}
+	h.pipe.init()
+	return h
 }
 
-// send delivers m to the hub unless the hub has exited or ctx is done; it
-// reports whether the hub took it.
-func (h *Hub) send(ctx context.Context, m hubMsg) bool {
+// send delivers m to the hub unless the hub has stopped taking messages
+// or cancel is closed; it reports whether the hub took it. A message the
+// hub took is always handled or answered.
+func (h *Hub) send(m hubMsg, cancel <-chan struct{}) bool {
+	h.sendMu.RLock()
+	defer h.sendMu.RUnlock()
+	if h.exited {
+		return false
+	}
 	select {
 	case h.inbox <- m:
 		return true
 	case <-h.done:
 		return false
-	case <-ctx.Done():
+	case <-cancel:
 		return false
-	}
-}
-
-// loadDocument reads the latest snapshot and replays the log after it.
-func loadDocument(ctx context.Context, st store.Store, id string) (*editor.Document, []store.Update, error) {
-	doc, err := st.LoadSnapshot(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	var replayed []store.Update
-	for {
-		ups, err := st.ReadUpdates(ctx, id, doc.Seq, 1000)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(ups) == 0 {
-			return doc, replayed, nil
-		}
-		for _, u := range ups {
-			if err := replay(doc, u); err != nil {
-				return nil, nil, fmt.Errorf("document %s: replay update %d: %w", id, u.Seq, err)
-			}
-		}
-		replayed = append(replayed, ups...)
-	}
-}
-
-// replay applies one logged update to doc, exactly as the hub did when it
-// accepted it.
-func replay(doc *editor.Document, u store.Update) error {
-	if u.Seq != doc.Seq+1 {
-		return fmt.Errorf("update %d follows %d: the log has a gap", u.Seq, doc.Seq)
-	}
-	switch u.Kind {
-	case store.KindText:
-		cs, err := editor.ChangeSetFromJSON(u.Changes)
-		if err != nil {
-			return err
-		}
-		if _, err := doc.ApplyChanges(u.Section, cs); err != nil {
-			return err
-		}
-	case store.KindStructure:
-		if err := applyStructure(doc, u.Payload); err != nil {
-			return err
-		}
-		doc.Seq = u.Seq
-	default:
-		return fmt.Errorf("unknown update kind %q", u.Kind)
-	}
-	doc.Updated = u.Time
-	return nil
-}
-
-// structureChange is the payload of a structure update.
-type structureChange struct {
-	Op      string          `json:"op"`
-	Section *editor.Section `json:"section,omitempty"`
-}
-
-func applyStructure(doc *editor.Document, payload json.RawMessage) error {
-	var sc structureChange
-	if err := json.Unmarshal(payload, &sc); err != nil {
-		return err
-	}
-	switch sc.Op {
-	case "add_section":
-		if sc.Section == nil || doc.Section(sc.Section.ID) != nil {
-			return fmt.Errorf("add_section: missing or duplicate section")
-		}
-		doc.Sections = append(doc.Sections, *sc.Section)
-		doc.NextCustom++
-		doc.NextPara += len(sc.Section.Paras)
-		return nil
-	default:
-		return fmt.Errorf("unknown structure op %q", sc.Op)
 	}
 }
 
 // run is the hub goroutine.
 func (h *Hub) run() {
-	defer close(h.done)
-	defer h.srv.removeHub(h)
-	ctx := context.Background()
-	doc, ups, err := loadDocument(ctx, h.srv.store, h.id)
-	if err != nil {
+	defer h.exit()
+	if err := h.load(); err != nil {
 		h.loadErr = err
+		if !errors.Is(err, store.ErrNotFound) {
+			h.log.Error("load document", "err", err)
+		}
 		close(h.loaded)
-		h.refuseWaiting(err)
 		return
 	}
-	h.doc = doc
-	for _, s := range doc.Sections {
-		h.sections[s.ID] = &hubSection{base: s.Version}
-		h.units += editor.UTF16Len(s.Text)
-	}
-	// Replayed updates are the newest ones: keep them for catch-up and
-	// for rebasing pushes made at their versions.
-	for _, u := range ups {
-		if hs := h.sections[u.Section]; hs != nil && u.Kind == store.KindText {
-			cs, _ := editor.ChangeSetFromJSON(u.Changes) // parsed once already by replay
-			hs.recent = append(hs.recent, editor.Update{Changes: cs, ClientID: u.ClientID})
-		}
-		h.remember(h.encodeStored(u))
-	}
-	for _, hs := range h.sections {
-		hs.base -= len(hs.recent)
-	}
-	h.published.Store(doc.Clone())
 	close(h.loaded)
-	h.emptySince = h.srv.now()
-	h.log.Debug("document loaded", "seq", doc.Seq, "replayed", len(ups))
-
+	h.emptySince = time.Now()
+	h.lastPing = h.emptySince
 	tick := time.NewTicker(h.tickEvery())
 	defer tick.Stop()
-	lastPing := time.Now()
 	for {
 		select {
 		case m := <-h.inbox:
 			h.handle(m)
-		case res := <-h.commitDone:
-			h.finishCommit(res)
-			if h.doc == nil {
+		case r := <-h.pipe.results:
+			if !h.result(r) {
 				return
 			}
-		case err := <-h.snapDone:
-			h.snapping = false
-			if err != nil {
-				h.log.Warn("snapshot failed", "err", err)
-			}
+		case <-h.pipe.wake:
+			h.absorbLater()
 		case <-tick.C:
 			if h.idle() {
 				h.unload("idle")
@@ -343,10 +283,10 @@ func (h *Hub) run() {
 			}
 			h.expirePresence()
 			h.closeSilent()
-			if now := time.Now(); now.Sub(lastPing) >= h.cfg.PingEvery {
-				lastPing = now
-				for c := range h.conns {
-					c.pingNow()
+			if now := time.Now(); now.Sub(h.lastPing) >= h.cfg.PingEvery {
+				h.lastPing = now
+				for m := range h.members {
+					m.conn.Ping()
 				}
 			}
 		case <-h.stop:
@@ -356,16 +296,29 @@ func (h *Hub) run() {
 	}
 }
 
-// closeSilent closes the connections nothing has come from, not even a
-// pong, for the silence limit. (Their readers wait in the poller, where
-// no read deadline runs.)
-func (h *Hub) closeSilent() {
-	limit := time.Now().Add(-h.cfg.silence()).UnixNano()
-	for c := range h.conns {
-		if c.lastRead.Load() < limit {
-			c.kick(CodeIdle, "nothing was heard from this connection for too long; reconnect")
-		}
+// load reads the latest snapshot and the log the store keeps, and builds
+// the document's authority and the catch-up memory from them.
+func (h *Hub) load() error {
+	snap, log, err := h.pipe.load(h)
+	if err != nil {
+		return err
 	}
+	a, err := authority.New(h.cfg.authority(), snap, log)
+	if err != nil {
+		return err
+	}
+	h.auth = a
+	doc := a.Durable()
+	for _, u := range log {
+		h.remember(encodeStored(u))
+	}
+	h.published.Store(doc)
+	h.pipe.known.Store(doc.Seq)
+	if w, ok := h.srv.store.(store.Notifier); ok {
+		h.pipe.watch(h, w)
+	}
+	h.log.Debug("document loaded", "seq", doc.Seq, "log", len(log))
+	return nil
 }
 
 func (h *Hub) tickEvery() time.Duration {
@@ -376,29 +329,84 @@ func (h *Hub) tickEvery() time.Duration {
 	if p := h.cfg.PingEvery / 5; p < d {
 		d = p // pings go out within a fifth of their period
 	}
-	if d < 10*time.Millisecond {
-		d = 10 * time.Millisecond
-	}
-	return d
+	return max(d, 10*time.Millisecond)
 }
 
-// refuseWaiting answers connections that were waiting for a hub that could
-// not load.
-func (h *Hub) refuseWaiting(err error) {
-	code, msg := CodeUnavailable, "the document could not be loaded"
-	if errors.Is(err, store.ErrNotFound) {
+// closeSilent closes the connections nothing has come from, not even a
+// pong, for the silence limit. (Connections waiting in the poller have no
+// read deadline.)
+func (h *Hub) closeSilent() {
+	limit := time.Now().Add(-h.cfg.silence())
+	for m := range h.members {
+		if m.conn.LastRead().Before(limit) {
+			m.kick(CodeIdle, "nothing was heard from this connection for too long; reconnect")
+			h.leave(m)
+		}
+	}
+}
+
+func (h *Hub) idle() bool {
+	return len(h.members) == 0 && len(h.joining) == 0 && h.auth.Pending() == 0 && h.pipe.quiet() &&
+		time.Since(h.emptySince) >= h.cfg.UnloadAfter
+}
+
+// unload writes a final snapshot; the hub then exits.
+func (h *Hub) unload(why string) {
+	h.pipe.finalSnapshot(h)
+	h.log.Debug("document unloaded", "why", why, "seq", h.auth.Durable().Seq)
+}
+
+// shutdown ends the hub for a server shutdown: everything accepted is
+// stored (and confirmed), a snapshot is written and every connection is
+// told to reconnect.
+func (h *Hub) shutdown() {
+	h.pipe.forced, h.pipe.commitWait = true, false
+	for {
+		h.startCommit()
+		if h.pipe.quiet() { // forced: with anything pending, an append is out
+			break
+		}
+		if !h.result(<-h.pipe.results) {
+			return
+		}
+	}
+	for m := range h.members {
+		m.kick(CodeShuttingDown, "the server is restarting; reconnect to continue")
+	}
+	for m := range h.joining {
+		m.kick(CodeShuttingDown, "the server is restarting; reconnect to continue")
+	}
+	h.unload("shutdown")
+}
+
+// exit stops the hub taking messages and answers those it took and did
+// not handle: the registry forgets it first, so a sender refused here
+// finds a new hub when it tries again.
+func (h *Hub) exit() {
+	h.srv.removeHub(h)
+	h.pipe.stopWatching()
+	close(h.done)
+	h.sendMu.Lock()
+	h.exited = true
+	h.sendMu.Unlock()
+	code, msg := CodeShuttingDown, "the document is closing; reconnect"
+	if errors.Is(h.loadErr, store.ErrNotFound) {
 		code, msg = CodeNotFound, "no such document"
-	} else {
-		h.log.Error("load document", "err", err)
+	} else if h.loadErr != nil {
+		code, msg = CodeUnavailable, "the document could not be loaded"
 	}
 	for {
 		select {
 		case m := <-h.inbox:
-			if m.kind == msgJoin {
-				m.conn.kick(code, msg)
-			}
-			if m.structure != nil {
-				m.structure.reply <- structureReply{err: err}
+			switch m := m.(type) {
+			case joinMsg:
+				m.m.kick(code, msg)
+			case doMsg:
+				err := h.loadErr
+				if err == nil {
+					err = errHubGone
+				}
+				m.reply <- doReply{err: err}
 			}
 		default:
 			return
@@ -406,221 +414,246 @@ func (h *Hub) refuseWaiting(err error) {
 	}
 }
 
-func (h *Hub) idle() bool {
-	return len(h.conns) == 0 && !h.committing && len(h.batch) == 0 && len(h.queued) == 0 && len(h.parked) == 0 &&
-		h.srv.now().Sub(h.emptySince) >= h.cfg.UnloadAfter
-}
-
-// unload writes a final snapshot and lets the hub exit.
-func (h *Hub) unload(why string) {
-	h.waitSnapshot()
-	if err := h.writeSnapshot(); err != nil {
-		h.log.Warn("final snapshot failed; the log still holds every update", "err", err)
-	}
-	h.log.Debug("document unloaded", "why", why, "seq", h.doc.Seq)
-}
-
-// shutdown ends the hub for a server shutdown: the append in flight
-// finishes (its updates are confirmed), pushes not yet in a batch are left
-// to the clients to send again, a snapshot is written and every
-// connection is told to reconnect.
-func (h *Hub) shutdown() {
-	if !h.committing && len(h.batch) > 0 {
-		// A batch waiting for the commit interval is committed now.
-		h.commitWait = false
-		h.lastCommit = time.Time{}
-		h.startCommit()
-	}
-	if h.committing {
-		res := <-h.commitDone
-		h.finishCommitOnly(res)
-	}
-	for c := range h.conns {
-		c.kick(CodeShuttingDown, "the server is restarting; reconnect to continue")
-	}
-	for _, m := range h.queued {
-		if m.structure != nil {
-			m.structure.reply <- structureReply{err: errHubGone}
+func (h *Hub) handle(msg hubMsg) {
+	switch m := msg.(type) {
+	case joinMsg:
+		h.join(m)
+	case leaveMsg:
+		h.leave(m.m)
+	case pushMsg:
+		if _, ok := h.members[m.m]; ok {
+			h.push(m)
 		}
-	}
-	h.queued = nil
-	if h.doc != nil {
-		h.unload("shutdown")
+	case presenceMsg:
+		if _, ok := h.members[m.m]; ok {
+			h.presence(m)
+		}
+	case activityMsg:
+		if _, ok := h.members[m.m]; ok {
+			h.touch(m.m)
+		}
+	case doMsg:
+		h.do(m)
 	}
 }
 
-func (h *Hub) handle(m hubMsg) {
-	switch m.kind {
-	case msgJoin:
-		// A newcomer sees durable state only: it waits while a batch is
-		// applied but not yet committed.
-		if h.committing || len(h.batch) > 0 {
-			h.parked = append(h.parked, m)
-			return
-		}
-		h.join(m.conn, m.in)
-	case msgLeave:
-		h.leave(m.conn)
-	case msgPush:
-		if _, ok := h.conns[m.conn]; !ok {
-			return
-		}
-		if h.committing {
-			h.queued = append(h.queued, m)
-			return
-		}
-		h.push(m.conn, m.in)
-		h.startCommit()
-	case msgPresence:
-		if _, ok := h.conns[m.conn]; !ok {
-			return
-		}
-		h.presence(m.conn, m.in)
-	case msgActivity:
-		h.touch(m.conn)
-	case msgCommit:
-		h.commitWait = false
-		h.startCommit()
-	case msgStructure:
-		if h.committing {
-			h.queued = append(h.queued, m)
-			return
-		}
-		h.addSection(m.structure)
+// do runs a command for the server; it is answered when durable.
+func (h *Hub) do(m doMsg) {
+	tk, err := h.auth.Do(m.cmd)
+	switch {
+	case err != nil:
+		m.reply <- doReply{err: err}
+	case tk == authority.NoTicket:
+		m.reply <- doReply{}
+	default:
+		h.owners[tk] = owner{reply: m.reply}
 		h.startCommit()
 	}
 }
 
-// addSection applies a structural change (a new custom section) and adds
-// it to the batch; its requester is answered when the batch is durable.
-func (h *Hub) addSection(req *structureReq) {
-	if n := editor.UTF16Len(req.text); n > h.cfg.MaxSectionUnits || h.units+n > h.cfg.MaxDocumentUnits {
-		req.reply <- structureReply{err: fmt.Errorf("%w: the section text is too long", editor.ErrInvalid)}
+// push offers a connection's updates to the authority.
+func (h *Hub) push(p pushMsg) {
+	m := p.m
+	h.touch(m)
+	if m.role != RoleEditor {
+		m.sendError(CodeForbidden, "this connection may not edit", p.section, &p.version)
 		return
 	}
-	sec, err := h.doc.AddCustomSection(req.title, req.text)
+	check := p.check
+	tk, err := h.auth.Do(authority.Push{
+		Author:  authority.Author{Client: m.clientID, Name: m.peer.Name},
+		Section: p.section, Base: p.version, Check: &check, Updates: p.updates, Time: h.srv.now().UTC(),
+	})
 	if err != nil {
-		req.reply <- structureReply{err: err}
+		h.refused(m, err, p.section, p.version)
 		return
 	}
-	payload, _ := json.Marshal(structureChange{Op: "add_section", Section: sec})
-	now := h.srv.now().UTC()
-	h.doc.Seq++
-	h.doc.Updated = now
-	h.sections[sec.ID] = &hubSection{base: sec.Version}
-	h.units += editor.UTF16Len(sec.Text)
-	h.batch = append(h.batch, store.Update{Seq: h.doc.Seq, Kind: store.KindStructure, ClientID: "api", Payload: payload, Time: now})
-	h.batchOut = append(h.batchOut, outUpdate{Seq: h.doc.Seq, Client: "api", Structure: payload})
-	h.waiters = append(h.waiters, structureWaiter{req: req, section: *sec})
+	if tk != authority.NoTicket {
+		h.owners[tk] = owner{m: m, section: p.section, version: p.version}
+		h.startCommit()
+	}
 }
 
-// join subscribes a connection that said hello: it gets a welcome with the
-// document (or only the updates it missed) and everyone's presence.
-func (h *Hub) join(c *Conn, hello *inMsg) {
-	if old := h.clients[c.clientID]; old != nil && old != c {
-		old.kick(CodeReplaced, "another connection said hello with this client id")
+// refused tells a connection its push was refused; a diverged client is
+// closed so that it takes a snapshot.
+func (h *Hub) refused(m *member, err error, section string, version int) {
+	var r *authority.Refusal
+	if !errors.As(err, &r) {
+		r = &authority.Refusal{Code: CodeUnavailable, Message: "the update could not be stored; reconnect to continue"}
+	}
+	if r.Code == CodeDiverged {
+		m.kick(r.Code, r.Message)
+		h.leave(m)
+		return
+	}
+	m.sendError(r.Code, r.Message, section, &version)
+}
+
+// fanout sends what became durable to every connection, moves presence
+// through it, and ends the commands that were settled.
+func (h *Hub) fanout(s authority.Settled) {
+	if len(s.Updates) > 0 {
+		h.published.Store(h.auth.Durable())
+		raws := make([]json.RawMessage, len(s.Updates))
+		for i, acc := range s.Updates {
+			raw, err := json.Marshal(acc.Out)
+			if err != nil {
+				// Cannot happen for values built here; say so loudly if it does.
+				h.log.Error("encode update", "seq", acc.Out.Seq, "err", err)
+			}
+			raws[i] = raw
+			h.remember(encodedUpdate{seq: acc.Out.Seq, raw: raw})
+			if acc.Out.Structure == nil {
+				h.mapPresence(acc.Out.Section, acc.Changes)
+			}
+		}
+		for i := 0; i < len(raws); i += 500 {
+			h.broadcast(updatesFrame(raws[i:min(i+500, len(raws))]))
+		}
+		h.pipe.sinceSnap += len(s.Updates)
+	}
+	for _, o := range s.Outcomes {
+		ow, ok := h.owners[o.Ticket]
+		if !ok {
+			continue
+		}
+		delete(h.owners, o.Ticket)
+		switch {
+		case ow.reply != nil:
+			ow.reply <- doReply{out: o, err: o.Err}
+		case o.Err != nil:
+			if _, ok := h.members[ow.m]; ok {
+				h.refused(ow.m, o.Err, ow.section, ow.version)
+			}
+		}
+	}
+}
+
+// join welcomes a connection that said hello with the durable document
+// (or only the updates it missed) and everyone's presence. A catch-up
+// older than the memory reads the store first.
+func (h *Hub) join(j joinMsg) {
+	m := j.m
+	if old := h.clients[m.clientID]; old != nil && old != m {
+		old.kick(CodeReplaced, "another connection said hello with this key")
 		h.leave(old)
 	}
-	h.conns[c] = struct{}{}
-	h.clients[c.clientID] = c
-	c.peer.Color = peerColor(h.colors)
-	h.colors++
-	c.lastSeen = h.srv.now()
-
-	w := welcomeMsg{Type: MsgWelcome, Protocol: ProtocolVersion, Client: c.clientID, Seq: h.doc.Seq,
-		Peers: h.peerList(c), Limits: limitsInfo{MaxMessageBytes: int(h.srv.cfg.MaxMessageBytes), MaxSectionUnits: h.cfg.MaxSectionUnits}}
-	var catchup [][]byte
-	if hello.Seq != nil && *hello.Seq <= h.doc.Seq {
-		var ok bool
-		catchup, ok = h.catchUp(*hello.Seq)
-		if !ok {
-			w.Document = h.docJSON()
-		}
-	} else {
-		w.Document = h.docJSON()
+	doc := h.auth.Durable()
+	if j.seq != nil && *j.seq < doc.Seq && !h.inMemory(*j.seq) {
+		h.joining[m] = true
+		h.pipe.readCatchUp(h, j, *j.seq)
+		return
 	}
-	doc := w.Document
-	w.Document = nil
+	h.welcome(j, nil)
+}
+
+// inMemory reports whether the updates after seq are all in memory.
+func (h *Hub) inMemory(seq int64) bool {
+	return len(h.recent) > 0 && h.recent[0].seq <= seq+1
+}
+
+// welcome sends the welcome and the catch-up after the updates read from
+// the store (read holds the encoded updates after the hello's seq up to
+// some seq, or is nil), and makes the connection a member.
+func (h *Hub) welcome(j joinMsg, read []encodedUpdate) {
+	m := j.m
+	doc := h.auth.Durable()
+	h.members[m] = struct{}{}
+	h.clients[m.clientID] = m
+	m.peer.Color = peerColor(h.colors)
+	h.colors++
+	m.lastSeen = time.Now()
+
+	w := welcomeMsg{Type: MsgWelcome, Protocol: ProtocolVersion, Client: m.clientID, Key: j.issued, Seq: doc.Seq,
+		Peers: h.peerList(m), Limits: limitsInfo{MaxMessageBytes: int(h.srv.cfg.MaxMessageBytes), MaxSectionUnits: h.cfg.MaxSectionUnits}}
+	var raws []json.RawMessage
+	snapshot := j.seq == nil || *j.seq > doc.Seq
+	if !snapshot && *j.seq < doc.Seq {
+		from := *j.seq
+		for _, e := range read {
+			raws = append(raws, e.raw)
+			from = e.seq
+		}
+		if from < doc.Seq {
+			if h.inMemory(from) {
+				for _, e := range h.recent {
+					if e.seq > from {
+						raws = append(raws, e.raw)
+					}
+				}
+			} else {
+				snapshot, raws = true, nil
+			}
+		}
+	}
 	data, err := json.Marshal(w)
 	if err != nil {
 		h.log.Error("encode welcome", "err", err)
-		c.kick(CodeUnavailable, "internal error")
+		m.kick(CodeUnavailable, "internal error")
+		h.leave(m)
 		return
 	}
 	queued := false
-	if doc == nil {
-		queued = c.queue(data)
-	} else {
+	if snapshot {
 		// The shared encoded document goes in as a part of its own.
 		head := append(data[:len(data)-1:len(data)-1], `,"document":`...)
-		queued = c.queueParts(head, doc, closingBrace)
+		queued = m.conn.Queue(head, h.docJSON(), closingBrace)
+	} else {
+		queued = m.conn.Queue(data)
+	}
+	for len(raws) > 0 && queued {
+		n := min(len(raws), 500)
+		queued = m.conn.Queue(updatesFrame(raws[:n]))
+		raws = raws[n:]
 	}
 	if !queued {
-		h.dropSlow(c)
+		h.dropSlow(m)
 		return
 	}
-	for _, f := range catchup {
-		if !c.queue(f) {
-			h.dropSlow(c)
-			return
-		}
-	}
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.logger().Debug("joined", "snapshot", doc != nil, "catchup_frames", len(catchup))
+		h.log.Debug("joined", "client", m.clientID, "snapshot", snapshot)
 	}
-	if c.role == RoleEditor {
-		h.broadcastPeers([]Peer{c.peer}, nil, c)
+	if m.role == RoleEditor {
+		h.broadcastPeers([]Peer{m.peer}, nil, m)
 	}
+}
+
+// caughtUp ends a join that waited for a catch-up read.
+func (h *Hub) caughtUp(j joinMsg, ups []store.Update, err error) {
+	if !h.joining[j.m] {
+		return // it left meanwhile
+	}
+	delete(h.joining, j.m)
+	if err != nil {
+		if !errors.Is(err, store.ErrCompacted) {
+			h.log.Warn("catch-up read failed; sending a snapshot", "err", err)
+		}
+		j.seq = nil
+		h.welcome(j, nil)
+		return
+	}
+	read := make([]encodedUpdate, len(ups))
+	for i, u := range ups {
+		read[i] = encodeStored(u)
+	}
+	h.welcome(j, read)
 }
 
 var closingBrace = []byte("}")
 
-// docJSON returns the document encoded, once per seq: a crowd of viewers
-// joining shares one encoding instead of making one each.
+// docJSON returns the durable document encoded, once per seq: a crowd of
+// viewers joining shares one encoding instead of making one each.
 func (h *Hub) docJSON() json.RawMessage {
-	if h.encoded == nil || h.encodedSeq != h.doc.Seq {
-		data, err := json.Marshal(h.doc)
+	doc := h.auth.Durable()
+	if h.encoded == nil || h.encodedSeq != doc.Seq {
+		data, err := json.Marshal(doc)
 		if err != nil {
 			h.log.Error("encode document", "err", err)
 			return nil
 		}
-		h.encoded, h.encodedSeq = data, h.doc.Seq
+		h.encoded, h.encodedSeq = data, doc.Seq
 	}
 	return h.encoded
-}
-
-// catchUp returns frames with every update after seq, from memory or the
-// store; false when they are no longer kept and a snapshot is needed.
-func (h *Hub) catchUp(seq int64) ([][]byte, bool) {
-	if seq == h.doc.Seq {
-		return nil, true
-	}
-	var raws []json.RawMessage
-	if len(h.recent) > 0 && h.recent[0].seq <= seq+1 {
-		for _, e := range h.recent {
-			if e.seq > seq {
-				raws = append(raws, e.raw)
-			}
-		}
-	} else {
-		ups, err := h.srv.store.ReadUpdates(context.Background(), h.id, seq, 0)
-		if err != nil {
-			if !errors.Is(err, store.ErrCompacted) {
-				h.log.Warn("catch-up read failed; sending a snapshot", "err", err)
-			}
-			return nil, false
-		}
-		for _, u := range ups {
-			raws = append(raws, h.encodeStored(u).raw)
-		}
-	}
-	var frames [][]byte
-	for len(raws) > 0 {
-		n := min(len(raws), 500)
-		frames = append(frames, updatesFrame(raws[:n]))
-		raws = raws[n:]
-	}
-	return frames, true
 }
 
 func updatesFrame(raws []json.RawMessage) []byte {
@@ -634,214 +667,21 @@ func updatesFrame(raws []json.RawMessage) []byte {
 	return data
 }
 
-func (h *Hub) leave(c *Conn) {
-	if _, ok := h.conns[c]; !ok {
+func (h *Hub) leave(m *member) {
+	delete(h.joining, m)
+	if _, ok := h.members[m]; !ok {
 		return
 	}
-	delete(h.conns, c)
-	if h.clients[c.clientID] == c {
-		delete(h.clients, c.clientID)
+	delete(h.members, m)
+	if h.clients[m.clientID] == m {
+		delete(h.clients, m.clientID)
 	}
-	if len(h.conns) == 0 {
-		h.emptySince = h.srv.now()
+	if len(h.members) == 0 {
+		h.emptySince = time.Now()
 	}
-	if c.role == RoleEditor && !c.hidden {
-		h.broadcastPeers(nil, []string{c.clientID}, nil)
+	if m.role == RoleEditor && !m.hidden {
+		h.broadcastPeers(nil, []string{m.clientID}, nil)
 	}
-}
-
-// push rebases a client's updates over what was accepted since their base
-// version, applies them and adds them to the current batch.
-func (h *Hub) push(c *Conn, in *inMsg) {
-	h.touch(c)
-	fail := func(code, msg string) {
-		c.sendError(code, msg, in.Section, in.Version)
-	}
-	if c.role != RoleEditor {
-		fail(CodeForbidden, "this connection may not edit")
-		return
-	}
-	sec := h.doc.Section(in.Section)
-	hs := h.sections[in.Section]
-	if sec == nil || hs == nil {
-		fail(CodeUnknownSection, fmt.Sprintf("no section %q in this document", in.Section))
-		return
-	}
-	base := *in.Version
-	if base > sec.Version {
-		fail(CodeFutureVersion, fmt.Sprintf("section %q is at version %d; the push is based on %d", in.Section, sec.Version, base))
-		return
-	}
-	if base < hs.base {
-		fail(CodeFutureVersion, fmt.Sprintf("version %d of section %q is too old to rebase; reload the document", base, in.Section))
-		return
-	}
-	ups := make([]editor.Update, 0, len(in.Updates))
-	for i, pu := range in.Updates {
-		cs, err := editor.ChangeSetFromJSON(pu.Changes)
-		if err != nil {
-			fail(CodeBadChanges, fmt.Sprintf("update %d: %v", i, err))
-			return
-		}
-		ups = append(ups, editor.Update{Changes: cs, ClientID: c.clientID})
-	}
-	// The client's updates follow each other from the text at the base
-	// version; check the lengths before rebasing, which assumes them.
-	over := hs.recent[base-hs.base:]
-	length := editor.UTF16Len(sec.Text)
-	if len(over) > 0 {
-		length = over[0].Changes.LenBefore()
-	}
-	for i, u := range ups {
-		if u.Changes.LenBefore() != length {
-			fail(CodeBadChanges, fmt.Sprintf("update %d applies to a text of %d units; the text at that point has %d", i, u.Changes.LenBefore(), length))
-			return
-		}
-		length = u.Changes.LenAfter()
-	}
-	ups = editor.RebaseStepwise(ups, over)
-	if len(ups) == 0 {
-		return // all already accepted: the client has them through catch-up
-	}
-	for i, u := range ups {
-		grow := u.Changes.LenAfter() - u.Changes.LenBefore()
-		if u.Changes.LenAfter() > h.cfg.MaxSectionUnits || h.units+grow > h.cfg.MaxDocumentUnits {
-			fail(CodeTooLarge, fmt.Sprintf("update %d: a section may hold %d characters and a document %d", i, h.cfg.MaxSectionUnits, h.cfg.MaxDocumentUnits))
-			return
-		}
-		pc, err := h.doc.ApplyChanges(in.Section, u.Changes)
-		if err != nil {
-			// Earlier updates of this push stay accepted: each was valid
-			// on its own, and the client sees them confirmed.
-			fail(CodeBadChanges, fmt.Sprintf("update %d: %v", i, err))
-			return
-		}
-		h.units += grow
-		sec = h.doc.Section(in.Section)
-		hs.recent = append(hs.recent, u)
-		raw, _ := json.Marshal(u.Changes)
-		now := h.srv.now().UTC()
-		h.doc.Updated = now
-		h.batch = append(h.batch, store.Update{
-			Seq: h.doc.Seq, Section: in.Section, Version: sec.Version, ClientID: c.clientID,
-			Author: c.peer.Name, Changes: raw, Time: now,
-		})
-		out := outUpdate{Seq: h.doc.Seq, Section: in.Section, Version: sec.Version, Client: c.clientID, Changes: raw}
-		if pc.Changed {
-			out.Paras = pc.Paras
-			out.Merged = pc.Merged
-		}
-		h.batchOut = append(h.batchOut, out)
-		h.mapPresence(in.Section, u.Changes)
-	}
-}
-
-// startCommit hands the current batch to the store, in its own goroutine
-// so the hub keeps serving while the disk syncs.
-func (h *Hub) startCommit() {
-	if h.committing || h.commitWait || len(h.batch) == 0 {
-		return
-	}
-	if wait := h.cfg.CommitInterval - time.Since(h.lastCommit); wait > 0 {
-		h.commitWait = true
-		time.AfterFunc(wait, func() {
-			select {
-			case h.inbox <- hubMsg{kind: msgCommit}:
-			case <-h.done:
-			}
-		})
-		return
-	}
-	h.lastCommit = time.Now()
-	h.committing = true
-	batch := h.batch
-	expect := batch[0].Seq - 1
-	st, id := h.srv.store, h.id
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		h.commitDone <- commitResult{err: st.Append(ctx, id, expect, batch)}
-	}()
-}
-
-// finishCommit confirms a durable batch to everyone, then serves the joins
-// and pushes that waited for it.
-func (h *Hub) finishCommit(res commitResult) {
-	if !h.finishCommitOnly(res) {
-		return
-	}
-	parked, queued := h.parked, h.queued
-	h.parked, h.queued = nil, nil
-	for _, m := range parked {
-		h.join(m.conn, m.in)
-	}
-	for i, m := range queued {
-		if m.kind == msgStructure {
-			h.addSection(m.structure)
-		} else if _, ok := h.conns[m.conn]; ok {
-			h.push(m.conn, m.in)
-		}
-		if len(h.batch) >= h.cfg.MaxBatch {
-			h.queued = append(h.queued, queued[i+1:]...)
-			break
-		}
-	}
-	h.startCommit()
-	h.maybeSnapshot()
-}
-
-// finishCommitOnly ends the append in flight: broadcast on success; on
-// failure every connection is sent away to reconnect and the hub unloads,
-// because the store is the truth and the in-memory state may be ahead of
-// it. It reports whether the hub goes on.
-func (h *Hub) finishCommitOnly(res commitResult) bool {
-	h.committing = false
-	batch, out, waiters := h.batch, h.batchOut, h.waiters
-	h.batch, h.batchOut, h.waiters = nil, nil, nil
-	if res.err != nil {
-		h.log.Error("append failed; unloading the document", "err", res.err, "updates", len(batch))
-		for c := range h.conns {
-			c.kick(CodeUnavailable, "the update could not be stored; reconnect to continue")
-		}
-		for _, w := range waiters {
-			w.req.reply <- structureReply{err: res.err}
-		}
-		for _, m := range h.queued {
-			if m.structure != nil {
-				m.structure.reply <- structureReply{err: errHubGone}
-			}
-		}
-		h.queued = nil
-		h.doc = nil
-		return false
-	}
-	h.published.Store(h.doc.Clone())
-	for _, w := range waiters {
-		sec := w.section
-		w.req.reply <- structureReply{section: &sec}
-	}
-	raws := make([]json.RawMessage, len(out))
-	for i := range out {
-		raw, err := json.Marshal(out[i])
-		if err != nil {
-			// Cannot happen for values built here; say so loudly if it does.
-			h.log.Error("encode update", "seq", out[i].Seq, "err", err)
-		}
-		raws[i] = raw
-		h.remember(encodedUpdate{seq: out[i].Seq, raw: raw})
-	}
-	h.sinceSnap += len(batch)
-	for i := 0; i < len(raws); i += 500 {
-		frame := updatesFrame(raws[i:min(i+500, len(raws))])
-		h.broadcast(frame)
-	}
-	for _, hs := range h.sections {
-		if over := len(hs.recent) - h.cfg.RecentPerSection; over > 0 {
-			hs.recent = append([]editor.Update(nil), hs.recent[over:]...)
-			hs.base += over
-		}
-	}
-	return true
 }
 
 func (h *Hub) remember(e encodedUpdate) {
@@ -851,8 +691,9 @@ func (h *Hub) remember(e encodedUpdate) {
 	}
 }
 
-func (h *Hub) encodeStored(u store.Update) encodedUpdate {
-	out := outUpdate{Seq: u.Seq, Section: u.Section, Version: u.Version, Client: u.ClientID, Changes: u.Changes}
+// encodeStored encodes a logged update as clients receive it.
+func encodeStored(u store.Update) encodedUpdate {
+	out := outUpdate{Seq: u.Seq, Section: u.Section, Version: u.Version, Client: u.ClientID, Changes: u.Changes, Paras: u.Paras, Merged: u.Merged}
 	if u.Kind == store.KindStructure {
 		out.Structure = u.Payload
 	}
@@ -863,44 +704,14 @@ func (h *Hub) encodeStored(u store.Update) encodedUpdate {
 // broadcast queues a frame on every connection; one that cannot take it
 // is disconnected rather than waited for.
 func (h *Hub) broadcast(frame []byte) {
-	for c := range h.conns {
-		if !c.queue(frame) {
-			h.dropSlow(c)
+	for m := range h.members {
+		if !m.conn.Queue(frame) {
+			h.dropSlow(m)
 		}
 	}
 }
 
-func (h *Hub) dropSlow(c *Conn) {
-	c.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
-	h.leave(c)
-}
-
-func (h *Hub) maybeSnapshot() {
-	if h.sinceSnap < h.cfg.SnapshotEvery || h.snapping || h.committing {
-		return
-	}
-	snap := h.doc.Clone()
-	h.sinceSnap = 0
-	h.snapping = true
-	st, keep := h.srv.store, h.cfg.SnapshotKeep
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		h.snapDone <- st.PutSnapshot(ctx, snap, keep)
-	}()
-}
-
-func (h *Hub) waitSnapshot() {
-	if h.snapping {
-		if err := <-h.snapDone; err != nil {
-			h.log.Warn("snapshot failed", "err", err)
-		}
-		h.snapping = false
-	}
-}
-
-func (h *Hub) writeSnapshot() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return h.srv.store.PutSnapshot(ctx, h.doc, h.cfg.SnapshotKeep)
+func (h *Hub) dropSlow(m *member) {
+	m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
+	h.leave(m)
 }

@@ -1,10 +1,9 @@
-package collab
+package collab_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -14,25 +13,13 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/bpfdraft/bpfdraft/collab/client"
+	"github.com/bpfdraft/bpfdraft/client"
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
-
-func dial(t *testing.T, base, doc, id string, opts ...func(*client.Options)) *client.Client {
-	t.Helper()
-	o := client.Options{ClientID: id, Name: "Name of " + id}
-	for _, f := range opts {
-		f(&o)
-	}
-	c, err := client.Dial(t.Context(), base, doc, o)
-	if err != nil {
-		t.Fatalf("dial %s: %v", id, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func waitCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -52,11 +39,11 @@ func insertAt(pos int, s string) func(string) []editor.Change {
 }
 
 func TestPresence(t *testing.T) {
-	_, hs := newTestServer(t, Config{Hub: HubConfig{PresenceIdle: time.Hour}})
-	d := createDoc(t, hs, "bpf-output", "Presence")
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{PresenceIdle: time.Hour}})
+	d := e.CreateDoc(t, "bpf-output", "Presence")
 	ctx := waitCtx(t)
-	a := dial(t, hs.URL, d.ID, "writer-a")
-	b := dial(t, hs.URL, d.ID, "writer-b")
+	a := e.Dial(t, d.ID, "writer-a")
+	b := e.Dial(t, d.ID, "writer-b")
 	if err := a.Edit("issues", replaceAll("Hello 😀 world")); err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +58,13 @@ func TestPresence(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := b.WaitFor(ctx, func(c *client.Client) bool {
-		p, ok := c.Peers()["writer-a"]
+		p, ok := c.Peers()[a.ID()]
 		return ok && p.Section == "issues" && len(p.Ranges) == 1 && p.Ranges[0] == client.Range{Anchor: 9, Head: 14}
 	})
 	if err != nil {
 		t.Fatalf("b never saw a's selection: %v; peers %+v", err, b.Peers())
 	}
-	pa := b.Peers()["writer-a"]
+	pa := b.Peers()[a.ID()]
 	if pa.Name != "Name of writer-a" || pa.Color == "" {
 		t.Fatalf("peer = %+v; want a name and a colour", pa)
 	}
@@ -88,45 +75,45 @@ func TestPresence(t *testing.T) {
 	if err := b.WaitConfirmed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := dial(t, hs.URL, d.ID, "writer-c")
-	if err := c.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return ok }); err != nil {
+	c := e.Dial(t, d.ID, "writer-c")
+	if err := c.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return ok }); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Peers()["writer-a"]; len(got.Ranges) != 1 || got.Ranges[0] != (client.Range{Anchor: 14, Head: 19}) || got.Version != c.Version("issues") {
+	if got := c.Peers()[a.ID()]; len(got.Ranges) != 1 || got.Ranges[0] != (client.Range{Anchor: 14, Head: 19}) || got.Version != c.Version("issues") {
 		t.Fatalf("newcomer sees a at %+v; want 14-19 at version %d", got, c.Version("issues"))
 	}
 	// Colours differ between people present at once.
-	if c.Peers()["writer-a"].Color == c.Peers()["writer-b"].Color {
+	if c.Peers()[a.ID()].Color == c.Peers()[b.ID()].Color {
 		t.Errorf("a and b have the same colour")
 	}
 	// a leaves: the others are told.
 	a.Close()
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return !ok }); err != nil {
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return !ok }); err != nil {
 		t.Fatalf("b still sees a after a left: %v", err)
 	}
 }
 
 func TestPresenceIdle(t *testing.T) {
-	_, hs := newTestServer(t, Config{Hub: HubConfig{PresenceIdle: 100 * time.Millisecond}})
-	d := createDoc(t, hs, "bpf-output", "Idle")
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{PresenceIdle: 100 * time.Millisecond}})
+	d := e.CreateDoc(t, "bpf-output", "Idle")
 	ctx := waitCtx(t)
-	a := dial(t, hs.URL, d.ID, "writer-a")
-	b := dial(t, hs.URL, d.ID, "writer-b")
+	a := e.Dial(t, d.ID, "writer-a")
+	b := e.Dial(t, d.ID, "writer-b")
 	if err := a.SetPresence("issues", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return ok }); err != nil {
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return ok }); err != nil {
 		t.Fatal(err)
 	}
 	// a says nothing more: it is hidden after the idle time...
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()["writer-a"]; return !ok }); err != nil {
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return !ok }); err != nil {
 		t.Fatalf("idle a never left: %v", err)
 	}
 	// ...and back with its next message.
 	if err := a.SetPresence("methodology", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { p, ok := c.Peers()["writer-a"]; return ok && p.Section == "methodology" }); err != nil {
+	if err := b.WaitFor(ctx, func(c *client.Client) bool { p, ok := c.Peers()[a.ID()]; return ok && p.Section == "methodology" }); err != nil {
 		t.Fatalf("a did not come back: %v", err)
 	}
 }
@@ -134,11 +121,11 @@ func TestPresenceIdle(t *testing.T) {
 // TestParagraphIDsOverTheWire: clients receive the paragraph ids with the
 // updates, and they follow the rules of editor.TrackParagraphs.
 func TestParagraphIDsOverTheWire(t *testing.T) {
-	srv, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Paragraphs")
+	e := collabtest.New(t, collab.Config{})
+	d := e.CreateDoc(t, "bpf-output", "Paragraphs")
 	ctx := waitCtx(t)
-	a := dial(t, hs.URL, d.ID, "writer-a")
-	b := dial(t, hs.URL, d.ID, "writer-b")
+	a := e.Dial(t, d.ID, "writer-a")
+	b := e.Dial(t, d.ID, "writer-b")
 	step := func(edit func(string) []editor.Change) []string {
 		t.Helper()
 		if err := a.Edit("issues", edit); err != nil {
@@ -150,7 +137,7 @@ func TestParagraphIDsOverTheWire(t *testing.T) {
 		if err := b.WaitSeq(ctx, a.Seq()); err != nil {
 			t.Fatal(err)
 		}
-		doc, _ := srv.currentDocument(ctx, d.ID)
+		doc, _ := e.Server.CurrentDocument(ctx, d.ID)
 		want := doc.Section("issues").Paras
 		if got := b.Paras("issues"); !slices.Equal(got, want) {
 			t.Fatalf("b has paragraph ids %v; the server %v", got, want)
@@ -175,10 +162,10 @@ func TestParagraphIDsOverTheWire(t *testing.T) {
 // TestIdleUnloadAndReload: a document nobody has open is unloaded after a
 // final snapshot, and loads again on the next connection.
 func TestIdleUnloadAndReload(t *testing.T) {
-	srv, hs := newTestServer(t, Config{Hub: HubConfig{UnloadAfter: 50 * time.Millisecond}})
-	d := createDoc(t, hs, "bpf-output", "Unload")
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{UnloadAfter: 50 * time.Millisecond}})
+	d := e.CreateDoc(t, "bpf-output", "Unload")
 	ctx := waitCtx(t)
-	a := dial(t, hs.URL, d.ID, "writer-a")
+	a := e.Dial(t, d.ID, "writer-a")
 	for i := 0; i < 5; i++ {
 		if err := a.Edit("issues", insertAt(0, fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
@@ -190,9 +177,7 @@ func TestIdleUnloadAndReload(t *testing.T) {
 	seq := a.Seq()
 	a.Close()
 	for {
-		srv.reg.mu.Lock()
-		loaded := srv.reg.hubs[d.ID] != nil
-		srv.reg.mu.Unlock()
+		loaded := e.Server.HubLoaded(d.ID)
 		if !loaded {
 			break
 		}
@@ -201,11 +186,11 @@ func TestIdleUnloadAndReload(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	snap, err := srv.store.LoadSnapshot(ctx, d.ID)
+	snap, err := e.Store.LoadSnapshot(ctx, d.ID)
 	if err != nil || snap.Seq != seq || snap.Section("issues").Text[:5] != "43210" {
 		t.Fatalf("snapshot after unload: seq %d err %v; want seq %d", snap.Seq, err, seq)
 	}
-	b := dial(t, hs.URL, d.ID, "writer-b")
+	b := e.Dial(t, d.ID, "writer-b")
 	if got := b.Text("issues"); got[:5] != "43210" || b.Seq() != seq {
 		t.Fatalf("after reload: %q at %d", got, b.Seq())
 	}
@@ -214,10 +199,10 @@ func TestIdleUnloadAndReload(t *testing.T) {
 // TestPeriodicSnapshots: snapshots are written while people edit, so the
 // log replayed on load stays short.
 func TestPeriodicSnapshots(t *testing.T) {
-	srv, hs := newTestServer(t, Config{Hub: HubConfig{SnapshotEvery: 10, SnapshotKeep: 5}})
-	d := createDoc(t, hs, "bpf-output", "Snapshots")
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{SnapshotEvery: 10, SnapshotKeep: 5}})
+	d := e.CreateDoc(t, "bpf-output", "Snapshots")
 	ctx := waitCtx(t)
-	a := dial(t, hs.URL, d.ID, "writer-a")
+	a := e.Dial(t, d.ID, "writer-a")
 	for i := 0; i < 40; i++ {
 		if err := a.Edit("issues", insertAt(0, "x")); err != nil {
 			t.Fatal(err)
@@ -230,7 +215,7 @@ func TestPeriodicSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		snap, err := srv.store.LoadSnapshot(ctx, d.ID)
+		snap, err := e.Store.LoadSnapshot(ctx, d.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,11 +229,11 @@ func TestPeriodicSnapshots(t *testing.T) {
 	}
 	// The log before the snapshot was compacted, and loading still gives
 	// the live state.
-	if _, err := srv.store.ReadUpdates(ctx, d.ID, 0, 0); err == nil {
+	if _, err := e.Store.ReadUpdates(ctx, d.ID, 0, 0); err == nil {
 		t.Errorf("the log still has its first updates after snapshots with keep 5")
 	}
-	live, _ := srv.currentDocument(ctx, d.ID)
-	loaded, err := LoadDocument(ctx, srv.store, d.ID)
+	live, _ := e.Server.CurrentDocument(ctx, d.ID)
+	loaded, err := collab.LoadDocument(ctx, e.Store, d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,12 +247,12 @@ func TestPeriodicSnapshots(t *testing.T) {
 // TestStructureThroughHub: a section added through the API reaches every
 // open editor live, in order with the edits.
 func TestStructureThroughHub(t *testing.T) {
-	_, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Structure")
+	e := collabtest.New(t, collab.Config{})
+	d := e.CreateDoc(t, "bpf-output", "Structure")
 	ctx := waitCtx(t)
-	a := dial(t, hs.URL, d.ID, "writer-a")
+	a := e.Dial(t, d.ID, "writer-a")
 	var sec struct{ ID string }
-	postJSON(t, hs, "/api/documents/"+d.ID+"/sections", map[string]string{"title": "Annex", "text": "Table A."}, 201, &sec)
+	e.PostJSON(t, "/api/documents/"+d.ID+"/sections", map[string]string{"title": "Annex", "text": "Table A."}, 201, &sec)
 	if err := a.WaitFor(ctx, func(c *client.Client) bool { return slices.Contains(c.Sections(), sec.ID) }); err != nil {
 		t.Fatalf("the editor never received the new section: %v", err)
 	}
@@ -280,8 +265,8 @@ func TestStructureThroughHub(t *testing.T) {
 	if err := a.WaitConfirmed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var got docJSON
-	getJSON(t, hs, "/api/documents/"+d.ID, 200, &got)
+	var got collabtest.Doc
+	e.GetJSON(t, "/api/documents/"+d.ID, 200, &got)
 	if got.Sections[10].Text != "Table A. Updated." {
 		t.Fatalf("after editing the new section: %q", got.Sections[10].Text)
 	}
@@ -290,17 +275,17 @@ func TestStructureThroughHub(t *testing.T) {
 // TestShutdownTellsClientsToReconnect: a shutdown confirms what was
 // committed and closes editors with the reconnect code.
 func TestShutdownTellsClientsToReconnect(t *testing.T) {
-	srv, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Shutdown")
+	e := collabtest.New(t, collab.Config{})
+	d := e.CreateDoc(t, "bpf-output", "Shutdown")
 	ctx := waitCtx(t)
-	r := dialRaw(t, hs, d.ID)
+	r := dialRaw(t, e, d.ID)
 	r.send(hello("raw-client-9"))
-	r.next(MsgWelcome)
-	if err := srv.Shutdown(ctx); err != nil {
+	r.next(collab.MsgWelcome)
+	if err := e.Server.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if code := r.closeCode(); code != CloseReconnect {
-		t.Fatalf("close code %d; want %d", code, CloseReconnect)
+	if code := r.closeCode(); code != collab.CloseReconnect {
+		t.Fatalf("close code %d; want %d", code, collab.CloseReconnect)
 	}
 }
 
@@ -348,7 +333,7 @@ func BenchmarkLoadDocument(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		got, err := LoadDocument(ctx, st, "bench")
+		got, err := collab.LoadDocument(ctx, st, "bench")
 		if err != nil || got.Seq != total {
 			b.Fatalf("loaded seq %d, %v", got.Seq, err)
 		}
@@ -359,28 +344,14 @@ func BenchmarkLoadDocument(b *testing.B) {
 // server and waits for all confirmations: throughput of the hub, the
 // group commit and the broadcast.
 func BenchmarkCommitPath(b *testing.B) {
-	st, err := boltstore.Open(b.TempDir(), time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := New(Config{}, st, nil, time.Now)
-	hs := newHTTPTestServer(srv)
-	defer func() {
-		hs.Close()
-		srv.Shutdown(context.Background())
-		st.Close()
-	}()
+	e := collabtest.New(b, collab.Config{})
 	tmpl, _ := editor.LookupTemplate("bpf-output")
 	doc := tmpl.NewDocument("bench", "Commit path", time.Now())
-	if err := st.CreateDocument(context.Background(), doc); err != nil {
+	if err := e.Store.CreateDocument(context.Background(), doc); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	c, err := client.Dial(ctx, hs.URL, "bench", client.Options{ClientID: "bench-writer"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := e.Dial(b, "bench", "bench-writer")
 	// A section of realistic size (~10 KB) that keeps its size: typing
 	// and deleting in turn.
 	if err := c.Edit("issues", replaceAll(strings.Repeat("Ten bytes.", 1000))); err != nil {
@@ -403,21 +374,15 @@ func BenchmarkCommitPath(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 }
 
-func newHTTPTestServer(srv *Server) *httptest.Server {
-	hs := httptest.NewServer(srv.Handler())
-	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
-	return hs
-}
-
 // TestSizeLimits: a push that would make a section or the document larger
 // than allowed is refused with too_large and changes nothing.
 func TestSizeLimits(t *testing.T) {
-	srv, hs := newTestServer(t, Config{Hub: HubConfig{MaxSectionUnits: 1000, MaxDocumentUnits: 4000}})
-	d := createDoc(t, hs, "bpf-output", "Limits")
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{MaxSectionUnits: 1000, MaxDocumentUnits: 4000}})
+	d := e.CreateDoc(t, "bpf-output", "Limits")
 	ctx := waitCtx(t)
 	var mu sync.Mutex
 	var codes []string
-	a := dial(t, hs.URL, d.ID, "writer-a", func(o *client.Options) {
+	a := e.Dial(t, d.ID, "writer-a", func(o *client.Options) {
 		o.OnError = func(e *client.ServerError) { mu.Lock(); codes = append(codes, e.Code); mu.Unlock() }
 	})
 	if err := a.Edit("issues", replaceAll(strings.Repeat("a", 900))); err != nil {
@@ -426,7 +391,7 @@ func TestSizeLimits(t *testing.T) {
 	if err := a.WaitConfirmed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := srv.currentDocument(ctx, d.ID)
+	before, _ := e.Server.CurrentDocument(ctx, d.ID)
 	// Over the section limit.
 	if err := a.Edit("issues", insertAt(0, strings.Repeat("b", 200))); err != nil {
 		t.Fatal(err)
@@ -434,15 +399,15 @@ func TestSizeLimits(t *testing.T) {
 	if err := a.WaitFor(ctx, func(*client.Client) bool { mu.Lock(); defer mu.Unlock(); return len(codes) > 0 }); err != nil {
 		t.Fatal(err)
 	}
-	if codes[0] != CodeTooLarge {
-		t.Fatalf("error %v; want %s", codes, CodeTooLarge)
+	if codes[0] != collab.CodeTooLarge {
+		t.Fatalf("error %v; want %s", codes, collab.CodeTooLarge)
 	}
-	after, _ := srv.currentDocument(ctx, d.ID)
+	after, _ := e.Server.CurrentDocument(ctx, d.ID)
 	if after.Seq != before.Seq || after.Section("issues").Text != before.Section("issues").Text {
 		t.Fatalf("a refused push changed the document")
 	}
 	// Over the document limit through several sections.
-	b := dial(t, hs.URL, d.ID, "writer-b", func(o *client.Options) {
+	b := e.Dial(t, d.ID, "writer-b", func(o *client.Options) {
 		o.OnError = func(e *client.ServerError) { mu.Lock(); codes = append(codes, e.Code); mu.Unlock() }
 	})
 	for _, sec := range []string{"methodology", "case-studies", "regional", "policy-measures"} {
@@ -453,10 +418,10 @@ func TestSizeLimits(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(codes) < 2 || codes[1] != CodeTooLarge {
-		t.Fatalf("errors %v; want a second %s for the document limit", codes, CodeTooLarge)
+	if len(codes) < 2 || codes[1] != collab.CodeTooLarge {
+		t.Fatalf("errors %v; want a second %s for the document limit", codes, collab.CodeTooLarge)
 	}
-	doc, _ := srv.currentDocument(ctx, d.ID)
+	doc, _ := e.Server.CurrentDocument(ctx, d.ID)
 	total := 0
 	for _, s := range doc.Sections {
 		total += editor.UTF16Len(s.Text)
@@ -472,16 +437,16 @@ func TestSizeLimits(t *testing.T) {
 // closed.
 func TestPingsKeepQuietClientsAlive(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		_, hs := newModeServer(t, Config{Hub: HubConfig{PingEvery: 50 * time.Millisecond}}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Pings")
-		r := dialRaw(t, hs, d.ID)
+		e := newModeServer(t, collab.Config{Hub: collab.HubConfig{PingEvery: 50 * time.Millisecond}}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Pings")
+		r := dialRaw(t, e, d.ID)
 		var pings atomic.Int32
 		r.ws.SetPingHandler(func(data string) error {
 			pings.Add(1)
 			return r.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 		})
 		r.send(hello("quiet-client"))
-		r.next(MsgWelcome)
+		r.next(collab.MsgWelcome)
 		// Read (which runs the ping handler) for ten silence limits.
 		r.ws.SetReadDeadline(time.Now().Add(1200 * time.Millisecond))
 		for {
@@ -497,10 +462,10 @@ func TestPingsKeepQuietClientsAlive(t *testing.T) {
 		}
 
 		// A client that neither reads nor answers is closed after the silence.
-		quiet := dialRaw(t, hs, d.ID)
+		quiet := dialRaw(t, e, d.ID)
 		quiet.ws.SetPingHandler(func(string) error { return nil }) // never answers
 		quiet.send(hello("silent-client"))
-		quiet.next(MsgWelcome)
+		quiet.next(collab.MsgWelcome)
 		quiet.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for {
 			if _, _, err := quiet.ws.ReadMessage(); err != nil {

@@ -3,8 +3,10 @@ package collab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
@@ -16,12 +18,15 @@ type hubRegistry struct {
 	wg   sync.WaitGroup
 }
 
+// errShuttingDown: the server is stopping and starts no hub.
+var errShuttingDown = errors.New("the server is shutting down")
+
 // hub returns the running hub of a document, starting one if needed.
 func (s *Server) hub(id string) (*Hub, error) {
 	s.reg.mu.Lock()
 	defer s.reg.mu.Unlock()
 	if s.shuttingDown.Load() {
-		return nil, errors.New("shutting down")
+		return nil, errShuttingDown
 	}
 	if h := s.reg.hubs[id]; h != nil {
 		return h, nil
@@ -36,6 +41,24 @@ func (s *Server) hub(id string) (*Hub, error) {
 	return h, nil
 }
 
+// loadedHub returns the hub of a document once it has loaded it, or why
+// it could not.
+func (s *Server) loadedHub(ctx context.Context, id string) (*Hub, error) {
+	h, err := s.hub(id)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-h.loaded:
+		if h.loadErr != nil {
+			return nil, h.loadErr
+		}
+		return h, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // removeHub forgets a hub that is exiting, unless a newer one took its place.
 func (s *Server) removeHub(h *Hub) {
 	s.reg.mu.Lock()
@@ -45,8 +68,9 @@ func (s *Server) removeHub(h *Hub) {
 	s.reg.mu.Unlock()
 }
 
-// currentDocument returns the document as clients see it: from its hub when
-// it is loaded, otherwise from the store (snapshot plus log).
+// currentDocument returns the durable document: from its hub when it is
+// loaded, otherwise from the store (snapshot plus log). It is the
+// caller's to modify.
 func (s *Server) currentDocument(ctx context.Context, id string) (*editor.Document, error) {
 	s.reg.mu.Lock()
 	h := s.reg.hubs[id]
@@ -55,23 +79,20 @@ func (s *Server) currentDocument(ctx context.Context, id string) (*editor.Docume
 		select {
 		case <-h.loaded:
 			if h.loadErr == nil {
-				if d := h.published.Load(); d != nil {
-					return d.Clone(), nil
-				}
+				return h.published.Load().Clone(), nil
 			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	doc, _, err := loadDocument(ctx, s.store, id)
-	return doc, err
+	return LoadDocument(ctx, s.store, id)
 }
 
 // BeginShutdown starts draining: it is called when the HTTP server begins
 // its shutdown (http.Server.RegisterOnShutdown), because connections that
 // were hijacked for websockets are not part of that shutdown. Every hub
-// finishes its append in flight, writes a snapshot and tells its clients
-// to reconnect.
+// stores what it accepted, writes a snapshot and tells its clients to
+// reconnect.
 func (s *Server) BeginShutdown() {
 	s.reg.mu.Lock()
 	defer s.reg.mu.Unlock()
@@ -90,7 +111,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.reg.wg.Wait()
-		s.stopPoller()
+		s.transport.Close()
 		close(done)
 	}()
 	select {
@@ -101,68 +122,57 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// errHubGone is returned when a document's hub exited while a request was
-// waiting for it; the request may be retried.
+// errHubGone is returned when a document's hub exited before it took a
+// request; the request may be tried again.
 var errHubGone = errors.New("document closed while the request waited")
 
-// structure adds a custom section to a document through its hub, so that
-// it is ordered with the live edits, and returns it once durable.
-func (s *Server) structure(ctx context.Context, id, title, text string) (*editor.Section, error) {
+// do runs a command on a document's authority, as the server acting for
+// someone (an API call, an accepted suggestion), and returns its outcome
+// once its updates are durable. It is ordered with the live edits, and
+// its updates reach every open editor like any other.
+func (s *Server) do(ctx context.Context, id string, cmd authority.Command) (authority.Outcome, error) {
 	for range 3 {
-		h, err := s.hub(id)
+		h, err := s.loadedHub(ctx, id)
 		if err != nil {
-			return nil, err
+			return authority.Outcome{}, err
 		}
-		req := &structureReq{title: title, text: text, reply: make(chan structureReply, 1)}
-		if !h.send(ctx, hubMsg{kind: msgStructure, structure: req}) {
+		reply := make(chan doReply, 1)
+		if !h.send(doMsg{cmd: cmd, reply: reply}, ctx.Done()) {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return authority.Outcome{}, ctx.Err()
 			}
-			select {
-			case <-h.loaded:
-				if h.loadErr != nil {
-					return nil, h.loadErr
-				}
-			default:
-			}
-			continue
+			continue // the hub exited: a new one loads the document
 		}
 		select {
-		case rep := <-req.reply:
-			if errors.Is(rep.err, errHubGone) {
+		case r := <-reply:
+			if errors.Is(r.err, errHubGone) {
 				continue
 			}
-			return rep.section, rep.err
-		case <-h.done:
-			if h.loadErr != nil {
-				return nil, h.loadErr
-			}
-			select {
-			case rep := <-req.reply:
-				return rep.section, rep.err
-			default:
-			}
+			return r.out, r.err
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			// The command may still be stored; the caller cannot know.
+			return authority.Outcome{}, ctx.Err()
 		}
 	}
-	return nil, errHubGone
-}
-
-type structureReq struct {
-	title, text string
-	reply       chan structureReply
-}
-
-type structureReply struct {
-	section *editor.Section
-	err     error
+	return authority.Outcome{}, errHubGone
 }
 
 // LoadDocument reads a document's current state from a store: its latest
 // snapshot with the log after it replayed. Tools use it on a data
 // directory that no server has open.
-func LoadDocument(ctx context.Context, st store.Store, id string) (*editor.Document, error) {
-	doc, _, err := loadDocument(ctx, st, id)
-	return doc, err
+func LoadDocument(ctx context.Context, st store.DocLog, id string) (*editor.Document, error) {
+	doc, err := st.LoadSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := st.ReadUpdates(ctx, id, doc.Seq, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range ups {
+		if _, err := authority.Replay(doc, u); err != nil {
+			return nil, fmt.Errorf("load document: %w", err)
+		}
+	}
+	return doc, nil
 }

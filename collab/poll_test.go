@@ -1,12 +1,14 @@
-package collab
+package collab_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 )
 
 // readModes runs f once with joined connections waiting in the poller and
@@ -16,11 +18,10 @@ func readModes(t *testing.T, f func(t *testing.T, blocking bool)) {
 	t.Run("goroutines", func(t *testing.T) { f(t, true) })
 }
 
-// newModeServer is newTestServer in one of the read modes.
-func newModeServer(t *testing.T, cfg Config, blocking bool) (*Server, *httptest.Server) {
-	srv, hs := newTestServer(t, cfg)
-	srv.noPoll = blocking
-	return srv, hs
+// newModeServer is a test server in one of the read modes.
+func newModeServer(t *testing.T, cfg collab.Config, blocking bool) *collabtest.Env {
+	cfg.NoPoll = blocking
+	return collabtest.New(t, cfg)
 }
 
 // connGoroutines counts the goroutines serving connections on the
@@ -30,8 +31,8 @@ func connGoroutines() int {
 	buf = buf[:runtime.Stack(buf, true)]
 	n := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "collab.(*Conn).readLoop") || strings.Contains(g, "collab.(*Conn).readReady") ||
-			strings.Contains(g, "collab.(*Conn).writeLoop") {
+		if strings.Contains(g, "transport.(*Conn).readLoop") || strings.Contains(g, "transport.(*Conn).readReady") ||
+			strings.Contains(g, "transport.(*Conn).writeLoop") {
 			n++
 		}
 	}
@@ -50,12 +51,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func hubLoaded(srv *Server, id string) bool {
-	srv.reg.mu.Lock()
-	defer srv.reg.mu.Unlock()
-	return srv.reg.hubs[id] != nil
-}
-
 // TestWaitingConnectionsHoldNoGoroutine: once joined, a connection that is
 // neither sending nor being sent to has no goroutine on the server; it is
 // read again as soon as its client sends, and still gets every broadcast.
@@ -63,26 +58,26 @@ func TestWaitingConnectionsHoldNoGoroutine(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the poller uses Linux's epoll; elsewhere each connection keeps a reader goroutine")
 	}
-	srv, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Parked")
+	e := collabtest.New(t, collab.Config{})
+	d := e.CreateDoc(t, "bpf-output", "Parked")
 	const n = 40
 	raws := make([]*rawConn, n)
 	for i := range raws {
-		raws[i] = dialRaw(t, hs, d.ID)
+		raws[i] = dialRaw(t, e, d.ID)
 		raws[i].send(hello(fmt.Sprintf("viewer-%02d", i)))
-		raws[i].next(MsgWelcome)
+		raws[i].next(collab.MsgWelcome)
 	}
 	eventually(t, "every connection waits without a goroutine", func() bool { return connGoroutines() == 0 })
-	if srv.poll.Load() == nil {
+	if !e.Server.Polling() {
 		t.Fatal("no poller was started")
 	}
 
-	ed := dial(t, hs.URL, d.ID, "editor-1")
+	ed := e.Dial(t, d.ID, "editor-1")
 	if err := ed.Edit("issues", insertAt(0, "Parked but listening")); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range raws {
-		if u := r.next(MsgUpdates); len(u["updates"].([]any)) != 1 {
+		if u := r.next(collab.MsgUpdates); len(u["updates"].([]any)) != 1 {
 			t.Fatalf("updates without seq: %v", u)
 		}
 	}
@@ -92,7 +87,7 @@ func TestWaitingConnectionsHoldNoGoroutine(t *testing.T) {
 			r.send(fmt.Sprintf(`{"type":"ping","id":%d}`, 100*round+i))
 		}
 		for i, r := range raws {
-			if p := r.next(MsgPong); p["id"] != float64(100*round+i) {
+			if p := r.next(collab.MsgPong); p["id"] != float64(100*round+i) {
 				t.Fatalf("round %d, conn %d: pong %v", round, i, p)
 			}
 		}
@@ -107,30 +102,30 @@ func TestWaitingConnectionsHoldNoGoroutine(t *testing.T) {
 // of the poller): with no one left, the document unloads.
 func TestWaitingConnectionsLeave(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		srv, hs := newModeServer(t, Config{Hub: HubConfig{UnloadAfter: 20 * time.Millisecond, PingEvery: 50 * time.Millisecond}}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Leaving")
+		e := newModeServer(t, collab.Config{Hub: collab.HubConfig{UnloadAfter: 20 * time.Millisecond, PingEvery: 50 * time.Millisecond}}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Leaving")
 
 		// The client goes away.
-		r := dialRaw(t, hs, d.ID)
+		r := dialRaw(t, e, d.ID)
 		r.send(hello("goes-away"))
-		r.next(MsgWelcome)
+		r.next(collab.MsgWelcome)
 		if !blocking {
 			eventually(t, "the connection waits in the poller", func() bool { return connGoroutines() == 0 })
 		}
 		r.ws.NetConn().Close()
-		eventually(t, "the document unloads after its client went away", func() bool { return !hubLoaded(srv, d.ID) })
+		eventually(t, "the document unloads after its client went away", func() bool { return !e.Server.HubLoaded(d.ID) })
 
 		// The server closes a client that never answers pings.
-		q := dialRaw(t, hs, d.ID)
+		q := dialRaw(t, e, d.ID)
 		q.ws.SetPingHandler(func(string) error { return nil })
 		q.send(hello("never-reads"))
-		q.next(MsgWelcome)
-		eventually(t, "the document unloads after the silent client was closed", func() bool { return !hubLoaded(srv, d.ID) })
-		if e := q.next(MsgError); e["code"] != CodeIdle {
-			t.Fatalf("silent client got %v; want the %s error", e, CodeIdle)
+		q.next(collab.MsgWelcome)
+		eventually(t, "the document unloads after the silent client was closed", func() bool { return !e.Server.HubLoaded(d.ID) })
+		if e := q.next(collab.MsgError); e["code"] != collab.CodeIdle {
+			t.Fatalf("silent client got %v; want the %s error", e, collab.CodeIdle)
 		}
-		if code := q.closeCode(); code != CloseReconnect {
-			t.Fatalf("silent client closed with %d; want %d", code, CloseReconnect)
+		if code := q.closeCode(); code != collab.CloseReconnect {
+			t.Fatalf("silent client closed with %d; want %d", code, collab.CloseReconnect)
 		}
 	})
 }
@@ -140,25 +135,25 @@ func TestWaitingConnectionsLeave(t *testing.T) {
 // message limit), in both read modes, and the others carry on.
 func TestProtocolErrorsClose(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		_, hs := newModeServer(t, Config{MaxMessageBytes: 1 << 10}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Protocol errors")
-		other := dial(t, hs.URL, d.ID, "bystander")
+		e := newModeServer(t, collab.Config{MaxMessageBytes: 1 << 10}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Protocol errors")
+		other := e.Dial(t, d.ID, "bystander")
 		cases := []struct {
 			name  string
 			frame []byte // written raw after the hello
 			code  int
 		}{
-			{"unmasked", []byte{0x81, 0x02, '{', '}'}, closeProtocolError},
-			{"reserved bits", []byte{0xC1, 0x80, 0, 0, 0, 0}, closeProtocolError},
-			{"unknown opcode", []byte{0x83, 0x80, 0, 0, 0, 0}, closeProtocolError},
-			{"continuation first", []byte{0x80, 0x80, 0, 0, 0, 0}, closeProtocolError},
-			{"long ping", append([]byte{0x89, 0xFE, 0x00, 0x7E, 0, 0, 0, 0}, make([]byte, 126)...), closeProtocolError},
-			{"over four times the limit", []byte{0x81, 0xFE, 0x10, 0x01, 0, 0, 0, 0}, closeTooBig},
+			{"unmasked", []byte{0x81, 0x02, '{', '}'}, 1002},
+			{"reserved bits", []byte{0xC1, 0x80, 0, 0, 0, 0}, 1002},
+			{"unknown opcode", []byte{0x83, 0x80, 0, 0, 0, 0}, 1002},
+			{"continuation first", []byte{0x80, 0x80, 0, 0, 0, 0}, 1002},
+			{"long ping", append([]byte{0x89, 0xFE, 0x00, 0x7E, 0, 0, 0, 0}, make([]byte, 126)...), 1002},
+			{"over four times the limit", []byte{0x81, 0xFE, 0x10, 0x01, 0, 0, 0, 0}, 1009},
 		}
 		for i, tc := range cases {
-			r := dialRaw(t, hs, d.ID)
+			r := dialRaw(t, e, d.ID)
 			r.send(hello(fmt.Sprintf("breaker-%d", i)))
-			r.next(MsgWelcome)
+			r.next(collab.MsgWelcome)
 			if _, err := r.ws.NetConn().Write(tc.frame); err != nil {
 				t.Fatal(err)
 			}
@@ -199,9 +194,9 @@ func clientFrame(op byte, payload []byte, key [4]byte) []byte {
 // read modes, before and after the hello.
 func TestFramesInPieces(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		_, hs := newModeServer(t, Config{}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Pieces")
-		r := dialRaw(t, hs, d.ID)
+		e := newModeServer(t, collab.Config{}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Pieces")
+		r := dialRaw(t, e, d.ID)
 		nc := r.ws.NetConn()
 		write := func(frame []byte, piece int) {
 			for len(frame) > 0 {
@@ -213,17 +208,17 @@ func TestFramesInPieces(t *testing.T) {
 				time.Sleep(time.Millisecond) // let the server read each piece on its own
 			}
 		}
-		write(clientFrame(opText, []byte(hello("in-pieces")), [4]byte{1, 2, 3, 4}), 7)
-		r.next(MsgWelcome)
+		write(clientFrame(0x1, []byte(hello("in-pieces")), [4]byte{1, 2, 3, 4}), 7)
+		r.next(collab.MsgWelcome)
 		big := fmt.Sprintf(`{"type":"ping","id":42}%s`, strings.Repeat(" ", 70000))
 		for i, piece := range []int{1, 3, 1000} {
-			write(clientFrame(opText, []byte(fmt.Sprintf(`{"type":"ping","id":%d}`, i)), [4]byte{9, 8, 7, byte(i)}), piece)
-			if p := r.next(MsgPong); p["id"] != float64(i) {
+			write(clientFrame(0x1, []byte(fmt.Sprintf(`{"type":"ping","id":%d}`, i)), [4]byte{9, 8, 7, byte(i)}), piece)
+			if p := r.next(collab.MsgPong); p["id"] != float64(i) {
 				t.Fatalf("piece %d: pong %v", piece, p)
 			}
 		}
-		write(clientFrame(opText, []byte(big), [4]byte{5, 5, 5, 5}), 4096)
-		if p := r.next(MsgPong); p["id"] != float64(42) {
+		write(clientFrame(0x1, []byte(big), [4]byte{5, 5, 5, 5}), 4096)
+		if p := r.next(collab.MsgPong); p["id"] != float64(42) {
 			t.Fatalf("big ping: pong %v", p)
 		}
 	})

@@ -2,6 +2,7 @@ package collab
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/bpfdraft/bpfdraft/editor"
 )
@@ -13,77 +14,75 @@ var palette = []string{"#1d70b8", "#d4351c", "#00703c", "#912b88", "#b58840", "#
 func peerColor(n int) string { return palette[n%len(palette)] }
 
 // peerList returns the visible editors other than except.
-func (h *Hub) peerList(except *Conn) []Peer {
+func (h *Hub) peerList(except *member) []Peer {
 	peers := []Peer{}
-	for c := range h.conns {
-		if c != except && c.role == RoleEditor && !c.hidden {
-			peers = append(peers, c.peer)
+	for m := range h.members {
+		if m != except && m.role == RoleEditor && !m.hidden {
+			peers = append(peers, m.peer)
 		}
 	}
 	return peers
 }
 
 // broadcastPeers tells everyone but except about changed or departed peers.
-func (h *Hub) broadcastPeers(changed []Peer, left []string, except *Conn) {
+func (h *Hub) broadcastPeers(changed []Peer, left []string, except *member) {
 	data, err := json.Marshal(peersMsg{Type: MsgPeers, Peers: changed, Left: left})
 	if err != nil {
 		return
 	}
-	for c := range h.conns {
-		if c != except && !c.queue(data) {
-			h.dropSlow(c)
+	for m := range h.members {
+		if m != except && !m.conn.Queue(data) {
+			h.dropSlow(m)
 		}
 	}
 }
 
 // presence records where a person is and what they have selected. Ranges
-// arrive relative to the section at the version the client names and are
-// mapped to the current version before they are stored and sent.
-func (h *Hub) presence(c *Conn, in *inMsg) {
-	h.touch(c)
-	if c.role != RoleEditor {
+// arrive relative to the section at the (durable) version the client
+// names and are mapped to the current durable version before they are
+// stored and sent.
+func (h *Hub) presence(in presenceMsg) {
+	m := in.m
+	h.touch(m)
+	if m.role != RoleEditor {
 		return
 	}
-	p := Peer{Client: c.peer.Client, Name: c.peer.Name, Color: c.peer.Color}
-	if in.Section != "" {
-		sec, hs := h.doc.Section(in.Section), h.sections[in.Section]
-		if sec == nil || hs == nil {
-			c.sendError(CodeUnknownSection, "no section "+in.Section+" in this document", in.Section, in.Version)
+	p := Peer{Client: m.peer.Client, Name: m.peer.Name, Color: m.peer.Color}
+	if in.section != "" {
+		sec := h.auth.Durable().Section(in.section)
+		if sec == nil {
+			m.sendError(CodeUnknownSection, "no section "+in.section+" in this document", in.section, in.version)
 			return
 		}
-		v := *in.Version
-		if v > sec.Version || v < hs.base || len(in.Ranges) > 100 {
+		over, length, ok := h.auth.Since(in.section, *in.version)
+		ranges := in.ranges
+		if !ok || len(ranges) > 100 {
 			// Too old, from the future or absurd: keep the person present
 			// without a selection rather than guess.
-			in.Ranges = nil
-			v = sec.Version
+			ranges, over = nil, nil
 		}
-		length := editor.UTF16Len(sec.Text)
-		if v < sec.Version {
-			length = hs.recent[v-hs.base].Changes.LenBefore()
-		}
-		ranges := make([]Range, 0, len(in.Ranges))
-		for _, r := range in.Ranges {
+		mapped := make([]Range, 0, len(ranges))
+		for _, r := range ranges {
 			if r.Anchor < 0 || r.Head < 0 || r.Anchor > length || r.Head > length {
 				continue
 			}
-			for _, u := range hs.recent[v-hs.base:] {
+			for _, u := range over {
 				r.Anchor, _ = u.Changes.MapPos(r.Anchor, -1, editor.MapSimple)
 				r.Head, _ = u.Changes.MapPos(r.Head, -1, editor.MapSimple)
 			}
-			ranges = append(ranges, r)
+			mapped = append(mapped, r)
 		}
-		p.Section, p.Version, p.Ranges = in.Section, sec.Version, ranges
+		p.Section, p.Version, p.Ranges = in.section, sec.Version, mapped
 	}
-	c.peer = p
-	h.broadcastPeers([]Peer{p}, nil, c)
+	m.peer = p
+	h.broadcastPeers([]Peer{p}, nil, m)
 }
 
-// mapPresence moves everyone's selection in a section through an accepted
-// change, so a newcomer sees them where they are now.
+// mapPresence moves everyone's selection in a section through a change
+// that became durable, so a newcomer sees them where they are now.
 func (h *Hub) mapPresence(section string, cs editor.ChangeSet) {
-	for c := range h.conns {
-		p := &c.peer
+	for m := range h.members {
+		p := &m.peer
 		if p.Section != section {
 			continue
 		}
@@ -96,24 +95,24 @@ func (h *Hub) mapPresence(section string, cs editor.ChangeSet) {
 }
 
 // touch notes activity; a person hidden as idle comes back.
-func (h *Hub) touch(c *Conn) {
-	c.lastSeen = h.srv.now()
-	if c.hidden {
-		c.hidden = false
-		if c.role == RoleEditor {
-			h.broadcastPeers([]Peer{c.peer}, nil, c)
+func (h *Hub) touch(m *member) {
+	m.lastSeen = time.Now()
+	if m.hidden {
+		m.hidden = false
+		if m.role == RoleEditor {
+			h.broadcastPeers([]Peer{m.peer}, nil, m)
 		}
 	}
 }
 
 // expirePresence hides people who have sent nothing for PresenceIdle.
 func (h *Hub) expirePresence() {
-	now := h.srv.now()
+	now := time.Now()
 	var left []string
-	for c := range h.conns {
-		if c.role == RoleEditor && !c.hidden && now.Sub(c.lastSeen) >= h.cfg.PresenceIdle {
-			c.hidden = true
-			left = append(left, c.clientID)
+	for m := range h.members {
+		if m.role == RoleEditor && !m.hidden && now.Sub(m.lastSeen) >= h.cfg.PresenceIdle {
+			m.hidden = true
+			left = append(left, m.clientID)
 		}
 	}
 	if len(left) > 0 {

@@ -15,7 +15,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/transport"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/frontend"
 )
@@ -30,6 +33,9 @@ type Config struct {
 	MaxMessageBytes int64
 	// Hub bounds each open document.
 	Hub HubConfig
+	// NoPoll keeps every websocket on a reader goroutine of its own, as on
+	// systems without epoll (a test setting elsewhere).
+	NoPoll bool
 	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to make
 	// state-changing requests and open websockets besides the server's own
 	// host. Empty means same-origin only.
@@ -64,49 +70,7 @@ type Server struct {
 	upgrader     websocket.Upgrader
 	reg          hubRegistry
 	shuttingDown atomic.Bool
-
-	// poll holds joined connections between reads (nil until the first
-	// joins, and on systems without one); noPoll keeps every connection
-	// on a reader goroutine of its own (a test setting).
-	poll    atomic.Pointer[poller]
-	pollMu  sync.Mutex
-	pollEnd bool
-	noPoll  bool
-}
-
-// poller returns the server's poller, starting it on first use; nil means
-// connections read in goroutines of their own.
-func (s *Server) poller() *poller {
-	if p := s.poll.Load(); p != nil {
-		return p
-	}
-	if s.noPoll {
-		return nil
-	}
-	s.pollMu.Lock()
-	defer s.pollMu.Unlock()
-	if p := s.poll.Load(); p != nil || s.pollEnd {
-		return p
-	}
-	p, err := newPoller()
-	if err != nil {
-		s.pollEnd = true
-		s.log.Info("connections read in goroutines of their own", "why", err.Error())
-		return nil
-	}
-	s.poll.Store(p)
-	return p
-}
-
-// stopPoller stops the poller once the hubs have closed their connections.
-func (s *Server) stopPoller() {
-	s.pollMu.Lock()
-	s.pollEnd = true
-	p := s.poll.Load()
-	s.pollMu.Unlock()
-	if p != nil {
-		p.close()
-	}
+	transport    *transport.Transport
 }
 
 // New returns a server on the given store. now is the clock (time.Now in
@@ -126,6 +90,13 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 		newID: uuid.NewString,
 	}
 	s.hubCfg = s.cfg.Hub
+	s.transport = transport.New(transport.Options{
+		MaxMessage: s.cfg.MaxMessageBytes,
+		Queue:      s.hubCfg.SendQueue,
+		FirstRead:  s.hubCfg.silence(),
+		NoPoll:     s.cfg.NoPoll,
+		Log:        log,
+	})
 	s.reg.hubs = map[string]*Hub{}
 	s.upgrader = websocket.Upgrader{
 		// Reading is done by the connection itself (frames.go), so
@@ -241,6 +212,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // storeError answers a store or model error with the matching status.
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var refusal *authority.Refusal
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s %q does not exist", what, r.PathValue("id")))
@@ -250,6 +222,17 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 	case errors.Is(err, editor.ErrUnknownTemplate):
 		writeError(w, http.StatusBadRequest, "unknown_template", err.Error())
+	case errors.As(err, &refusal):
+		status := http.StatusBadRequest
+		switch refusal.Code {
+		case wire.CodeTooLarge:
+			status = http.StatusRequestEntityTooLarge
+		case wire.CodeUnknownSection:
+			status = http.StatusNotFound
+		}
+		writeError(w, status, refusal.Code, refusal.Message)
+	case errors.Is(err, errStore), errors.Is(err, errHubGone), errors.Is(err, errShuttingDown):
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the document cannot take changes right now; try again")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing to answer.
 	default:

@@ -1,11 +1,10 @@
-package collab
+package collab_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/bpfdraft/bpfdraft/collab/client"
+	"github.com/bpfdraft/bpfdraft/client"
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -52,8 +54,6 @@ func randomEdit(rng *rand.Rand, text string) []editor.Change {
 	return []editor.Change{{From: from, To: to, Insert: ins.String()}}
 }
 
-func wsBase(hs *httptest.Server) string { return hs.URL }
-
 // TestConvergence drives many clients editing random sections with random
 // delays through the real server; some drop their connection with
 // unconfirmed updates and reconnect. In the end every client's text
@@ -63,8 +63,8 @@ func TestConvergence(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
 		seed := uint64(time.Now().UnixNano())
 		t.Logf("seed %d", seed)
-		srv, hs := newModeServer(t, Config{}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Convergence")
+		e := newModeServer(t, collab.Config{}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Convergence")
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 
@@ -73,7 +73,7 @@ func TestConvergence(t *testing.T) {
 		made := map[string]int{}
 		cs := make([]*client.Client, clients)
 		for i := range cs {
-			c, err := client.Dial(ctx, wsBase(hs), d.ID, client.Options{ClientID: fmt.Sprintf("client-%02d", i), Name: fmt.Sprintf("Writer %d", i),
+			c, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key(fmt.Sprintf("client-%02d", i)), Name: fmt.Sprintf("Writer %d", i),
 				OnError: func(e *client.ServerError) { t.Errorf("client-%02d: server error %v", i, e) }})
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +88,7 @@ func TestConvergence(t *testing.T) {
 				defer wg.Done()
 				rng := rand.New(rand.NewPCG(seed, uint64(i)))
 				sections := c.Sections()
-				for e := 0; e < edits; e++ {
+				for n := 0; n < edits; n++ {
 					sec := sections[rng.IntN(3)] // crowd three sections
 					if rng.IntN(4) == 0 {
 						sec = sections[rng.IntN(len(sections))]
@@ -111,7 +111,7 @@ func TestConvergence(t *testing.T) {
 							mu.Lock()
 							made[c.ID()]++
 							mu.Unlock()
-							e++
+							n++
 						}
 						time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 						if err := c.Reconnect(ctx); err != nil {
@@ -130,7 +130,7 @@ func TestConvergence(t *testing.T) {
 			return
 		}
 
-		doc, err := srv.currentDocument(ctx, d.ID)
+		doc, err := e.Server.CurrentDocument(ctx, d.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestConvergence(t *testing.T) {
 		}
 
 		// The log, replayed from the first snapshot, gives the same document.
-		replayed, err := LoadDocument(ctx, srv.store, d.ID)
+		replayed, err := collab.LoadDocument(ctx, e.Store, d.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func TestConvergence(t *testing.T) {
 		if string(rj) != string(dj) {
 			t.Fatalf("replay of the log differs from the live document")
 		}
-		ups, err := srv.store.ReadUpdates(ctx, d.ID, 0, 0)
+		ups, err := e.Store.ReadUpdates(ctx, d.ID, 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,9 +186,9 @@ type rawConn struct {
 	ws *websocket.Conn
 }
 
-func dialRaw(t *testing.T, hs *httptest.Server, doc string) *rawConn {
+func dialRaw(t *testing.T, e *collabtest.Env, doc string) *rawConn {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/documents/" + doc + "/ws"
+	u := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/documents/" + doc + "/ws"
 	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -239,19 +239,20 @@ func (r *rawConn) closeCode() int {
 	}
 }
 
-func hello(client string) string {
-	return fmt.Sprintf(`{"type":"hello","protocol":%d,"client":%q,"name":"Test"}`, ProtocolVersion, client)
+// hello is a hello with the key of name (collabtest.Key).
+func hello(name string) string {
+	return fmt.Sprintf(`{"type":"hello","protocol":%d,"key":%q,"name":"Test"}`, collab.ProtocolVersion, collabtest.Key(name))
 }
 
 // TestBadInput sends each kind of bad message: each gets an error with its
 // code, and the document is unchanged.
 func TestBadInput(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		srv, hs := newModeServer(t, Config{MaxMessageBytes: 64 << 10}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Bad input")
+		e := newModeServer(t, collab.Config{MaxMessageBytes: 64 << 10}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Bad input")
 		ctx := t.Context()
 		// A document with some text in "issues": "Hi 😀" is 5 UTF-16 units.
-		good, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "good-client"})
+		good, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key("good-client")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,70 +265,80 @@ func TestBadInput(t *testing.T) {
 		if err := good.WaitConfirmed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		before, _ := srv.currentDocument(ctx, d.ID)
+		before, _ := e.Server.CurrentDocument(ctx, d.ID)
 
 		inSession := []struct {
 			name, msg, code string
 		}{
-			{"malformed JSON", `{"type":"push",`, CodeBadMessage},
-			{"unknown type", `{"type":"shout"}`, CodeBadMessage},
-			{"unknown field", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5]}],"extra":1}`, CodeBadMessage},
-			{"no type", `{"section":"issues"}`, CodeBadMessage},
-			{"second hello", hello("raw-client-1"), CodeNotHello},
-			{"length mismatch", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[4,[0,"x"]]}]}`, CodeBadChanges},
-			{"negative count", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[-1,[0,"x"],6]}]}`, CodeBadChanges},
-			{"fractional count", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[1.5,[0,"x"],3.5]}]}`, CodeBadChanges},
-			{"splits a surrogate pair", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[4,[0,"x"],1]}]}`, CodeBadChanges},
-			{"deletes half a surrogate pair", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[3,[1],1]}]}`, CodeBadChanges},
-			{"lone surrogate inserted", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"\ud83d"]]}]}`, CodeBadMessage},
-			{"unknown section", `{"type":"push","section":"nope","version":0,"updates":[{"changes":[[0,"x"]]}]}`, CodeUnknownSection},
-			{"future version", `{"type":"push","section":"issues","version":7,"updates":[{"changes":[5,[0,"x"]]}]}`, CodeFutureVersion},
-			{"negative version", `{"type":"push","section":"issues","version":-1,"updates":[{"changes":[5,[0,"x"]]}]}`, CodeBadMessage},
-			{"push without updates", `{"type":"push","section":"issues","version":1,"updates":[]}`, CodeBadMessage},
-			{"not a change set", `{"type":"push","section":"issues","version":1,"updates":[{"changes":{"a":1}}]}`, CodeBadChanges},
-			{"too large", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"` + strings.Repeat("x", 70<<10) + `"]]}]}`, CodeTooLarge},
+			{"malformed JSON", `{"type":"push",`, collab.CodeBadMessage},
+			{"unknown type", `{"type":"shout"}`, collab.CodeBadMessage},
+			{"unknown field", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[5]}],"extra":1}`, collab.CodeBadMessage},
+			{"no type", `{"section":"issues"}`, collab.CodeBadMessage},
+			{"second hello", hello("raw-client-1"), collab.CodeNotHello},
+			{"length mismatch", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[4,[0,"x"]]}]}`, collab.CodeBadChanges},
+			{"negative count", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[-1,[0,"x"],6]}]}`, collab.CodeBadChanges},
+			{"fractional count", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[1.5,[0,"x"],3.5]}]}`, collab.CodeBadChanges},
+			// A change that cuts a character in two cannot have been made on
+			// the server's text: the client's copy differs.
+			{"splits a surrogate pair", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[4,[0,"x"],1]}]}`, collab.CodeDiverged},
+			{"deletes half a surrogate pair", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[3,[1],1]}]}`, collab.CodeDiverged},
+			{"push without check", `{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`, collab.CodeBadMessage},
+			{"check too big", `{"type":"push","section":"issues","version":1,"check":4294967296,"updates":[{"changes":[5,[0,"x"]]}]}`, collab.CodeBadMessage},
+			{"wrong check", `{"type":"push","section":"issues","version":1,"check":12345,"updates":[{"changes":[5,[0,"x"]]}]}`, collab.CodeDiverged},
+			{"lone surrogate inserted", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[5,[0,"\ud83d"]]}]}`, collab.CodeBadMessage},
+			{"unknown section", `{"type":"push","section":"nope","version":0,"check":0,"updates":[{"changes":[[0,"x"]]}]}`, collab.CodeUnknownSection},
+			{"future version", `{"type":"push","section":"issues","version":7,"check":0,"updates":[{"changes":[5,[0,"x"]]}]}`, collab.CodeFutureVersion},
+			{"negative version", `{"type":"push","section":"issues","version":-1,"check":0,"updates":[{"changes":[5,[0,"x"]]}]}`, collab.CodeBadMessage},
+			{"push without updates", `{"type":"push","section":"issues","version":1,"check":0,"updates":[]}`, collab.CodeBadMessage},
+			{"not a change set", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":{"a":1}}]}`, collab.CodeBadChanges},
+			{"too large", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[5,[0,"` + strings.Repeat("x", 70<<10) + `"]]}]}`, collab.CodeTooLarge},
 		}
 		for _, tc := range inSession {
 			t.Run(tc.name, func(t *testing.T) {
-				r := dialRaw(t, hs, d.ID)
+				r := dialRaw(t, e, d.ID)
 				r.send(hello("raw-client-1"))
-				r.next(MsgWelcome)
+				r.next(collab.MsgWelcome)
 				r.send(tc.msg)
-				e := r.next(MsgError)
+				e := r.next(collab.MsgError)
 				if e["code"] != tc.code || e["message"] == "" {
 					t.Fatalf("got error %v; want code %q with a message", e, tc.code)
 				}
-				if wantReconnect := reconnectCodes[tc.code]; e["reconnect"] != wantReconnect {
-					t.Fatalf("error %v: reconnect = %v; want %v", e, e["reconnect"], wantReconnect)
+				if kind := wire.KindOf(tc.code); e["kind"] != kind {
+					t.Fatalf("error %v: kind %v; want %v", e, e["kind"], kind)
+				}
+				if tc.code == collab.CodeDiverged {
+					if code := r.closeCode(); code != collab.CloseResync {
+						t.Fatalf("diverged: close code %d; want %d", code, collab.CloseResync)
+					}
 				}
 			})
 		}
 		t.Run("wrong protocol version", func(t *testing.T) {
-			r := dialRaw(t, hs, d.ID)
-			r.send(`{"type":"hello","protocol":99,"client":"raw-client-2"}`)
-			if e := r.next(MsgError); e["code"] != CodeBadProtocol {
-				t.Fatalf("got %v; want %s", e, CodeBadProtocol)
+			r := dialRaw(t, e, d.ID)
+			r.send(`{"type":"hello","protocol":99,"key":"raw-client-2-0123456789"}`)
+			if e := r.next(collab.MsgError); e["code"] != collab.CodeBadProtocol {
+				t.Fatalf("got %v; want %s", e, collab.CodeBadProtocol)
 			}
-			if code := r.closeCode(); code != CloseTerminal {
-				t.Fatalf("close code %d; want %d", code, CloseTerminal)
+			if code := r.closeCode(); code != collab.CloseTerminal {
+				t.Fatalf("close code %d; want %d", code, collab.CloseTerminal)
 			}
 		})
 		t.Run("push before hello", func(t *testing.T) {
-			r := dialRaw(t, hs, d.ID)
-			r.send(`{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`)
-			if e := r.next(MsgError); e["code"] != CodeNotHello {
-				t.Fatalf("got %v; want %s", e, CodeNotHello)
+			r := dialRaw(t, e, d.ID)
+			r.send(`{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[5,[0,"x"]]}]}`)
+			if e := r.next(collab.MsgError); e["code"] != collab.CodeNotHello {
+				t.Fatalf("got %v; want %s", e, collab.CodeNotHello)
 			}
 		})
-		t.Run("bad client id", func(t *testing.T) {
-			r := dialRaw(t, hs, d.ID)
-			r.send(`{"type":"hello","protocol":1,"client":"<script>"}`)
-			if e := r.next(MsgError); e["code"] != CodeBadClient {
-				t.Fatalf("got %v; want %s", e, CodeBadClient)
+		t.Run("bad key", func(t *testing.T) {
+			r := dialRaw(t, e, d.ID)
+			r.send(`{"type":"hello","protocol":2,"key":"<script>0123456789abcdef"}`)
+			if e := r.next(collab.MsgError); e["code"] != collab.CodeBadClient {
+				t.Fatalf("got %v; want %s", e, collab.CodeBadClient)
 			}
 		})
 		t.Run("viewer cannot edit", func(t *testing.T) {
-			u := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/documents/" + d.ID + "/ws?mode=view"
+			u := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/documents/" + d.ID + "/ws?mode=view"
 			ws, _, err := websocket.DefaultDialer.Dial(u, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -335,14 +346,14 @@ func TestBadInput(t *testing.T) {
 			r := &rawConn{t: t, ws: ws}
 			defer ws.Close()
 			r.send(hello("viewer-1"))
-			r.next(MsgWelcome)
-			r.send(`{"type":"push","section":"issues","version":1,"updates":[{"changes":[5,[0,"x"]]}]}`)
-			if e := r.next(MsgError); e["code"] != CodeForbidden {
-				t.Fatalf("got %v; want %s", e, CodeForbidden)
+			r.next(collab.MsgWelcome)
+			r.send(`{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[5,[0,"x"]]}]}`)
+			if e := r.next(collab.MsgError); e["code"] != collab.CodeForbidden {
+				t.Fatalf("got %v; want %s", e, collab.CodeForbidden)
 			}
 		})
 
-		after, _ := srv.currentDocument(ctx, d.ID)
+		after, _ := e.Server.CurrentDocument(ctx, d.ID)
 		bj, _ := json.Marshal(before)
 		aj, _ := json.Marshal(after)
 		if string(bj) != string(aj) {
@@ -365,22 +376,22 @@ func TestBadInput(t *testing.T) {
 // reconnect code while the others keep editing without waiting for it.
 func TestSlowReader(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		srv, hs := newModeServer(t, Config{Hub: HubConfig{SendQueue: 8}}, blocking)
-		d := createDoc(t, hs, "bpf-output", "Slow reader")
+		e := newModeServer(t, collab.Config{Hub: collab.HubConfig{SendQueue: 8}}, blocking)
+		d := e.CreateDoc(t, "bpf-output", "Slow reader")
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 
-		slow := dialRaw(t, hs, d.ID)
+		slow := dialRaw(t, e, d.ID)
 		slow.send(hello("slow-reader"))
 		// It reads the welcome, then nothing more until the end.
-		slow.next(MsgWelcome)
+		slow.next(collab.MsgWelcome)
 
-		w, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "fast-writer"})
+		w, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key("fast-writer")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		other, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "fast-reader"})
+		other, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key("fast-reader")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -403,7 +414,7 @@ func TestSlowReader(t *testing.T) {
 		if err := w.WaitConfirmed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		doc, _ := srv.currentDocument(ctx, d.ID)
+		doc, _ := e.Server.CurrentDocument(ctx, d.ID)
 		if err := other.WaitSeq(ctx, doc.Seq); err != nil {
 			t.Fatal(err)
 		}
@@ -412,28 +423,27 @@ func TestSlowReader(t *testing.T) {
 		}
 		// Now the slow client reads: after what was queued it finds an error
 		// telling it to reconnect and a reconnect close code.
-		if code := slow.closeCode(); code != CloseReconnect {
-			t.Fatalf("slow reader closed with %d; want %d", code, CloseReconnect)
+		if code := slow.closeCode(); code != collab.CloseReconnect {
+			t.Fatalf("slow reader closed with %d; want %d", code, collab.CloseReconnect)
 		}
 	})
 }
 
 // TestCatchUpAfterReconnect: a client that was away receives exactly the
-// updates it missed, not a snapshot.
+// updates it missed, not a snapshot, even when it had seen none (seq 0),
+// and what it typed meanwhile is kept and merged.
 func TestCatchUpAfterReconnect(t *testing.T) {
-	_, hs := newTestServer(t, Config{})
-	d := createDoc(t, hs, "bpf-output", "Catch-up")
+	e := collabtest.New(t, collab.Config{})
+	d := e.CreateDoc(t, "bpf-output", "Catch-up")
 	ctx := t.Context()
-	a, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "writer-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := client.Dial(ctx, hs.URL, d.ID, client.Options{ClientID: "writer-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := e.Dial(t, d.ID, "writer-a")
+	var mu sync.Mutex
+	var received []int64
+	var errs []string
+	b := e.Dial(t, d.ID, "writer-b", func(o *client.Options) {
+		o.OnUpdate = func(u client.Update, own bool) { mu.Lock(); received = append(received, u.Seq); mu.Unlock() }
+		o.OnError = func(e *client.ServerError) { mu.Lock(); errs = append(errs, e.Code); mu.Unlock() }
+	})
 	b.Drop()
 	for i := 0; i < 10; i++ {
 		a.Edit("methodology", func(text string) []editor.Change {
@@ -446,7 +456,9 @@ func TestCatchUpAfterReconnect(t *testing.T) {
 	if err := a.WaitConfirmed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var seen []int64
+	if b.Seq() != 0 {
+		t.Fatalf("b saw seq %d before reconnecting; the test wants 0", b.Seq())
+	}
 	if err := b.Reconnect(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -456,8 +468,13 @@ func TestCatchUpAfterReconnect(t *testing.T) {
 	if err := a.WaitSeq(ctx, b.Seq()); err != nil {
 		t.Fatal(err)
 	}
-	_ = seen
 	if a.Text("methodology") != b.Text("methodology") || !strings.HasPrefix(a.Text("methodology"), "B first. ") || !strings.HasSuffix(a.Text("methodology"), "line 8\nline 9\n") {
 		t.Fatalf("after reconnect: a %q, b %q", a.Text("methodology"), b.Text("methodology"))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Caught up update by update: seqs 1 to 10 from a, then its own 11.
+	if len(received) != 11 || received[0] != 1 || received[10] != 11 || len(errs) != 0 {
+		t.Fatalf("b received seqs %v and errors %v; want 1..11 one by one and no error", received, errs)
 	}
 }

@@ -1,6 +1,9 @@
 package editor
 
-import "fmt"
+import (
+	"fmt"
+	"hash/crc32"
+)
 
 // Text is a collaborative text held for editing: UTF-8 bytes that change in
 // place, with their UTF-16 length cached. It is the fast way to apply a
@@ -126,3 +129,6 @@ func (t *Text) rebuild(c ChangeSet) error {
 	t.units = c.LenAfter()
 	return nil
 }
+
+// Checksum returns Checksum of the text, without copying it.
+func (t *Text) Checksum() uint32 { return crc32.ChecksumIEEE(t.buf) }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfdraft/bpfdraft/collab/client"
+	"github.com/bpfdraft/bpfdraft/client"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -50,7 +50,7 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 	clients := make([]*client.Client, writers)
 	for i := range clients {
 		c, err := client.Dial(ctx, base, doc.ID, client.Options{
-			ClientID: fmt.Sprintf("writer-%d", i),
+			Key: fmt.Sprintf("crash-writer-%d-key", i),
 			OnUpdate: func(u client.Update, own bool) {
 				for own {
 					cur := confirmed.Load()
@@ -163,8 +163,8 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 		}
 		count[u.Client]++
 	}
-	for i := range clients {
-		id := fmt.Sprintf("writer-%d", i)
+	for i, c := range clients {
+		id := c.ID()
 		if count[id] != made[i] {
 			t.Errorf("%s typed %d updates; the log holds %d of them", id, made[i], count[id])
 		}

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bpfdraft/bpfdraft/collab/loadgen"
+	"github.com/bpfdraft/bpfdraft/loadgen"
 )
 
 // seconds is a duration flag that also takes a plain number of seconds.

@@ -5,10 +5,6 @@ package wire
 
 import "encoding/json"
 
-// ProtocolVersion is the version of the websocket protocol. A hello with
-// another version is refused.
-const ProtocolVersion = 1
-
 // Update is one accepted update as clients receive it.
 type Update struct {
 	Seq     int64           `json:"seq"`

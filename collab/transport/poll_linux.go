@@ -1,6 +1,6 @@
 //go:build linux
 
-package collab
+package transport
 
 import (
 	"io"

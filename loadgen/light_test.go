@@ -38,7 +38,7 @@ func scripted(t *testing.T, frames ...string) *httptest.Server {
 	return hs
 }
 
-const lightWelcome = `{"type":"welcome","protocol":1,"client":"v","seq":3,"document":{"seq":3,"sections":[{"text":"a \"seq\":99"}]}}`
+const lightWelcome = `{"type":"welcome","protocol":2,"client":"v","seq":3,"document":{"seq":3,"sections":[{"text":"a \"seq\":99"}]}}`
 
 func TestLightViewerFollowsSeqs(t *testing.T) {
 	for _, tc := range []struct {

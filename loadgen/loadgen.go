@@ -21,7 +21,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/bpfdraft/bpfdraft/collab/client"
+	"github.com/bpfdraft/bpfdraft/client"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 )
 
 // Bounds on what one run may ask for, so a mistyped flag cannot run for
@@ -223,7 +224,7 @@ type receiver struct {
 
 // editorState is one editor: its connection and the time of each edit.
 type editorState struct {
-	id      string
+	key, id string // the client's key and the id the server derives from it
 	section string
 	c       *client.Client
 	rc      *receiver
@@ -527,8 +528,10 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 	// Room for every edit the schedule can ask for, plus the first one.
 	slots := int(cfg.Rate*cfg.Duration.Seconds()) + 2
 	for i := range cfg.Editors {
+		key := fmt.Sprintf("load-%s-e%05d-key", tag, i)
 		e := &editorState{
-			id:      fmt.Sprintf("load-%s-e%05d", tag, i),
+			key:     key,
+			id:      wire.ClientID(key),
 			section: doc.Sections[i%cfg.Sections].ID,
 			typ:     typing{rng: mrand.New(mrand.NewPCG(cfg.Seed, uint64(i))), targetUnits: cfg.TargetUnits},
 			sent:    make([]atomic.Int64, slots),
@@ -542,7 +545,7 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 	err := r.dialAll(ctx, cfg.Editors, func(ctx context.Context, i int) error {
 		e := r.editors[i]
 		c, err := client.Dial(ctx, r.base, docID, client.Options{
-			ClientID: e.id, Name: fmt.Sprintf("Load editor %d", i), Dialer: d,
+			Key: e.key, Name: fmt.Sprintf("Load editor %d", i), Dialer: d,
 			OnUpdate: r.onUpdate(e.rc), OnError: r.onError,
 		})
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/bpfdraft/bpfdraft/collab/client"
+	"github.com/bpfdraft/bpfdraft/client"
 )
 
 // lightViewer is a viewer beyond the sample: it reads every frame the
@@ -56,7 +56,7 @@ func dialLight(ctx context.Context, d *websocket.Dialer, base, doc, id string, o
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}
-	hello := fmt.Sprintf(`{"type":"hello","protocol":%d,"client":%q,"name":"viewer"}`, client.ProtocolVersion, id)
+	hello := fmt.Sprintf(`{"type":"hello","protocol":%d,"name":"viewer"}`, client.ProtocolVersion)
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(hello)); err != nil {
 		ws.Close()
 		return nil, err

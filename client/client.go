@@ -14,8 +14,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,21 +45,23 @@ var (
 
 // ServerError is an error message from the server.
 type ServerError struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Reconnect bool   `json:"reconnect"`
-	Section   string `json:"section,omitempty"`
-	Version   *int   `json:"version,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Kind is terminal, reconnect or resync (docs/protocol.md).
+	Kind    string `json:"kind"`
+	Section string `json:"section,omitempty"`
+	Version *int   `json:"version,omitempty"`
 }
 
 func (e *ServerError) Error() string { return e.Code + ": " + e.Message }
 
 // Options configure a Client.
 type Options struct {
-	// ClientID identifies this client's updates; it must stay the same
-	// across reconnects so the server recognises updates it already has.
-	// Default: a random id.
-	ClientID string
+	// Key is the client's secret: the server derives the client's public
+	// id from it, and recognises by it the updates it already accepted, so
+	// it stays the same across reconnects. Default: one the server issues
+	// with the first welcome.
+	Key string
 	// Name is shown to others in presence.
 	Name string
 	// Viewer connects read-only.
@@ -91,6 +91,7 @@ type section struct {
 	id      string
 	title   string
 	text    *editor.Text // local text: confirmed plus unconfirmed changes, edited in place
+	synced  *editor.Text // the server's text at version
 	version int          // number of updates of the section received
 	pending []editor.Update
 	// inflight counts pending updates already sent and not yet confirmed
@@ -109,6 +110,8 @@ const (
 type Client struct {
 	base, doc string
 	opts      Options
+	id        string // the client id, from the welcome
+	resync    bool   // the server said this copy diverged: keep nothing of it
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -128,9 +131,6 @@ type Client struct {
 // Dial connects to document doc on the server at base (http://host:port)
 // and waits for the welcome.
 func Dial(ctx context.Context, base, doc string, opts Options) (*Client, error) {
-	if opts.ClientID == "" {
-		opts.ClientID = randomID()
-	}
 	c := &Client{base: base, doc: doc, opts: opts, sections: map[string]*section{}, peers: map[string]Peer{}}
 	c.cond = sync.NewCond(&c.mu)
 	if err := c.connect(ctx); err != nil {
@@ -139,8 +139,20 @@ func Dial(ctx context.Context, base, doc string, opts Options) (*Client, error) 
 	return c, nil
 }
 
-// ID returns the client id.
-func (c *Client) ID() string { return c.opts.ClientID }
+// ID returns the client id the server derived from the key.
+func (c *Client) ID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.id
+}
+
+// Key returns the client's secret key (the one it was given, or the one
+// the server issued).
+func (c *Client) Key() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opts.Key
+}
 
 func (c *Client) wsURL() (string, error) {
 	u, err := url.Parse(c.base)
@@ -178,8 +190,11 @@ func (c *Client) connect(ctx context.Context) error {
 		}
 		return fmt.Errorf("dial %s: %w", u, err)
 	}
-	msg := map[string]any{"type": "hello", "protocol": ProtocolVersion, "client": c.opts.ClientID, "name": c.opts.Name}
+	msg := map[string]any{"type": "hello", "protocol": ProtocolVersion, "name": c.opts.Name}
 	c.mu.Lock()
+	if c.opts.Key != "" {
+		msg["key"] = c.opts.Key
+	}
 	if c.order != nil {
 		msg["seq"] = c.seq // catch up from here rather than take a snapshot
 	}
@@ -247,7 +262,9 @@ func (c *Client) connect(ctx context.Context) error {
 // updates are dropped and reported), otherwise only updates follow.
 func (c *Client) welcome(data []byte) error {
 	var w struct {
-		Seq      int64 `json:"seq"`
+		Client   string `json:"client"`
+		Key      string `json:"key"`
+		Seq      int64  `json:"seq"`
 		Document *struct {
 			Sections []struct {
 				ID      string   `json:"id"`
@@ -264,20 +281,35 @@ func (c *Client) welcome(data []byte) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.id = w.Client
+	if w.Key != "" {
+		c.opts.Key = w.Key
+	}
 	var lost error
 	if w.Document != nil {
-		for _, s := range c.sections {
-			if len(s.pending) > 0 {
-				lost = ErrLostPending
-			}
-		}
+		old := c.sections
 		c.sections = map[string]*section{}
 		c.order = c.order[:0]
 		for _, s := range w.Document.Sections {
-			c.sections[s.ID] = &section{id: s.ID, title: s.Title, text: editor.NewText(s.Text), version: s.Version, paras: s.Paras}
+			ns := &section{id: s.ID, title: s.Title, text: editor.NewText(s.Text), synced: editor.NewText(s.Text), version: s.Version, paras: s.Paras}
+			if o := old[s.ID]; o != nil && len(o.pending) > 0 {
+				if !c.resync && o.version == s.Version && o.synced.String() == s.Text {
+					// Still at that version: what is unconfirmed stays.
+					o.title, o.paras = s.Title, s.Paras
+					ns = o
+				} else {
+					lost = ErrLostPending
+				}
+			}
+			c.sections[s.ID] = ns
 			c.order = append(c.order, s.ID)
 		}
-		c.seq = w.Seq
+		for id, o := range old {
+			if c.sections[id] == nil && len(o.pending) > 0 {
+				lost = ErrLostPending
+			}
+		}
+		c.seq, c.resync = w.Seq, false
 	}
 	c.peers = map[string]Peer{}
 	for _, p := range w.Peers {
@@ -351,24 +383,25 @@ func (c *Client) handle(data []byte) {
 		c.notify()
 	case "error":
 		e := m.ServerError
-		{
-			if e.Section != "" {
-				if s := c.sections[e.Section]; s != nil {
-					// The push was refused: its updates are not in flight
-					// any more. A terminal refusal would fail the same way
-					// again, so they are dropped.
-					s.inflight = 0
-					if !e.Reconnect {
-						c.err = &e
-						s.pending = nil
-					}
-				}
-			}
-			if c.opts.OnError != nil {
-				c.opts.OnError(&e)
-			}
-			c.notify()
+		if e.Kind == KindResync {
+			// This copy is not the server's: the next connection takes a
+			// snapshot (what is unconfirmed is reported lost then).
+			c.order, c.resync = nil, true
 		}
+		if s := c.sections[e.Section]; s != nil {
+			// The push was refused: its updates are not in flight any more.
+			// A terminal refusal would fail the same way again, so they
+			// are dropped.
+			s.inflight = 0
+			if e.Kind == KindTerminal {
+				c.err = &e
+				s.pending = nil
+			}
+		}
+		if c.opts.OnError != nil {
+			c.opts.OnError(&e)
+		}
+		c.notify()
 	}
 }
 
@@ -405,7 +438,8 @@ func (c *Client) receive(u Update) error {
 			return err
 		}
 		if sc.Op == "add_section" && c.sections[sc.Section.ID] == nil {
-			c.sections[sc.Section.ID] = &section{id: sc.Section.ID, title: sc.Section.Title, text: editor.NewText(sc.Section.Text), paras: sc.Section.Paras}
+			c.sections[sc.Section.ID] = &section{id: sc.Section.ID, title: sc.Section.Title, text: editor.NewText(sc.Section.Text),
+				synced: editor.NewText(sc.Section.Text), paras: sc.Section.Paras}
 			c.order = append(c.order, sc.Section.ID)
 		}
 		if c.opts.OnUpdate != nil {
@@ -424,8 +458,13 @@ func (c *Client) receive(u Update) error {
 	if u.Paras != nil {
 		s.paras = u.Paras
 	}
-	own := len(s.pending) > 0 && u.Client == c.opts.ClientID
+	own := len(s.pending) > 0 && u.Client == c.id
 	if own {
+		// The server rebased it over what we received before it, as we
+		// did: it is our oldest unconfirmed update as it stands.
+		if err := s.synced.Apply(s.pending[0].Changes); err != nil {
+			return fmt.Errorf("update %d (ours) does not apply to the synced text: %w", u.Seq, err)
+		}
 		s.pending = s.pending[1:]
 		if s.inflight > 0 {
 			s.inflight--
@@ -434,6 +473,9 @@ func (c *Client) receive(u Update) error {
 		cs, err := editor.ChangeSetFromJSON(u.Changes)
 		if err != nil {
 			return fmt.Errorf("update %d: %w", u.Seq, err)
+		}
+		if err := s.synced.Apply(cs); err != nil {
+			return fmt.Errorf("update %d does not apply to the synced text: %w", u.Seq, err)
 		}
 		// Rebase pending over the foreign change, and the foreign change
 		// over pending, then apply it to the local text.
@@ -466,7 +508,7 @@ func (c *Client) Edit(sectionID string, edit func(text string) []editor.Change) 
 	cs, err := editor.ChangeSetOf(changes, s.text.Len())
 	if err == nil {
 		if err = s.text.Apply(cs); err == nil {
-			s.pending = append(s.pending, editor.Update{Changes: cs, ClientID: c.opts.ClientID})
+			s.pending = append(s.pending, editor.Update{Changes: cs})
 		}
 	}
 	c.mu.Unlock()
@@ -484,6 +526,7 @@ func (c *Client) flush() {
 		Type    string            `json:"type"`
 		Section string            `json:"section"`
 		Version int               `json:"version"`
+		Check   uint32            `json:"check"`
 		Updates []json.RawMessage `json:"updates"`
 	}
 	var frames [][]byte
@@ -511,6 +554,7 @@ func (c *Client) flush() {
 			size += len(raw)
 		}
 		s.inflight = len(p.Updates)
+		p.Check = s.check(len(p.Updates))
 		data, _ := json.Marshal(p)
 
 		frames = append(frames, data)
@@ -523,6 +567,23 @@ func (c *Client) flush() {
 	defer c.wmu.Unlock()
 	ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	ws.WriteMessage(websocket.TextMessage, bytes.Join(frames, []byte{'\n'}))
+}
+
+// check is the checksum of the section's text after its first n
+// unconfirmed updates: the local text when they are all of them.
+func (s *section) check(n int) uint32 {
+	if n == len(s.pending) {
+		return s.text.Checksum()
+	}
+	cs := s.pending[0].Changes
+	for _, u := range s.pending[1:n] {
+		cs = cs.Compose(u.Changes)
+	}
+	after, err := cs.Apply(s.synced.String())
+	if err != nil {
+		return 0 // cannot happen: pending follows synced
+	}
+	return editor.Checksum(after)
 }
 
 // Send writes a raw message (for tests of bad input).
@@ -751,8 +812,9 @@ func (c *Client) Locked(f func(seq int64, texts map[string]string)) {
 	f(c.seq, texts)
 }
 
-func randomID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
+// The kinds of server errors (docs/protocol.md).
+const (
+	KindTerminal  = wire.KindTerminal
+	KindReconnect = wire.KindReconnect
+	KindResync    = wire.KindResync
+)

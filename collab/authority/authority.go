@@ -1,0 +1,722 @@
+// Package authority decides what becomes of one document: it takes typed
+// commands from any source (a websocket connection, or the server acting
+// for a person) and turns them into updates of the document's log.
+//
+// An Authority knows no sockets, no store and no clock: values in, values
+// out. It holds the durable document (what the store has), the batch of
+// accepted commands waiting to be stored, and for each section its recent
+// updates with their inverses (for rebasing pushes made at older
+// versions, dropping those already accepted, and rebuilding the text a
+// push was made on to refuse a client whose copy has diverged). Whoever drives it
+// (the hub) stores what Take hands out and reports back with Settle, or
+// with Absorb when another writer got to the log first.
+//
+// # Concurrency
+//
+// An Authority is not safe for concurrent use; one goroutine owns it.
+//
+// # Caveats
+//
+// The durable document returned by Durable is shared, never modified by
+// the authority afterwards (it is replaced); callers must not modify it
+// either.
+package authority
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// Config bounds what an authority accepts and keeps.
+type Config struct {
+	// MaxSectionUnits caps a section's length in UTF-16 units.
+	MaxSectionUnits int
+	// MaxDocumentUnits caps the sum of all sections' lengths.
+	MaxDocumentUnits int
+	// RecentPerSection is how many durable updates of each section are
+	// kept for rebasing pushes made at older versions.
+	RecentPerSection int
+}
+
+// Author is who a command acts for.
+type Author struct {
+	// Client is the identity updates are deduplicated and confirmed by:
+	// a connection's client id, which only that client can claim, or a
+	// fresh id for each command the server makes for a person. It must
+	// not be empty.
+	Client string
+	// Name is the person's name, kept in the log.
+	Name string
+}
+
+// Command is something asked of the authority: Push or AddSection.
+type Command interface{ command() }
+
+// Push offers a client's updates to one section. They were made one after
+// the other on top of version Base of the section.
+type Push struct {
+	Author  Author
+	Section string
+	Base    int
+	// Check, when set, is editor.Checksum of the client's text of the
+	// section after Updates. The server rebuilds the text at Base, applies
+	// Updates to it and compares: a push whose check differs (the client's
+	// copy is not the server's, so its positions mean something else) is
+	// refused with wire.CodeDiverged.
+	Check   *uint32
+	Updates []editor.ChangeSet
+	Time    time.Time
+}
+
+// AddSection appends a custom section.
+type AddSection struct {
+	Author Author
+	Title  string
+	Text   string
+	Time   time.Time
+}
+
+func (Push) command()       {}
+func (AddSection) command() {}
+
+// Refusal is a command refused: nothing of it was accepted. Code is one of
+// the wire error codes, or CodeInvalid.
+type Refusal struct {
+	Code    string
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
+
+// CodeInvalid refuses a command whose own content breaks a rule of the
+// document model (an empty title); it never reaches a websocket client.
+const CodeInvalid = "invalid"
+
+func refuse(code, format string, args ...any) *Refusal {
+	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotStored is the error of every outcome whose updates were handed to
+// the store and not stored (Settle(false)).
+var ErrNotStored = errors.New("the store did not take the updates")
+
+// Ticket names an accepted command until it is settled; NoTicket means
+// there was nothing to do (every update of a push was already accepted).
+type Ticket uint64
+
+// NoTicket is returned by Do for a command that needs no update.
+const NoTicket Ticket = 0
+
+// Accepted is one update of the log, in its three forms: as stored, as
+// clients receive it, and its text change (zero for a structural update).
+type Accepted struct {
+	Log     store.Update
+	Out     wire.Update
+	Changes editor.ChangeSet
+}
+
+// Outcome is the end of an accepted command.
+type Outcome struct {
+	Ticket Ticket
+	// Err is nil when the command's updates are durable; a *Refusal when
+	// it could not be replayed after Absorb; ErrNotStored after
+	// Settle(false).
+	Err error
+	// First and Last are the seqs of its updates (both 0 when every
+	// update was already accepted by then).
+	First, Last int64
+	// Added is the section an AddSection added.
+	Added *editor.Section
+}
+
+// Settled is what became durable, in seq order, and the commands that
+// ended.
+type Settled struct {
+	Updates  []Accepted
+	Outcomes []Outcome
+}
+
+// entry is an accepted command and the updates it produced on the working
+// document; they are produced again if the batch must be rebased.
+type entry struct {
+	ticket Ticket
+	cmd    Command
+	acc    []Accepted
+	added  *editor.Section
+}
+
+// history is what a section keeps for rebasing and checking pushes:
+// recent[i] took it from version base+i to base+i+1, and inv[i] undoes it
+// (inv[i] is unknown, its ok false, for updates read from a log that did
+// not keep inverses). It covers the durable updates and then those of the
+// batch.
+type history struct {
+	base   int
+	recent []editor.Update
+	inv    []inverse
+}
+
+type inverse struct {
+	cs editor.ChangeSet
+	ok bool
+}
+
+// Authority is one document's decision maker; see the package comment.
+type Authority struct {
+	cfg Config
+	// durable is what the store has; next is durable plus the batch
+	// handed out by Take (while it is stored); work is durable plus every
+	// accepted entry.
+	durable, next, work *editor.Document
+	entries             []entry
+	inflight            int // entries[:inflight] were handed out by Take
+	sections            map[string]*history
+	units               int // UTF-16 length of work's sections together
+	tickets             Ticket
+}
+
+// New returns the authority of a document from its latest snapshot and
+// the log the store keeps: updates up to snap.Seq only fill the
+// histories (so pushes at versions before the snapshot can still be
+// rebased after a restart), later ones are replayed. The log must be in
+// seq order without gaps and reach past snap.Seq without one.
+func New(cfg Config, snap *editor.Document, log []store.Update) (*Authority, error) {
+	a := &Authority{cfg: cfg, sections: map[string]*history{}}
+	doc := snap.Clone()
+	for i, u := range log {
+		if i > 0 && u.Seq != log[i-1].Seq+1 {
+			return nil, fmt.Errorf("document %s: the log jumps from %d to %d", doc.ID, log[i-1].Seq, u.Seq)
+		}
+		if u.Seq > doc.Seq {
+			if u.Seq != doc.Seq+1 {
+				return nil, fmt.Errorf("document %s: the log resumes at %d after the snapshot at %d", doc.ID, u.Seq, doc.Seq)
+			}
+			break
+		}
+		if u.Kind != store.KindText {
+			continue
+		}
+		cs, err := editor.ChangeSetFromJSON(u.Changes)
+		if err != nil {
+			return nil, fmt.Errorf("document %s: update %d: %w", doc.ID, u.Seq, err)
+		}
+		var inv inverse
+		if len(u.Inverse) > 0 {
+			if inv.cs, err = editor.ChangeSetFromJSON(u.Inverse); err != nil {
+				return nil, fmt.Errorf("document %s: update %d: inverse: %w", doc.ID, u.Seq, err)
+			}
+			inv.ok = true
+		}
+		h := a.sections[u.Section]
+		if h == nil || h.base+len(h.recent)+1 != u.Version {
+			h = &history{base: u.Version - 1}
+			a.sections[u.Section] = h
+		}
+		h.push(editor.Update{Changes: cs, ClientID: u.ClientID}, inv)
+	}
+	// A history that does not end at the snapshot's version of its section
+	// is of no use.
+	for _, s := range doc.Sections {
+		if h := a.sections[s.ID]; h == nil || h.base+len(h.recent) != s.Version {
+			a.sections[s.ID] = &history{base: s.Version}
+		}
+	}
+	for id := range a.sections {
+		if doc.Section(id) == nil {
+			delete(a.sections, id)
+		}
+	}
+	for _, u := range log {
+		if u.Seq <= doc.Seq {
+			continue
+		}
+		if _, err := a.replay(doc, u); err != nil {
+			return nil, err
+		}
+	}
+	a.durable = doc
+	a.work = doc.Clone()
+	a.units = unitsOf(doc)
+	a.trim()
+	return a, nil
+}
+
+func (h *history) push(u editor.Update, inv inverse) {
+	h.recent = append(h.recent, u)
+	h.inv = append(h.inv, inv)
+}
+
+// truncate forgets the updates after version v.
+func (h *history) truncate(v int) {
+	h.recent = h.recent[:v-h.base]
+	h.inv = h.inv[:v-h.base]
+}
+
+// textAt rebuilds the text at version v from text, the text at the end of
+// the history; false when an inverse on the way is not known.
+func (h *history) textAt(text string, v int) (string, bool) {
+	k := v - h.base
+	if k == len(h.recent) {
+		return text, true
+	}
+	var undo editor.ChangeSet
+	for i := len(h.inv) - 1; i >= k; i-- {
+		if !h.inv[i].ok {
+			return "", false
+		}
+		if i == len(h.inv)-1 {
+			undo = h.inv[i].cs
+		} else {
+			undo = undo.Compose(h.inv[i].cs)
+		}
+	}
+	out, err := undo.Apply(text)
+	return out, err == nil
+}
+
+func unitsOf(d *editor.Document) int {
+	n := 0
+	for _, s := range d.Sections {
+		n += editor.UTF16Len(s.Text)
+	}
+	return n
+}
+
+// Replay applies one logged update to doc exactly as it was applied when
+// it was accepted (editor.Document.Apply), checking the checksum the log
+// kept, and returns it in its three forms.
+func Replay(doc *editor.Document, u store.Update) (Accepted, error) {
+	acc, _, err := replay(doc, u)
+	return acc, err
+}
+
+// replay is Replay that also returns the inverse of a text update.
+func replay(doc *editor.Document, u store.Update) (Accepted, editor.ChangeSet, error) {
+	var inv editor.ChangeSet
+	if u.Seq != doc.Seq+1 {
+		return Accepted{}, inv, fmt.Errorf("document %s: update %d follows %d: the log has a gap", doc.ID, u.Seq, doc.Seq)
+	}
+	step := editor.Step{Section: u.Section, Time: u.Time}
+	var before string
+	switch u.Kind {
+	case store.KindText:
+		cs, err := editor.ChangeSetFromJSON(u.Changes)
+		if err != nil {
+			return Accepted{}, inv, fmt.Errorf("document %s: update %d: %w", doc.ID, u.Seq, err)
+		}
+		step.Changes = cs
+		if s := doc.Section(u.Section); s != nil {
+			before = s.Text
+		}
+	case store.KindStructure:
+		var sc editor.Structure
+		if err := json.Unmarshal(u.Payload, &sc); err != nil {
+			return Accepted{}, inv, fmt.Errorf("document %s: update %d: %w", doc.ID, u.Seq, err)
+		}
+		step.Structure = &sc
+	default:
+		return Accepted{}, inv, fmt.Errorf("document %s: update %d of unknown kind %q", doc.ID, u.Seq, u.Kind)
+	}
+	eff, err := doc.Apply(step)
+	if err != nil {
+		return Accepted{}, inv, fmt.Errorf("document %s: replay update %d: %w", doc.ID, u.Seq, err)
+	}
+	out := wire.Update{Seq: u.Seq, Section: u.Section, Version: u.Version, Client: u.ClientID, Changes: u.Changes}
+	if step.Structure != nil {
+		out.Structure = u.Payload
+	} else {
+		if u.Check != nil && *u.Check != editor.Checksum(doc.Section(u.Section).Text) {
+			return Accepted{}, inv, fmt.Errorf("document %s: replaying update %d does not give the text it gave when accepted", doc.ID, u.Seq)
+		}
+		if u.Paras != nil && (!eff.Paras.Changed || !slices.Equal(u.Paras, eff.Paras.Paras)) {
+			return Accepted{}, inv, fmt.Errorf("document %s: replaying update %d does not give the paragraph ids it gave when accepted", doc.ID, u.Seq)
+		}
+		if eff.Paras.Changed {
+			out.Paras, out.Merged = eff.Paras.Paras, eff.Paras.Merged
+		}
+		inv, _ = step.Changes.Invert(before) // it applied to before, so it inverts
+	}
+	return Accepted{Log: u, Out: out, Changes: step.Changes}, inv, nil
+}
+
+// replay is Replay that also keeps the section's history.
+func (a *Authority) replay(doc *editor.Document, u store.Update) (Accepted, error) {
+	acc, inv, err := replay(doc, u)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if u.Kind == store.KindStructure {
+		for _, s := range doc.Sections {
+			if a.sections[s.ID] == nil {
+				a.sections[s.ID] = &history{base: s.Version}
+			}
+		}
+		return acc, nil
+	}
+	s := doc.Section(u.Section)
+	h := a.sections[u.Section]
+	if h == nil || h.base+len(h.recent)+1 != s.Version {
+		h = &history{base: s.Version - 1}
+		a.sections[u.Section] = h
+	}
+	h.push(editor.Update{Changes: acc.Changes, ClientID: u.ClientID}, inverse{cs: inv, ok: true})
+	return acc, nil
+}
+
+// Durable returns the durable document (shared: do not modify it).
+func (a *Authority) Durable() *editor.Document { return a.durable }
+
+// Pending returns the number of updates accepted and not yet durable.
+func (a *Authority) Pending() int {
+	n := 0
+	for _, e := range a.entries {
+		n += len(e.acc)
+	}
+	return n
+}
+
+// InFlight reports whether a batch handed out by Take awaits Settle.
+func (a *Authority) InFlight() bool { return a.inflight > 0 }
+
+// Do accepts a command into the batch, or refuses it (a *Refusal) and
+// changes nothing. A push whose updates were all accepted before returns
+// NoTicket: its client has them, or will with the next durable batch.
+func (a *Authority) Do(cmd Command) (Ticket, error) {
+	e := entry{cmd: cmd}
+	if err := a.exec(&e); err != nil {
+		return NoTicket, err
+	}
+	if len(e.acc) == 0 {
+		return NoTicket, nil
+	}
+	a.tickets++
+	e.ticket = a.tickets
+	a.entries = append(a.entries, e)
+	return e.ticket, nil
+}
+
+// exec applies e.cmd to the working document and fills e.acc and e.added;
+// on a refusal the working document is as before.
+func (a *Authority) exec(e *entry) error {
+	switch c := e.cmd.(type) {
+	case Push:
+		return a.push(e, c)
+	case AddSection:
+		return a.addSection(e, c)
+	default:
+		return refuse(CodeInvalid, "unknown command %T", e.cmd)
+	}
+}
+
+func (a *Authority) push(e *entry, p Push) error {
+	if p.Author.Client == "" {
+		return refuse(CodeInvalid, "a push needs an author")
+	}
+	sec := a.work.Section(p.Section)
+	h := a.sections[p.Section]
+	if sec == nil || h == nil {
+		return refuse(wire.CodeUnknownSection, "no section %q in this document", p.Section)
+	}
+	if len(p.Updates) == 0 {
+		return refuse(wire.CodeBadMessage, "a push needs at least one update")
+	}
+	if p.Base > sec.Version || p.Base < 0 {
+		return refuse(wire.CodeFutureVersion, "section %q is at version %d; the push is based on %d", p.Section, sec.Version, p.Base)
+	}
+	if p.Base < h.base {
+		return refuse(wire.CodeTooOld, "version %d of section %q is older than the %d kept for rebasing; catch up and push again", p.Base, p.Section, h.base)
+	}
+	over := h.recent[p.Base-h.base:]
+	// The updates follow each other from the text at Base: check the
+	// lengths before rebasing, which assumes them.
+	length := editor.UTF16Len(sec.Text)
+	if len(over) > 0 {
+		length = over[0].Changes.LenBefore()
+	}
+	for i, cs := range p.Updates {
+		if cs.LenBefore() != length {
+			return refuse(wire.CodeBadChanges, "update %d applies to a text of %d units; the section's text there has %d", i, cs.LenBefore(), length)
+		}
+		length = cs.LenAfter()
+	}
+	if p.Check != nil && len(over) > 0 {
+		// The client's text is the server's at Base with its updates
+		// applied; when nothing came in between, the result of applying
+		// them below says it.
+		before, ok := h.textAt(sec.Text, p.Base)
+		if !ok {
+			return refuse(wire.CodeTooOld, "version %d of section %q can no longer be rebuilt to check the push; catch up and push again", p.Base, p.Section)
+		}
+		after, err := composeAll(p.Updates).Apply(before)
+		if err != nil && !errors.Is(err, editor.ErrSplitSurrogate) {
+			return refuse(wire.CodeBadChanges, "the updates do not apply to the section's text at version %d: %v", p.Base, err)
+		}
+		if err != nil || editor.Checksum(after) != *p.Check {
+			return refuse(wire.CodeDiverged, "the client's text of section %q is not what the server's gives with its updates", p.Section)
+		}
+	}
+	ups := make([]editor.Update, len(p.Updates))
+	for i, cs := range p.Updates {
+		ups[i] = editor.Update{Changes: cs, ClientID: p.Author.Client}
+	}
+	ups = editor.RebaseStepwise(ups, over)
+	if len(ups) == 0 {
+		return nil
+	}
+	grow := 0
+	for i, u := range ups {
+		grow += u.Changes.LenAfter() - u.Changes.LenBefore()
+		if u.Changes.LenAfter() > a.cfg.MaxSectionUnits || a.units+grow > a.cfg.MaxDocumentUnits {
+			return refuse(wire.CodeTooLarge, "update %d: a section may hold %d characters and a document %d", i, a.cfg.MaxSectionUnits, a.cfg.MaxDocumentUnits)
+		}
+	}
+	// All or nothing: what the first updates did is undone if a later one
+	// does not apply, or if the check says the client's text differs.
+	saved, seq, nextPara, updated := *sec, a.work.Seq, a.work.NextPara, a.work.Updated
+	kept := len(h.recent)
+	undo := func() {
+		*a.work.Section(p.Section) = saved
+		a.work.Seq, a.work.NextPara, a.work.Updated = seq, nextPara, updated
+		h.truncate(h.base + kept)
+		e.acc = nil
+	}
+	for i, u := range ups {
+		before := a.work.Section(p.Section).Text
+		eff, err := a.work.Apply(editor.Step{Section: p.Section, Changes: u.Changes, Time: p.Time})
+		if err != nil {
+			undo()
+			if p.Check != nil && len(over) == 0 && errors.Is(err, editor.ErrSplitSurrogate) {
+				// The client cut no character in its own text: its text
+				// is not the server's.
+				return refuse(wire.CodeDiverged, "update %d does not fit the server's text of section %q: the client's copy differs", i, p.Section)
+			}
+			return refuse(wire.CodeBadChanges, "update %d: %v", i, err)
+		}
+		s := a.work.Section(p.Section)
+		inv, _ := u.Changes.Invert(before) // it applied to before, so it inverts
+		h.push(u, inverse{cs: inv, ok: true})
+		check := editor.Checksum(s.Text)
+		acc := Accepted{
+			Log: store.Update{Seq: a.work.Seq, Section: p.Section, Version: s.Version, ClientID: p.Author.Client,
+				Author: p.Author.Name, Changes: mustJSON(u.Changes), Time: p.Time, Check: &check, Inverse: mustJSON(inv)},
+			Changes: u.Changes,
+		}
+		acc.Out = wire.Update{Seq: acc.Log.Seq, Section: p.Section, Version: s.Version, Client: p.Author.Client, Changes: acc.Log.Changes}
+		if eff.Paras.Changed {
+			acc.Out.Paras, acc.Out.Merged = eff.Paras.Paras, eff.Paras.Merged
+			acc.Log.Paras, acc.Log.Merged = eff.Paras.Paras, eff.Paras.Merged
+		}
+		e.acc = append(e.acc, acc)
+	}
+	if p.Check != nil && len(over) == 0 && *e.acc[len(e.acc)-1].Log.Check != *p.Check {
+		undo()
+		return refuse(wire.CodeDiverged, "the client's text of section %q is not what the server's gives with its updates", p.Section)
+	}
+	a.units += grow
+	return nil
+}
+
+// composeAll composes updates made one after the other.
+func composeAll(sets []editor.ChangeSet) editor.ChangeSet {
+	out := sets[0]
+	for _, c := range sets[1:] {
+		out = out.Compose(c)
+	}
+	return out
+}
+
+func mustJSON(v any) json.RawMessage {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("authority: encode %T: %v", v, err)) // change sets and sections always encode
+	}
+	return raw
+}
+
+func (a *Authority) addSection(e *entry, c AddSection) error {
+	if c.Author.Client == "" {
+		return refuse(CodeInvalid, "a structural change needs an author")
+	}
+	text := editor.NormalizeLineBreaks(c.Text)
+	if n := editor.UTF16Len(text); n > a.cfg.MaxSectionUnits || a.units+n > a.cfg.MaxDocumentUnits {
+		return refuse(wire.CodeTooLarge, "a section may hold %d characters and a document %d", a.cfg.MaxSectionUnits, a.cfg.MaxDocumentUnits)
+	}
+	step := editor.Step{Structure: &editor.Structure{Op: editor.OpAddSection, Section: &editor.Section{Title: strings.TrimSpace(c.Title), Text: text}}, Time: c.Time}
+	eff, err := a.work.Apply(step)
+	if err != nil {
+		return refuse(CodeInvalid, "%v", err)
+	}
+	payload := mustJSON(editor.Structure{Op: editor.OpAddSection, Section: eff.Added})
+	a.sections[eff.Added.ID] = &history{base: 0}
+	a.units += editor.UTF16Len(text)
+	e.added = eff.Added
+	e.acc = []Accepted{{
+		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},
+		Out: wire.Update{Seq: a.work.Seq, Client: c.Author.Client, Structure: payload},
+	}}
+	return nil
+}
+
+// Take hands out the batch to append to the store: the updates of every
+// accepted command not yet handed out, to be appended after expect, the
+// durable seq. It returns nothing while a batch is out (until Settle or
+// Absorb) or when there is nothing to store. Commands accepted meanwhile
+// form the next batch.
+func (a *Authority) Take() (expect int64, ups []store.Update) {
+	if a.inflight > 0 || len(a.entries) == 0 {
+		return 0, nil
+	}
+	a.inflight = len(a.entries)
+	a.next = a.work.Clone()
+	for _, e := range a.entries {
+		for _, acc := range e.acc {
+			ups = append(ups, acc.Log)
+		}
+	}
+	return a.durable.Seq, ups
+}
+
+// Settle ends the batch handed out by Take. With ok (it is durable) its
+// updates join the durable document and are returned for fan-out, and its
+// commands end well. Without (the store failed, not a version conflict:
+// for that, see Absorb) nothing of it or of what was accepted after it is
+// kept: every waiting command ends with ErrNotStored and the working
+// document is the durable one again.
+func (a *Authority) Settle(ok bool) Settled {
+	if a.inflight == 0 {
+		return Settled{}
+	}
+	var out Settled
+	if !ok {
+		for _, e := range a.entries {
+			out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket, Err: ErrNotStored})
+		}
+		a.entries, a.inflight, a.next = nil, 0, nil
+		a.reset()
+		return out
+	}
+	for _, e := range a.entries[:a.inflight] {
+		out.Updates = append(out.Updates, e.acc...)
+		out.Outcomes = append(out.Outcomes, e.outcome())
+	}
+	a.entries = append([]entry(nil), a.entries[a.inflight:]...)
+	a.durable, a.next, a.inflight = a.next, nil, 0
+	a.trim()
+	return out
+}
+
+func (e *entry) outcome() Outcome {
+	o := Outcome{Ticket: e.ticket, Added: e.added}
+	if len(e.acc) > 0 {
+		o.First, o.Last = e.acc[0].Log.Seq, e.acc[len(e.acc)-1].Log.Seq
+	}
+	return o
+}
+
+// reset makes the working document the durable one again, forgetting
+// the updates of the batch in the histories.
+func (a *Authority) reset() {
+	a.work = a.durable.Clone()
+	a.units = unitsOf(a.work)
+	for id, h := range a.sections {
+		s := a.durable.Section(id)
+		if s == nil {
+			delete(a.sections, id)
+			continue
+		}
+		h.truncate(s.Version)
+	}
+}
+
+// trim drops durable updates beyond RecentPerSection from the histories.
+func (a *Authority) trim() {
+	for id, h := range a.sections {
+		s := a.durable.Section(id)
+		if s == nil {
+			continue
+		}
+		if over := s.Version - h.base - a.cfg.RecentPerSection; over > 0 {
+			h.recent = append([]editor.Update(nil), h.recent[over:]...)
+			h.inv = append([]inverse(nil), h.inv[over:]...)
+			h.base += over
+		}
+	}
+}
+
+// Absorb takes in updates another writer appended to the log after the
+// durable seq (read after an append failed with a version conflict, or
+// when a notifier said the log moved): they are replayed onto the durable
+// document and returned for fan-out, and every accepted command not yet
+// durable is done again on top of them (its pushes rebased over them, its
+// seqs renumbered); one that can no longer be done ends with its refusal.
+// A batch handed out by Take is taken back: Absorb must only be called
+// once its append is known to have failed.
+//
+// An error means the foreign updates cannot be applied: every waiting
+// command ends with ErrNotStored, and the authority must not be used
+// again (the document is to be loaded afresh from the store).
+func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
+	a.inflight, a.next = 0, nil
+	a.reset()
+	doc := a.durable.Clone()
+	var out Settled
+	for _, u := range foreign {
+		acc, err := a.replay(doc, u)
+		if err != nil {
+			for _, e := range a.entries {
+				out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket, Err: ErrNotStored})
+			}
+			a.entries = nil
+			return Settled{Outcomes: out.Outcomes}, err
+		}
+		out.Updates = append(out.Updates, acc)
+	}
+	a.durable = doc
+	a.work = doc.Clone()
+	a.units = unitsOf(doc)
+	a.redo(&out)
+	a.trim()
+	return out, nil
+}
+
+// redo does every entry again on the working document, in order; those
+// that fail or have nothing left to do end in out.
+func (a *Authority) redo(out *Settled) {
+	kept := a.entries[:0]
+	for _, e := range a.entries {
+		e.acc, e.added = nil, nil
+		err := a.exec(&e)
+		switch {
+		case err != nil:
+			out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket, Err: err})
+		case len(e.acc) == 0:
+			out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket})
+		default:
+			kept = append(kept, e)
+		}
+	}
+	a.entries = kept
+}
+
+// Since returns the durable updates of a section after version v and the
+// length of its text at v, to bring positions given at v (a selection) to
+// the durable version; false when v is not within what is kept.
+func (a *Authority) Since(section string, v int) ([]editor.Update, int, bool) {
+	s, h := a.durable.Section(section), a.sections[section]
+	if s == nil || h == nil || v < h.base || v > s.Version {
+		return nil, 0, false
+	}
+	over := h.recent[v-h.base : s.Version-h.base]
+	if len(over) > 0 {
+		return over, over[0].Changes.LenBefore(), true
+	}
+	return nil, editor.UTF16Len(s.Text), true
+}

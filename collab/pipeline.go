@@ -1,0 +1,337 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// The commit pipeline is the only part of a hub that talks to the store.
+// Each call runs in a goroutine of its own, so the hub keeps serving while
+// the disk syncs, and reports back on results; the hub goroutine owns the
+// pipeline's state and acts on the results (Hub.result).
+//
+//   - append: the batch the authority hands out, at most one at a time.
+//     On a version conflict (another writer appended first) the same
+//     goroutine reads what was appended; the authority absorbs it and
+//     the batch is tried again on top. Any other failure unloads the
+//     document: every waiting push and join is answered, nothing not
+//     durable is confirmed.
+//   - absorb: a notifier said the log moved; read after the durable seq.
+//   - catch-up: a joining client is further behind than the memory.
+//   - snapshot: every SnapshotEvery durable updates, of the durable
+//     document (never of a batch not yet stored).
+type pipeline struct {
+	results chan any
+	wake    chan struct{} // the notifier's wake-up, coalesced
+
+	appending  bool      // an append is in flight
+	absorbing  bool      // an absorb read is in flight
+	catchups   int       // catch-up reads in flight
+	snapping   bool      // a snapshot is being written
+	commitWait bool      // a commitTick is on its way
+	lastCommit time.Time // when the last append started
+	forced     bool      // shutting down: append at once
+	behind     bool      // the log moved while an append was in flight
+	conflicts  int       // version conflicts in a row
+	sinceSnap  int       // durable updates since the last snapshot
+	stopWatch  func()
+	// known is the highest seq this hub stored or is storing, for the
+	// notifier's goroutine to tell its own appends from others'.
+	known atomic.Int64
+}
+
+// The results the pipeline's goroutines report.
+type (
+	appendResult struct {
+		err error
+		// foreign holds what another writer appended, read after a
+		// version conflict (err is then nil, or the read's error).
+		foreign  []store.Update
+		conflict bool
+	}
+	absorbResult struct {
+		ups []store.Update
+		err error
+	}
+	catchUpResult struct {
+		j   joinMsg
+		ups []store.Update
+		err error
+	}
+	snapResult struct{ err error }
+	commitTick struct{}
+)
+
+func (p *pipeline) init() {
+	p.results = make(chan any)
+	p.wake = make(chan struct{}, 1)
+}
+
+// quiet reports whether nothing is in flight that the hub must wait for.
+func (p *pipeline) quiet() bool {
+	return !p.appending && !p.absorbing && p.catchups == 0 && !p.snapping
+}
+
+// report hands a result to the hub, unless the hub has exited.
+func (h *Hub) report(r any) {
+	select {
+	case h.pipe.results <- r:
+	case <-h.done:
+	}
+}
+
+// storeCtx bounds one store call.
+func (h *Hub) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), h.cfg.StoreTimeout)
+}
+
+// load reads the latest snapshot and every update the log keeps (those
+// before the snapshot fill the authority's histories).
+func (p *pipeline) load(h *Hub) (*editor.Document, []store.Update, error) {
+	ctx, cancel := h.storeCtx()
+	defer cancel()
+	st := h.srv.store
+	for range 3 {
+		snap, err := st.LoadSnapshot(ctx, h.id)
+		if err != nil {
+			return nil, nil, err
+		}
+		first, err := st.LogStart(ctx, h.id)
+		if err != nil {
+			return nil, nil, err
+		}
+		first = max(1, min(first, snap.Seq+1))
+		log, err := st.ReadUpdates(ctx, h.id, first-1, 0)
+		if errors.Is(err, store.ErrCompacted) {
+			continue // a snapshot moved the log's start meanwhile
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return snap, log, nil
+	}
+	return nil, nil, errors.New("the log kept moving while it was read")
+}
+
+// watch subscribes to the notifier: another writer's appends wake the hub.
+func (p *pipeline) watch(h *Hub, n store.Notifier) {
+	p.stopWatch = n.Watch(context.Background(), h.id, func(seq int64) {
+		if seq <= p.known.Load() {
+			return // this hub's own append
+		}
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	})
+}
+
+func (p *pipeline) stopWatching() {
+	if p.stopWatch != nil {
+		p.stopWatch()
+	}
+}
+
+// startCommit hands the authority's batch to the store, unless an append
+// or an absorb is in flight, or the commit interval has not passed (then
+// a commitTick comes back when it has).
+func (h *Hub) startCommit() {
+	p := &h.pipe
+	if p.appending || p.absorbing || p.commitWait || h.auth.Pending() == 0 {
+		return
+	}
+	if !p.forced && h.auth.Pending() < h.cfg.MaxBatch {
+		if wait := h.cfg.CommitInterval - time.Since(p.lastCommit); wait > 0 {
+			p.commitWait = true
+			time.AfterFunc(wait, func() { h.report(commitTick{}) })
+			return
+		}
+	}
+	expect, ups := h.auth.Take()
+	if len(ups) == 0 {
+		return
+	}
+	p.lastCommit = time.Now()
+	p.appending = true
+	p.known.Store(ups[len(ups)-1].Seq)
+	st, id := h.srv.store, h.id
+	go func() {
+		ctx, cancel := h.storeCtx()
+		defer cancel()
+		r := appendResult{err: st.Append(ctx, id, expect, ups)}
+		if errors.Is(r.err, store.ErrVersionConflict) {
+			r.conflict = true
+			r.foreign, r.err = st.ReadUpdates(ctx, id, expect, 0)
+		}
+		h.report(r)
+	}()
+}
+
+// absorbLater reads what another writer appended, now or once the append
+// in flight has ended.
+func (h *Hub) absorbLater() {
+	p := &h.pipe
+	if p.appending || p.absorbing {
+		p.behind = true
+		return
+	}
+	p.behind = false
+	p.absorbing = true
+	st, id, after := h.srv.store, h.id, h.auth.Durable().Seq
+	go func() {
+		ctx, cancel := h.storeCtx()
+		defer cancel()
+		ups, err := st.ReadUpdates(ctx, id, after, 0)
+		h.report(absorbResult{ups: ups, err: err})
+	}()
+}
+
+// readCatchUp reads the updates a joining client missed.
+func (p *pipeline) readCatchUp(h *Hub, j joinMsg, after int64) {
+	p.catchups++
+	st, id := h.srv.store, h.id
+	go func() {
+		ctx, cancel := h.storeCtx()
+		defer cancel()
+		ups, err := st.ReadUpdates(ctx, id, after, 0)
+		h.report(catchUpResult{j: j, ups: ups, err: err})
+	}()
+}
+
+// maybeSnapshot writes a snapshot of the durable document in the
+// background every SnapshotEvery updates.
+func (h *Hub) maybeSnapshot() {
+	p := &h.pipe
+	if p.sinceSnap < h.cfg.SnapshotEvery || p.snapping {
+		return
+	}
+	p.sinceSnap = 0
+	p.snapping = true
+	st, doc, keep := h.srv.store, h.auth.Durable(), h.cfg.SnapshotKeep
+	go func() {
+		ctx, cancel := h.storeCtx()
+		defer cancel()
+		h.report(snapResult{err: st.PutSnapshot(ctx, doc, keep)})
+	}()
+}
+
+// finalSnapshot writes a snapshot of the durable document before the hub
+// exits, after any snapshot in flight.
+func (p *pipeline) finalSnapshot(h *Hub) {
+	for p.snapping {
+		h.result(<-p.results)
+	}
+	ctx, cancel := h.storeCtx()
+	defer cancel()
+	if err := h.srv.store.PutSnapshot(ctx, h.auth.Durable(), h.cfg.SnapshotKeep); err != nil {
+		h.log.Warn("final snapshot failed; the log still holds every update", "err", err)
+	}
+}
+
+// result acts on what a store call reported; false means the document
+// cannot go on (the store failed) and the hub must exit.
+func (h *Hub) result(r any) bool {
+	p := &h.pipe
+	switch r := r.(type) {
+	case commitTick:
+		p.commitWait = false
+		h.startCommit()
+	case appendResult:
+		p.appending = false
+		switch {
+		case r.err != nil:
+			h.fail(r.err)
+			return false
+		case r.conflict && len(r.foreign) == 0:
+			h.fail(errors.New("the store reported a version conflict and holds nothing new"))
+			return false
+		case r.conflict:
+			p.conflicts++
+			if p.conflicts%100 == 0 {
+				h.log.Warn("appends keep meeting other writers' updates", "conflicts", p.conflicts)
+			}
+			if !h.absorb(r.foreign) {
+				return false
+			}
+		default:
+			p.conflicts = 0
+			h.fanout(h.auth.Settle(true))
+			h.maybeSnapshot()
+		}
+		if p.behind {
+			h.absorbLater()
+		}
+		h.startCommit()
+	case absorbResult:
+		p.absorbing = false
+		if r.err != nil {
+			h.fail(r.err)
+			return false
+		}
+		if len(r.ups) > 0 && !h.absorb(r.ups) {
+			return false
+		}
+		if p.behind {
+			h.absorbLater()
+		}
+		h.startCommit()
+	case catchUpResult:
+		p.catchups--
+		h.caughtUp(r.j, r.ups, r.err)
+	case snapResult:
+		p.snapping = false
+		if r.err != nil {
+			h.log.Warn("snapshot failed", "err", r.err)
+		}
+	}
+	return true
+}
+
+// absorb takes in updates another writer stored; false when they do not
+// apply (the hub must exit and the document be loaded afresh).
+func (h *Hub) absorb(ups []store.Update) bool {
+	s, err := h.auth.Absorb(ups)
+	h.pipe.known.Store(max(h.pipe.known.Load(), h.auth.Durable().Seq))
+	if err != nil {
+		h.log.Error("updates from another writer do not apply; unloading the document", "err", err)
+		h.fanout(s)
+		h.kickAll(CodeUnavailable, "the document must be reloaded; reconnect to continue")
+		return false
+	}
+	h.fanout(s)
+	h.maybeSnapshot()
+	return true
+}
+
+// fail ends the hub after the store failed: nothing that was not stored
+// is confirmed; every waiting command and connection is answered.
+func (h *Hub) fail(err error) {
+	h.log.Error("append failed; unloading the document", "err", err, "updates", h.auth.Pending())
+	s := h.auth.Settle(false)
+	for i := range s.Outcomes {
+		s.Outcomes[i].Err = errStore
+	}
+	h.fanout(s)
+	h.kickAll(CodeUnavailable, "the update could not be stored; reconnect to continue")
+}
+
+// kickAll closes every connection, joined or joining.
+func (h *Hub) kickAll(code, msg string) {
+	for m := range h.members {
+		m.kick(code, msg)
+	}
+	for m := range h.joining {
+		m.kick(code, msg)
+	}
+	clear(h.members)
+	clear(h.joining)
+	clear(h.clients)
+}
+
+// errStore answers commands whose updates the store did not take.
+var errStore = errors.New("the store did not take the update; try again")
