@@ -7,11 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/bpfdraft/bpfdraft/client"
 	"github.com/bpfdraft/bpfdraft/collab"
@@ -90,31 +87,6 @@ func TestPresence(t *testing.T) {
 	a.Close()
 	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return !ok }); err != nil {
 		t.Fatalf("b still sees a after a left: %v", err)
-	}
-}
-
-func TestPresenceIdle(t *testing.T) {
-	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{PresenceIdle: 100 * time.Millisecond}})
-	d := e.CreateDoc(t, "bpf-output", "Idle")
-	ctx := waitCtx(t)
-	a := e.Dial(t, d.ID, "writer-a")
-	b := e.Dial(t, d.ID, "writer-b")
-	if err := a.SetPresence("issues", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return ok }); err != nil {
-		t.Fatal(err)
-	}
-	// a says nothing more: it is hidden after the idle time...
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { _, ok := c.Peers()[a.ID()]; return !ok }); err != nil {
-		t.Fatalf("idle a never left: %v", err)
-	}
-	// ...and back with its next message.
-	if err := a.SetPresence("methodology", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.WaitFor(ctx, func(c *client.Client) bool { p, ok := c.Peers()[a.ID()]; return ok && p.Section == "methodology" }); err != nil {
-		t.Fatalf("a did not come back: %v", err)
 	}
 }
 
@@ -429,51 +401,4 @@ func TestSizeLimits(t *testing.T) {
 	if total > 4000 {
 		t.Fatalf("document holds %d units; the limit is 4000", total)
 	}
-}
-
-// TestPingsKeepQuietClientsAlive: the server pings every connection; a
-// client that answers (gorilla answers pings while reading) stays
-// connected long past the silence limit, and one that stops reading is
-// closed.
-func TestPingsKeepQuietClientsAlive(t *testing.T) {
-	readModes(t, func(t *testing.T, blocking bool) {
-		e := newModeServer(t, collab.Config{Hub: collab.HubConfig{PingEvery: 50 * time.Millisecond}}, blocking)
-		d := e.CreateDoc(t, "bpf-output", "Pings")
-		r := dialRaw(t, e, d.ID)
-		var pings atomic.Int32
-		r.ws.SetPingHandler(func(data string) error {
-			pings.Add(1)
-			return r.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		})
-		r.send(hello("quiet-client"))
-		r.next(collab.MsgWelcome)
-		// Read (which runs the ping handler) for ten silence limits.
-		r.ws.SetReadDeadline(time.Now().Add(1200 * time.Millisecond))
-		for {
-			if _, _, err := r.ws.ReadMessage(); err != nil {
-				if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
-					t.Fatalf("a client answering pings was disconnected: %v (after %d pings)", err, pings.Load())
-				}
-				break
-			}
-		}
-		if pings.Load() < 5 {
-			t.Fatalf("got %d pings in 1.2 s; want one about every 50-60 ms", pings.Load())
-		}
-
-		// A client that neither reads nor answers is closed after the silence.
-		quiet := dialRaw(t, e, d.ID)
-		quiet.ws.SetPingHandler(func(string) error { return nil }) // never answers
-		quiet.send(hello("silent-client"))
-		quiet.next(collab.MsgWelcome)
-		quiet.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for {
-			if _, _, err := quiet.ws.ReadMessage(); err != nil {
-				if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
-					t.Fatal("a silent client was never disconnected")
-				}
-				break
-			}
-		}
-	})
 }
