@@ -589,4 +589,3 @@ func TestSendAfterExit(t *testing.T) {
 		}
 	})
 }
-
