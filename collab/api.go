@@ -117,7 +117,10 @@ func (s *Server) createBPF(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listBPFs(w http.ResponseWriter, r *http.Request) {
 	list, err := s.store.ListBPFs(r.Context())
-	if err != nil {
+	if errors.Is(err, store.ErrCorrupt) {
+		// The readable ones are listed all the same.
+		s.log.Error("some BPFs cannot be read", "err", err)
+	} else if err != nil {
 		s.storeError(w, r, "bpf", err)
 		return
 	}

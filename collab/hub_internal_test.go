@@ -589,3 +589,19 @@ func TestSendAfterExit(t *testing.T) {
 		}
 	})
 }
+
+// TestPongOnFullQueue: a ping whose pong cannot be queued closes the
+// connection as a slow consumer rather than dropping the pong.
+func TestPongOnFullQueue(t *testing.T) {
+	c := newFakeConn()
+	c.max = 1
+	c.Queue([]byte(`{"type":"updates","updates":[]}`))
+	s := &session{m: &member{conn: c, role: RoleEditor}}
+	s.joined.Store(true)
+	if s.handle(&inMsg{Type: MsgPing, ID: 7}) {
+		t.Fatal("the session goes on reading after its pong was not queued")
+	}
+	if closed, code, reason := c.state(); !closed || code != CloseReconnect || reason != CodeSlowConsumer {
+		t.Fatalf("closed %v with %d %q; want %d %s", closed, code, reason, CloseReconnect, CodeSlowConsumer)
+	}
+}

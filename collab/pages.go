@@ -50,7 +50,7 @@ var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
 </head><body><main class="bpf-doc">
 <h1>bpfdraft</h1>
 <p>Documents of IGF Best Practice Forums, written in the open.</p>
-{{if .}}<ul>{{range .}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code> or <code>bpfdraft import</code>.</p>{{end}}
+{{if .}}<ul>{{range .}}{{if .Broken}}<li>{{or .Title .ID}} — this document cannot be read: {{.Broken}}</li>{{else}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code> or <code>bpfdraft import</code>.</p>{{end}}
 </main></body></html>
 `))
 

@@ -233,6 +233,9 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 		writeError(w, status, refusal.Code, refusal.Message)
 	case errors.Is(err, errStore), errors.Is(err, errHubGone), errors.Is(err, errShuttingDown):
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the document cannot take changes right now; try again")
+	case errors.Is(err, store.ErrCorrupt):
+		s.log.Error("a stored record cannot be read", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "corrupt", fmt.Sprintf("%s %q is damaged in storage and cannot be read; it must be restored from a backup", what, r.PathValue("id")))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nothing to answer.
 	default:

@@ -274,6 +274,9 @@ func TestBadInput(t *testing.T) {
 			{"unknown type", `{"type":"shout"}`, collab.CodeBadMessage},
 			{"unknown field", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[5]}],"extra":1}`, collab.CodeBadMessage},
 			{"no type", `{"section":"issues"}`, collab.CodeBadMessage},
+			// Go's decoder would take the byte as U+FFFD and find no such
+			// section: invalid UTF-8 is refused before decoding.
+			{"invalid UTF-8", "{\"type\":\"presence\",\"section\":\"\xff\",\"version\":0}", collab.CodeBadMessage},
 			{"second hello", hello("raw-client-1"), collab.CodeNotHello},
 			{"length mismatch", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[4,[0,"x"]]}]}`, collab.CodeBadChanges},
 			{"negative count", `{"type":"push","section":"issues","version":1,"check":0,"updates":[{"changes":[-1,[0,"x"],6]}]}`, collab.CodeBadChanges},
