@@ -605,3 +605,37 @@ func TestPongOnFullQueue(t *testing.T) {
 		t.Fatalf("closed %v with %d %q; want %d %s", closed, code, reason, CloseReconnect, CodeSlowConsumer)
 	}
 }
+
+// TestSnapshotFails: a snapshot the store refuses costs nothing but the
+// snapshot: edits go on being confirmed, and when the document unloads
+// (its final snapshot failing too) and loads again, the log gives it back
+// whole.
+func TestSnapshotFails(t *testing.T) {
+	inBubble(t, Config{Hub: HubConfig{SnapshotEvery: 2}}, func(w *world) {
+		w.st.Every(storetest.OpPutSnapshot, storetest.Fault{Err: errors.New("no space left")})
+		a, ac := w.join("a", RoleEditor, nil)
+		text := ""
+		for i := range 6 {
+			s := fmt.Sprint(i)
+			w.push(a, "issues", i, text, s)
+			text += s
+			w.settle()
+		}
+		if got := seqs(ac.take()); len(got) != 6 {
+			t.Fatalf("confirmed %v; want six updates", got)
+		}
+		if w.st.Calls(storetest.OpPutSnapshot) == 0 {
+			t.Fatal("no snapshot was tried")
+		}
+		w.hub().send(leaveMsg{a}, nil)
+		time.Sleep(3 * time.Minute) // unloads, its final snapshot failing
+		synctest.Wait()
+		if w.srv.HubLoaded(w.doc) {
+			t.Fatal("the document did not unload")
+		}
+		_, bc := w.join("b", RoleViewer, nil)
+		if got := sectionText(t, welcomeOf(t, bc.take()), "issues"); got != "012345" {
+			t.Fatalf("after reloading: %q", got)
+		}
+	})
+}
