@@ -133,11 +133,13 @@ func (s *session) handle(in *inMsg) bool {
 		if !ok {
 			return false
 		}
+		// Joined from now on, so that whoever ends the connection tells
+		// the hub (which ignores a member it never saw).
+		s.joined.Store(true)
 		if !s.hub.send(j, nil) {
 			m.kick(CodeShuttingDown, "the document is closing; reconnect")
 			return false
 		}
-		s.joined.Store(true)
 		return true
 	}
 	var msg hubMsg
