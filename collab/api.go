@@ -39,13 +39,14 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // readBody reads a request body of at most max bytes that must be valid
-// UTF-8, answering the error itself when it is not.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+// UTF-8, answering the error itself when it is not. limit names the limit
+// in the message ("request body", "import size").
+func readBody(w http.ResponseWriter, r *http.Request, max int64, limit string) ([]byte, bool) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", max))
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is over the %s limit of %d bytes", limit, max))
 		} else {
 			writeError(w, http.StatusBadRequest, "bad_body", "the request body could not be read")
 		}
@@ -66,7 +67,7 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type", "send the request body as application/json")
 		return false
 	}
-	data, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	data, ok := readBody(w, r, s.cfg.MaxBodyBytes, "request body")
 	if !ok {
 		return false
 	}
@@ -171,9 +172,9 @@ func (s *Server) createDocument(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, "template", err)
 		return
 	}
-	title := strings.TrimSpace(req.Title)
-	if title == "" || strings.ContainsAny(title, "\r\n") || len(title) > 300 {
-		writeError(w, http.StatusBadRequest, "invalid", `"title" is required: one line of at most 300 bytes`)
+	title, err := editor.CheckTitle(req.Title, "document title")
+	if err != nil {
+		s.storeError(w, r, "document", err)
 		return
 	}
 	if !s.checkBPF(w, r, req.BPF) {
@@ -211,7 +212,7 @@ func (s *Server) importDocument(w http.ResponseWriter, r *http.Request) {
 	if !s.checkBPF(w, r, q.Get("bpf")) {
 		return
 	}
-	src, ok := readBody(w, r, s.cfg.MaxImportBytes)
+	src, ok := readBody(w, r, s.cfg.MaxImportBytes, "import size")
 	if !ok {
 		return
 	}
@@ -267,12 +268,7 @@ func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, "document", err)
 		return
 	}
-	out, err := editor.Render(doc)
-	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.render.render(doc))
 }
 
 func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request) {
@@ -288,14 +284,9 @@ func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", attachment(doc, "md"))
 		io.WriteString(w, editor.ExportMarkdown(doc))
 	case "html":
-		page, err := s.page(r, doc)
-		if err != nil {
-			s.storeError(w, r, "document", err)
-			return
-		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Disposition", attachment(doc, "html"))
-		w.Write(page)
+		w.Write(s.exportPage(r, doc))
 	default:
 		writeError(w, http.StatusBadRequest, "bad_format", fmt.Sprintf("unknown export format %q; use md or html", format))
 	}

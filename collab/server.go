@@ -22,14 +22,20 @@ import (
 
 // Config holds the server's settings. Zero values take the defaults below.
 type Config struct {
-	// MaxBodyBytes caps a JSON request body (default 1 MiB).
+	// MaxBodyBytes caps a JSON request body (default editor.Limits.BodyBytes).
 	MaxBodyBytes int64
-	// MaxImportBytes caps an imported markdown file (default 4 MiB).
+	// MaxImportBytes caps an imported markdown file (default
+	// editor.Limits.ImportBytes).
 	MaxImportBytes int64
-	// MaxMessageBytes caps one websocket message (default 1 MiB).
+	// MaxMessageBytes caps one websocket message (default
+	// editor.Limits.MessageBytes).
 	MaxMessageBytes int64
-	// Hub bounds each open document.
+	// Hub bounds each open document; its section and document sizes
+	// default to editor.Limits.
 	Hub HubConfig
+	// RenderCacheBytes bounds the rendered sections kept for readers
+	// (default 64 MiB).
+	RenderCacheBytes int
 	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to make
 	// state-changing requests and open websockets besides the server's own
 	// host. Empty means same-origin only.
@@ -37,15 +43,26 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	// The one table of limits (editor.Limits) gives the defaults, the
+	// hub's sizes included, so import, editing and rendering agree.
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
+		c.MaxBodyBytes = int64(editor.Limits.BodyBytes)
 	}
 	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 1 << 20
+		c.MaxMessageBytes = int64(editor.Limits.MessageBytes)
+	}
+	if c.MaxImportBytes <= 0 {
+		c.MaxImportBytes = int64(editor.Limits.ImportBytes)
+	}
+	if c.Hub.MaxSectionUnits <= 0 {
+		c.Hub.MaxSectionUnits = editor.Limits.SectionUnits
+	}
+	if c.Hub.MaxDocumentUnits <= 0 {
+		c.Hub.MaxDocumentUnits = editor.Limits.DocumentUnits
 	}
 	c.Hub = c.Hub.withDefaults()
-	if c.MaxImportBytes <= 0 {
-		c.MaxImportBytes = 4 << 20
+	if c.RenderCacheBytes <= 0 {
+		c.RenderCacheBytes = 64 << 20
 	}
 	return c
 }
@@ -61,6 +78,7 @@ type Server struct {
 	newID func() string
 
 	hubCfg       HubConfig
+	render       *renderCache
 	upgrader     websocket.Upgrader
 	reg          hubRegistry
 	shuttingDown atomic.Bool
@@ -126,6 +144,7 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 		newID: uuid.NewString,
 	}
 	s.hubCfg = s.cfg.Hub
+	s.render = newRenderCache(s.cfg.RenderCacheBytes)
 	s.reg.hubs = map[string]*Hub{}
 	s.upgrader = websocket.Upgrader{
 		// Reading is done by the connection itself (frames.go), so
@@ -241,11 +260,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // storeError answers a store or model error with the matching status.
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var limit *editor.LimitError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s %q does not exist", what, r.PathValue("id")))
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "exists", what+" already exists")
+	case errors.As(err, &limit):
+		if limit.TooLarge {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		} else {
+			writeError(w, http.StatusUnprocessableEntity, "over_limit", err.Error())
+		}
 	case errors.Is(err, editor.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 	case errors.Is(err, editor.ErrUnknownTemplate):

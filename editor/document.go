@@ -70,6 +70,9 @@ type Section struct {
 	Title    string      `json:"title"`
 	Kind     SectionKind `json:"kind"`
 	Guidance string      `json:"guidance,omitempty"`
+	// Prompt is the template's starter prompt, shown as a placeholder in
+	// the empty editor; it is never part of Text.
+	Prompt string `json:"prompt,omitempty"`
 	// Text is the section's markdown, without its heading.
 	Text string `json:"text"`
 	// Version counts the updates accepted into this section's text.
@@ -142,14 +145,20 @@ func (d *Document) AssignParagraphIDs() {
 	}
 }
 
-// AddCustomSection appends a custom section and returns it.
+// AddCustomSection appends a custom section and returns it. The title
+// and text are normalised (NormalizeText) and checked against the Limits:
+// title length, section count and section size.
 func (d *Document) AddCustomSection(title, text string) (*Section, error) {
-	title = strings.TrimSpace(title)
-	if title == "" {
-		return nil, fmt.Errorf("%w: a section needs a title", ErrInvalid)
+	title, err := CheckTitle(title, "section title")
+	if err != nil {
+		return nil, err
 	}
-	if strings.ContainsAny(title, "\n\r") {
-		return nil, fmt.Errorf("%w: a section title is one line", ErrInvalid)
+	text = NormalizeText(text)
+	if n := len(d.Sections) + 1; n > Limits.Sections {
+		return nil, &LimitError{Limit: "sections", Got: n, Max: Limits.Sections, What: "the document"}
+	}
+	if n := UTF16Len(text); n > Limits.SectionUnits {
+		return nil, &LimitError{Limit: "section size", Got: n, Max: Limits.SectionUnits, What: fmt.Sprintf("section %q", title), TooLarge: true}
 	}
 	d.NextCustom++
 	d.Sections = append(d.Sections, Section{

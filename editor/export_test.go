@@ -109,7 +109,7 @@ func TestRoundTripTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameSections(t, back, d) // starter text included
+			sameSections(t, back, d) // no text: prompts are not exported
 
 			for i := range d.Sections {
 				d.Sections[i].Text = fmt.Sprintf("Text of %s.\n\n- a list\n- of things\n\n### A subheading\n\nMore.", d.Sections[i].ID)

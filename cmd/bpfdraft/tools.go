@@ -202,13 +202,16 @@ func exportLocal(ctx context.Context, c toolConfig, id, format string) ([]byte, 
 		return nil, err
 	}
 	if format == "html" {
-		opts := editor.PageOptions{Generated: time.Now().UTC()}
+		opts := editor.PageOptions{Version: doc.Seq, VersionDate: doc.Updated.UTC(), Publication: true}
+		var bpf *editor.BPF
 		if doc.BPF != "" {
 			if b, err := st.GetBPF(ctx, doc.BPF); err == nil {
+				bpf = b
 				opts.BPFName, opts.Year = b.Name, b.Year
 			}
 		}
-		return editor.RenderPage(doc, opts)
+		opts.Status = editor.PhaseAt(bpf, time.Now().UTC()).Status
+		return editor.RenderPage(doc, opts), nil
 	}
 	return []byte(editor.ExportMarkdown(doc)), nil
 }
