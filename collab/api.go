@@ -212,16 +212,25 @@ func (s *Server) importDocument(w http.ResponseWriter, r *http.Request) {
 	if !s.checkBPF(w, r, q.Get("bpf")) {
 		return
 	}
+	assign, err := editor.ParseAssign(q["assign"])
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
 	src, ok := readBody(w, r, s.cfg.MaxImportBytes, "import size")
 	if !ok {
 		return
 	}
-	doc, report, err := editor.ImportMarkdown(string(src), tmpl, s.newID(), strings.TrimSpace(q.Get("title")), s.now().UTC())
+	doc, report, err := editor.ImportMarkdown(string(src), tmpl, s.newID(), editor.ImportOptions{Title: q.Get("title"), Assign: assign}, s.now().UTC())
 	if err != nil {
 		s.storeError(w, r, "document", err)
 		return
 	}
 	doc.BPF = q.Get("bpf")
+	if dry, _ := strconv.ParseBool(q.Get("dry_run")); dry {
+		writeJSON(w, http.StatusOK, importResponse{Document: doc, Report: report})
+		return
+	}
 	if err := s.store.CreateDocument(r.Context(), doc); err != nil {
 		s.storeError(w, r, "document", err)
 		return

@@ -200,13 +200,24 @@ func TestAPIImport(t *testing.T) {
 	if out.Document.Title != "A draft" || out.Document.Sections[0].Text != "Text one." {
 		t.Fatalf("imported document: %+v", out.Document)
 	}
-	if len(out.Report.Mappings) != 2 || out.Report.Mappings[0].SectionID != "issues" || out.Report.Mappings[1].Match != "custom" {
+	if len(out.Report.Mappings) != 3 || out.Report.Mappings[0].Match != "title heading" || out.Report.Mappings[1].SectionID != "issues" || out.Report.Mappings[2].Match != "custom" {
 		t.Fatalf("import report: %+v", out.Report)
 	}
 	var got docJSON
 	getJSON(t, hs, "/api/documents/"+out.Document.ID, 200, &got)
 	if got.Sections[0].Text != "Text one." {
 		t.Fatalf("stored import: %+v", got)
+	}
+
+	// A dry run with a heading reassigned stores nothing.
+	status, data = call(t, hs, apiCall{"POST", "/api/documents/import?dry_run=true&assign=7%3Dissues", "text/markdown", src})
+	if status != 200 || !bytes.Contains(data, []byte(`"match": "assigned"`)) {
+		t.Fatalf("dry run: %d %s", status, data)
+	}
+	var list struct{ Documents []docJSON }
+	getJSON(t, hs, "/api/documents", 200, &list)
+	if len(list.Documents) != 1 {
+		t.Fatalf("after a dry run: %d documents; want 1", len(list.Documents))
 	}
 }
 

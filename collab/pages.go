@@ -59,7 +59,7 @@ var homePage = template.Must(editor.PageTemplate(`{{define "content"}}<main clas
 <p>Documents of IGF Best Practice Forums, written in the open.</p>
 {{if .Content}}<ul>{{range .Content}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code>, or import a draft.</p>{{end}}
 <p><a href="/import">Import a draft written elsewhere</a></p>
-</main>{{end}}`))
+</main>{{end}}`, nil))
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	list, err := s.store.ListDocuments(r.Context(), "")

@@ -189,6 +189,13 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	mux.HandleFunc("GET /d/{id}", s.readingView)
+	mux.HandleFunc("GET /import", s.importPage)
+	mux.HandleFunc("POST /import", s.importPost)
+	mux.HandleFunc("GET /assets/import.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		io.WriteString(w, importScript)
+	})
 	mux.HandleFunc("GET /edit/{id}", s.editView)
 	mux.Handle("GET /static/", frontend.Assets())
 	mux.HandleFunc("GET /{$}", s.home)

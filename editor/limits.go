@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -150,12 +151,12 @@ func NormalizeText(s string) string {
 // non-empty line within the title limit. what names it in errors
 // ("document title", "section title").
 func CheckTitle(title, what string) (string, error) {
-	title = strings.TrimSpace(NormalizeText(title))
+	title = oneLine(strings.TrimSpace(NormalizeText(title)))
 	switch {
 	case title == "":
 		return "", fmt.Errorf("%w: a %s is required", ErrInvalid, what)
-	case strings.Contains(title, "\n"):
-		return "", fmt.Errorf("%w: a %s is one line", ErrInvalid, what)
+	case strings.ContainsFunc(title, unicode.IsControl):
+		return "", fmt.Errorf("%w: a %s is one line of text", ErrInvalid, what)
 	case !utf8.ValidString(title):
 		return "", fmt.Errorf("%w: a %s must be UTF-8 text", ErrInvalid, what)
 	case len(title) > Limits.TitleBytes:

@@ -41,14 +41,14 @@ var layoutHTML string
 var layout = template.Must(template.New("layout").Parse(layoutHTML))
 
 // PageTemplate returns the layout with the given content: the text must
-// define a template named "content", executed with the Layout's Content.
-// It is how the server builds its pages.
-func PageTemplate(content string) (*template.Template, error) {
+// define a template named "content", executed with the Layout's Content,
+// and may use funcs. It is how the server builds its pages.
+func PageTemplate(content string, funcs template.FuncMap) (*template.Template, error) {
 	t, err := layout.Clone()
 	if err != nil {
 		return nil, err
 	}
-	return t.Parse(content)
+	return t.Funcs(funcs).Parse(content)
 }
 
 // Layout is what the layout needs besides a page's content.

@@ -158,7 +158,6 @@ func TestRenderParagraphIDs(t *testing.T) {
 	}
 }
 
-
 func TestRenderNumbersAcrossSections(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/footnotes.md")
 	r := Render(doc)
@@ -259,7 +258,6 @@ func TestRenderTOC(t *testing.T) {
 		t.Errorf("got TOC:\n%s\nwant:\n%s", got, want)
 	}
 }
-
 
 // Headings keep their level relative to the section: ### is h3 under the
 // section's h2; a text that starts at # or ## moves down as a whole.
@@ -381,4 +379,3 @@ func BenchmarkRender(b *testing.B) {
 		Render(doc)
 	}
 }
-
