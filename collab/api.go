@@ -332,7 +332,29 @@ func (s *Server) addSection(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	sec, err := s.structure(r.Context(), r.PathValue("id"), req.Title, req.Text)
+	// The limits are checked here too, so that the answer names them;
+	// the document's hub checks again against the document as it is then.
+	title, err := editor.CheckTitle(req.Title, "section title")
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	text := editor.NormalizeText(req.Text)
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	next := doc.Clone()
+	if _, err := next.AddCustomSection(title, text); err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	if err := next.CheckLimits(); err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	sec, err := s.structure(r.Context(), r.PathValue("id"), title, text)
 	if err != nil {
 		s.storeError(w, r, "document", err)
 		return

@@ -121,7 +121,6 @@ const importContent = `{{define "content"}}{{with .Content}}<main class="bpf-doc
 </form>
 </main>{{end}}{{end}}`
 
-
 var importFuncs = template.FuncMap{
 	"indent":      func(n int) []int { return make([]int, max(n, 0)) },
 	"join":        func(s []string) string { return strings.Join(s, "; ") },
