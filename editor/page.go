@@ -173,12 +173,10 @@ type tocView struct {
 
 type sectionView struct {
 	RenderedSection
-	Blocks []blockView
-}
-
-type blockView struct {
-	Block
-	HTML template.HTML
+	// Body is the section's blocks, each numbered paragraph after its
+	// margin number, built here rather than by the template: a section
+	// may hold thousands of blocks.
+	Body template.HTML
 }
 
 type noteView struct {
@@ -196,12 +194,17 @@ func (r *Rendered) view(opts PageOptions) docView {
 				continue
 			}
 		}
-		sv := sectionView{RenderedSection: s}
+		var body strings.Builder
 		for _, b := range s.Blocks {
+			if b.Number > 0 {
+				// Ids are paragraph ids (validParaID) with a numeric suffix.
+				n := strconv.Itoa(b.Number)
+				body.WriteString(`<a class="pnum" href="#` + b.ID + `" aria-label="Paragraph ` + n + `">` + n + "</a>\n")
+			}
 			// Sanitized by Render, or built there from numbers and ids.
-			sv.Blocks = append(sv.Blocks, blockView{Block: b, HTML: template.HTML(b.HTML)})
+			body.WriteString(b.HTML)
 		}
-		v.Sections = append(v.Sections, sv)
+		v.Sections = append(v.Sections, sectionView{RenderedSection: s, Body: template.HTML(body.String())})
 	}
 	var toc func([]TOCEntry) []tocView
 	toc = func(es []TOCEntry) []tocView {
@@ -256,8 +259,7 @@ const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-do
 {{range .Sections}}<section class="doc-section{{if .Empty}} empty{{end}}" data-kind="{{.Kind}}" aria-labelledby="{{.Anchor}}">
 <h2 class="section-title" id="{{.Anchor}}"><span class="section-number">{{.Number}}.</span> {{.Title}}</h2>
 {{if .Empty}}<p class="no-text">This section has no text yet.</p>
-{{end}}{{range .Blocks}}{{if .Number}}<a class="pnum" href="#{{.ID}}" aria-label="Paragraph {{.Number}}">{{.Number}}</a>
-{{end}}{{.HTML}}{{end}}</section>
+{{end}}{{.Body}}</section>
 {{end}}{{if .Footnotes}}<section class="doc-notes" aria-labelledby="notes-title">
 <h2 id="notes-title">Notes</h2>
 <ol class="footnotes">

@@ -254,12 +254,20 @@ func renderBody(s *Section, taken map[string]bool) *SectionBody {
 		case ast.KindParagraph, ast.KindHeading, ast.KindList, ast.KindBlockquote, east.KindTable:
 			n.SetAttributeString("dir", []byte("auto"))
 		}
-		b.HTML = r.render(n)
-		if strings.TrimSpace(b.HTML) == "" {
-			continue
-		}
+		r.queue(n)
 		body.blocks = append(body.blocks, b)
 	}
+	// Blocks are sanitized together, one sanitizer pass per section.
+	kept := body.blocks[:0]
+	for i, h := range r.flush() {
+		if strings.TrimSpace(h) == "" {
+			continue
+		}
+		b := body.blocks[i]
+		b.HTML = h
+		kept = append(kept, b)
+	}
+	body.blocks = kept
 	for _, b := range body.blocks {
 		body.size += len(b.HTML) + len(b.ID) + len(b.Para) + 64
 	}
@@ -269,15 +277,58 @@ func renderBody(s *Section, taken map[string]bool) *SectionBody {
 	return body
 }
 
-// bodyRenderer renders top-level nodes one at a time into sanitized HTML.
+// bodyRenderer renders top-level nodes into sanitized HTML.
 type bodyRenderer struct {
-	src  []byte
-	refs *[]string
-	buf  bytes.Buffer
-	bw   *bufio.Writer
+	src     []byte
+	refs    *[]string
+	buf     bytes.Buffer
+	bw      *bufio.Writer
+	pending bytes.Buffer // queued blocks, separated by blockSep
+	queued  int
 }
 
+// blockSep separates queued blocks in one sanitizer pass: markup the
+// renderer never makes otherwise and the policy keeps, as sepOut.
+const blockSep = `<hr id="bpfdraft:block">`
+
+var sepOut = string(sanitize([]byte(blockSep)))
+
+// queue renders a block for flush, which sanitizes all queued blocks at
+// once: the sanitizer's cost per call is much of a short block's.
+func (r *bodyRenderer) queue(n ast.Node) {
+	if r.queued > 0 {
+		r.pending.WriteString(blockSep)
+	}
+	r.pending.WriteString(r.raw(n))
+	r.queued++
+}
+
+// flush returns the queued blocks, sanitized, in order.
+func (r *bodyRenderer) flush() []string {
+	if r.queued == 0 {
+		return nil
+	}
+	parts := strings.Split(string(sanitize(r.pending.Bytes())), sepOut)
+	if len(parts) != r.queued {
+		// The policy changed what it keeps of the separator: sanitize the
+		// blocks one by one.
+		parts = strings.Split(r.pending.String(), blockSep)
+		for i := range parts {
+			parts[i] = string(sanitize([]byte(parts[i])))
+		}
+	}
+	r.pending.Reset()
+	r.queued = 0
+	return parts
+}
+
+// render renders one block, sanitized.
 func (r *bodyRenderer) render(n ast.Node) string {
+	return string(sanitize([]byte(r.raw(n))))
+}
+
+// raw renders one block as goldmark does, before sanitizing.
+func (r *bodyRenderer) raw(n ast.Node) string {
 	if r.bw == nil {
 		// One buffered writer for all blocks: goldmark would otherwise wrap
 		// the buffer in a new 4 KiB bufio.Writer per block.
@@ -294,7 +345,7 @@ func (r *bodyRenderer) render(n ast.Node) string {
 	r.buf.Reset()
 	// Rendering into a bytes.Buffer cannot fail.
 	_ = markdown.Renderer().Render(r.bw, r.src, n)
-	return string(sanitize(r.buf.Bytes()))
+	return r.buf.String()
 }
 
 // sanitize passes rendered HTML through the sanitizer policy: the second
