@@ -60,11 +60,26 @@ type Layout struct {
 	// Inline puts the stylesheet inside the page (standalone files) instead
 	// of linking /assets/page.css.
 	Inline bool
+	// Stylesheet is the URL of the page's stylesheet when not Inline;
+	// /assets/page.css when empty.
+	Stylesheet string
 	// Scripts are script URLs loaded with defer (progressive enhancement;
-	// the pages work without them).
-	Scripts []string
+	// the pages work without them); Modules are module scripts (the
+	// editing app).
+	Scripts, Modules []string
+	// DocID and UserName, when set, are the body's data-doc and
+	// data-user-name, which the editing app reads.
+	DocID, UserName string
 	// Content is the data of the page's content template.
 	Content any
+}
+
+// StylesheetURL is the stylesheet to link, for the layout.
+func (l Layout) StylesheetURL() string {
+	if l.Stylesheet == "" {
+		return "/assets/page.css"
+	}
+	return l.Stylesheet
 }
 
 // Style is the inline stylesheet, for the layout.
@@ -246,9 +261,9 @@ const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-do
 {{with .Forum}}<p class="doc-forum">{{.}}</p>
 {{end}}<h1 class="doc-title">{{.Title}}</h1>
 {{if or .Status (not .VersionDate.IsZero)}}<p class="doc-version">{{with .Status}}<span class="doc-status">{{.}}</span>{{end}}{{if not .VersionDate.IsZero}}{{if .Status}} · {{end}}Version of <time datetime="{{iso .VersionDate}}">{{date .VersionDate}}</time>{{end}}</p>
+{{end}}{{with .Phase}}<p class="doc-phase"><strong>{{.}}</strong></p>
 {{end}}</header>
-{{with .Phase}}<p class="doc-phase"><strong>{{.}}</strong></p>
-{{end}}<main>
+<main>
 {{template "body" .}}</main>
 </div>{{end}}{{end}}
 
