@@ -108,7 +108,7 @@ const importContent = `{{define "content"}}{{with .Content}}<main class="bpf-doc
 </table>
 <h2>The document it makes</h2>
 <ol class="outline">
-{{range .Sections}}<li value="{{.Number}}">{{.Title}} <span class="tag">{{.Kind}}</span>{{if .Headings}}<br><span class="hint">from {{join .Headings}}</span>{{end}}{{if .Blocks}} <span class="hint">({{.Blocks}} blocks)</span>{{else}} <span class="hint">(no text)</span>{{end}}</li>
+{{range .Sections}}<li value="{{.Number}}">{{.Title}} <span class="tag">{{.Kind}}</span>{{if .Headings}}<br><span class="hint">from {{join .Headings}}</span>{{end}}{{if .Blocks}} <span class="hint">({{.Blocks}} block{{if ne .Blocks 1}}s{{end}})</span>{{else}} <span class="hint">(no text)</span>{{end}}</li>
 {{end}}</ol>
 <p>{{len .Report.Blocks}} blocks of the draft, every one placed.{{if .Report.Title}} Title: <strong>{{.Report.Title}}</strong>.{{end}}</p>
 {{if .Report.Notes}}<ul>{{range .Report.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
