@@ -196,6 +196,9 @@ func ImportMarkdown(src string, tmpl *Template, id string, opts ImportOptions, n
 			return nil, rep, err
 		}
 		d.Title, rep.Title, rep.TitleFrom = t, t, "given"
+		if p.title != nil && p.title.text != t {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("'%s' (line %d) is the draft's title heading; the given title %q was used instead", p.title.raw, p.title.line+1, t))
+		}
 	case p.title != nil:
 		t := p.title.text
 		if p.markers[p.title.line] == AssignTitle {
