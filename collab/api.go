@@ -40,13 +40,14 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // readBody reads a request body of at most max bytes that must be valid
-// UTF-8, answering the error itself when it is not.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+// UTF-8, answering the error itself when it is not. limit names the limit
+// in the message ("request body", "import size").
+func readBody(w http.ResponseWriter, r *http.Request, max int64, limit string) ([]byte, bool) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", max))
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is over the %s limit of %d bytes", limit, max))
 		} else {
 			writeError(w, http.StatusBadRequest, "bad_body", "the request body could not be read")
 		}
@@ -67,7 +68,7 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type", "send the request body as application/json")
 		return false
 	}
-	data, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	data, ok := readBody(w, r, s.cfg.MaxBodyBytes, "request body")
 	if !ok {
 		return false
 	}
@@ -175,9 +176,9 @@ func (s *Server) createDocument(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, "template", err)
 		return
 	}
-	title := strings.TrimSpace(req.Title)
-	if title == "" || strings.ContainsAny(title, "\r\n") || len(title) > 300 {
-		writeError(w, http.StatusBadRequest, "invalid", `"title" is required: one line of at most 300 bytes`)
+	title, err := editor.CheckTitle(req.Title, "document title")
+	if err != nil {
+		s.storeError(w, r, "document", err)
 		return
 	}
 	if !s.checkBPF(w, r, req.BPF) {
@@ -215,16 +216,25 @@ func (s *Server) importDocument(w http.ResponseWriter, r *http.Request) {
 	if !s.checkBPF(w, r, q.Get("bpf")) {
 		return
 	}
-	src, ok := readBody(w, r, s.cfg.MaxImportBytes)
+	assign, err := editor.ParseAssign(q["assign"])
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	src, ok := readBody(w, r, s.cfg.MaxImportBytes, "import size")
 	if !ok {
 		return
 	}
-	doc, report, err := editor.ImportMarkdown(string(src), tmpl, s.newID(), strings.TrimSpace(q.Get("title")), s.now().UTC())
+	doc, report, err := editor.ImportMarkdown(string(src), tmpl, s.newID(), editor.ImportOptions{Title: q.Get("title"), Assign: assign}, s.now().UTC())
 	if err != nil {
 		s.storeError(w, r, "document", err)
 		return
 	}
 	doc.BPF = q.Get("bpf")
+	if dry, _ := strconv.ParseBool(q.Get("dry_run")); dry {
+		writeJSON(w, http.StatusOK, importResponse{Document: doc, Report: report})
+		return
+	}
 	if err := s.store.CreateDocument(r.Context(), doc); err != nil {
 		s.storeError(w, r, "document", err)
 		return
@@ -271,12 +281,7 @@ func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, "document", err)
 		return
 	}
-	out, err := editor.Render(doc)
-	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.render.render(doc))
 }
 
 func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request) {
@@ -292,14 +297,9 @@ func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", attachment(doc, "md"))
 		io.WriteString(w, editor.ExportMarkdown(doc))
 	case "html":
-		page, err := s.page(r, doc)
-		if err != nil {
-			s.storeError(w, r, "document", err)
-			return
-		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Disposition", attachment(doc, "html"))
-		w.Write(page)
+		w.Write(s.exportPage(r, doc))
 	default:
 		writeError(w, http.StatusBadRequest, "bad_format", fmt.Sprintf("unknown export format %q; use md or html", format))
 	}

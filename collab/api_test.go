@@ -115,13 +115,24 @@ func TestAPIImport(t *testing.T) {
 	if out.Document.Title != "A draft" || out.Document.Sections[0].Text != "Text one." {
 		t.Fatalf("imported document: %+v", out.Document)
 	}
-	if len(out.Report.Mappings) != 2 || out.Report.Mappings[0].SectionID != "issues" || out.Report.Mappings[1].Match != "custom" {
+	if len(out.Report.Mappings) != 3 || out.Report.Mappings[0].Match != "title heading" || out.Report.Mappings[1].SectionID != "issues" || out.Report.Mappings[2].Match != "custom" {
 		t.Fatalf("import report: %+v", out.Report)
 	}
 	var got collabtest.Doc
 	e.GetJSON(t, "/api/documents/"+out.Document.ID, 200, &got)
 	if got.Sections[0].Text != "Text one." {
 		t.Fatalf("stored import: %+v", got)
+	}
+
+	// A dry run with a heading reassigned stores nothing.
+	status, data = e.Call(t, "POST", "/api/documents/import?dry_run=true&assign=7%3Dissues", "text/markdown", src)
+	if status != 200 || !bytes.Contains(data, []byte(`"match": "assigned"`)) {
+		t.Fatalf("dry run: %d %s", status, data)
+	}
+	var list struct{ Documents []collabtest.Doc }
+	e.GetJSON(t, "/api/documents", 200, &list)
+	if len(list.Documents) != 1 {
+		t.Fatalf("after a dry run: %d documents; want 1", len(list.Documents))
 	}
 }
 
@@ -146,6 +157,9 @@ func TestAPIBadInput(t *testing.T) {
 		{"not JSON content type", apiCall{"POST", "/api/documents", "text/plain", `{"template":"bpf-output","title":"x"}`}, 415, "bad_content_type"},
 		{"oversized body", apiCall{"POST", "/api/documents", "application/json", `{"template":"bpf-output","title":"` + strings.Repeat("x", 2000) + `"}`}, 413, "too_large"},
 		{"invalid UTF-8", apiCall{"POST", "/api/documents", "application/json", "{\"template\":\"bpf-output\",\"title\":\"\xff\"}"}, 400, "bad_encoding"},
+		{"lone surrogate escape", apiCall{"POST", "/api/documents", "application/json", `{"template":"bpf-output","title":"a\ud800b"}`}, 400, "bad_json"},
+		{"lone surrogate in a section", apiCall{"POST", "/api/documents/" + d.ID + "/sections", "application/json", `{"title":"Annex","text":"\udc00"}`}, 400, "bad_json"},
+		{"invalid UTF-8 import", apiCall{"POST", "/api/documents/import", "text/markdown", "# T\n\xed\xa0\x80"}, 400, "bad_encoding"},
 		{"unknown BPF", apiCall{"POST", "/api/documents", "application/json", `{"template":"bpf-output","title":"x","bpf":"nope"}`}, 400, "unknown_bpf"},
 		{"bad BPF year", apiCall{"POST", "/api/bpfs", "application/json", `{"name":"X","year":1990}`}, 400, "invalid"},
 		{"bad meeting date", apiCall{"POST", "/api/bpfs", "application/json", `{"name":"X","year":2026,"meeting_date":"22/06/2026"}`}, 400, "invalid"},

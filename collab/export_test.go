@@ -22,3 +22,6 @@ func (s *Server) HubLoaded(id string) bool {
 
 // Polling reports whether the server's poller has started.
 func (s *Server) Polling() bool { return s.transport.Polling() }
+
+// Renders counts the sections rendered so far.
+func (s *Server) Renders() int64 { return s.render.renders.Load() }

@@ -22,6 +22,8 @@ type HubConfig struct {
 	MaxSectionUnits int
 	// MaxDocumentUnits caps the sum of all sections' lengths.
 	MaxDocumentUnits int
+	// MaxParagraphs caps the paragraphs of a document.
+	MaxParagraphs int
 	// RecentPerSection is how many accepted updates of each section stay in
 	// memory for rebasing pushes made at older versions.
 	RecentPerSection int
@@ -66,8 +68,11 @@ func (c HubConfig) withDefaults() HubConfig {
 			*v = d
 		}
 	}
-	def(&c.MaxSectionUnits, 512<<10)
-	def(&c.MaxDocumentUnits, 2<<20)
+	// Sizes come from the one table of limits, so import, editing and
+	// rendering agree.
+	def(&c.MaxSectionUnits, editor.Limits.SectionUnits)
+	def(&c.MaxDocumentUnits, editor.Limits.DocumentUnits)
+	def(&c.MaxParagraphs, editor.Limits.Paragraphs)
 	def(&c.RecentPerSection, 5000)
 	def(&c.RecentUpdates, 10000)
 	def(&c.SnapshotEvery, 500)
@@ -88,7 +93,8 @@ func (c HubConfig) withDefaults() HubConfig {
 }
 
 func (c HubConfig) authority() authority.Config {
-	return authority.Config{MaxSectionUnits: c.MaxSectionUnits, MaxDocumentUnits: c.MaxDocumentUnits, RecentPerSection: c.RecentPerSection}
+	return authority.Config{MaxSectionUnits: c.MaxSectionUnits, MaxDocumentUnits: c.MaxDocumentUnits,
+		MaxParagraphs: c.MaxParagraphs, RecentPerSection: c.RecentPerSection}
 }
 
 // hubMsg is what a hub's inbox carries: joinMsg, leaveMsg, pushMsg,

@@ -1,8 +1,8 @@
 package collab
 
 import (
+	"bytes"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 
@@ -11,10 +11,16 @@ import (
 	"github.com/bpfdraft/bpfdraft/frontend"
 )
 
-// page renders the standalone HTML page of a document.
-func (s *Server) page(r *http.Request, doc *editor.Document) ([]byte, error) {
+// Every page the server renders is editor's one layout with a content
+// template of its own (editor.PageTemplate): the reading view, the home
+// page and the import page.
+
+// pageOptions says what a document page shows besides the document: its
+// BPF, the status and date of this version, and, for the live reading
+// view only, the current phase.
+func (s *Server) pageOptions(r *http.Request, doc *editor.Document, live bool) editor.PageOptions {
 	now := s.now().UTC()
-	opts := editor.PageOptions{Generated: now}
+	opts := editor.PageOptions{Version: doc.Seq, VersionDate: doc.Updated.UTC(), Publication: !live}
 	var bpf *editor.BPF
 	if doc.BPF != "" {
 		if b, err := s.store.GetBPF(r.Context(), doc.BPF); err == nil {
@@ -22,37 +28,38 @@ func (s *Server) page(r *http.Request, doc *editor.Document) ([]byte, error) {
 			opts.BPFName, opts.Year = b.Name, b.Year
 		}
 	}
-	opts.Phase = editor.PhaseAt(bpf, now).Label
-	return editor.RenderPage(doc, opts)
+	phase := editor.PhaseAt(bpf, now)
+	opts.Status = phase.Status
+	if live {
+		opts.Phase = phase.Label
+	}
+	return opts
+}
+
+// exportPage is the standalone HTML export: a publication (empty sections
+// left out) with nothing in it that goes stale.
+func (s *Server) exportPage(r *http.Request, doc *editor.Document) []byte {
+	return s.render.render(doc).Page(s.pageOptions(r, doc, false))
 }
 
 // readingView serves the public reading view: plain server-side HTML that
-// needs no script.
+// needs no script, assembled from the render cache.
 func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	doc, ok := s.pageDocument(w, r)
 	if !ok {
 		return
 	}
-	page, err := s.page(r, doc)
-	if err != nil {
-		s.log.Error("render page", "doc", doc.ID, "err", err)
-		http.Error(w, "this document could not be rendered", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(page)
+	rd := s.render.render(doc)
+	opts := s.pageOptions(r, doc, true)
+	s.writePage(w, editor.DocumentTemplate(), editor.Layout{Title: rd.PageTitle(opts), Content: rd.View(opts)})
 }
 
-var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>bpfdraft</title>
-<link rel="stylesheet" href="/assets/page.css">
-</head><body><main class="bpf-doc">
+var homePage = template.Must(editor.PageTemplate(`{{define "content"}}<main class="bpf-doc">
 <h1>bpfdraft</h1>
 <p>Documents of IGF Best Practice Forums, written in the open.</p>
-{{if .}}<ul>{{range .}}{{if .Broken}}<li>{{or .Title .ID}} — this document cannot be read: {{.Broken}}</li>{{else}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code> or <code>bpfdraft import</code>.</p>{{end}}
-</main></body></html>
-`))
+{{if .Content}}<ul>{{range .Content}}{{if .Broken}}<li>{{or .Title .ID}} — this document cannot be read: {{.Broken}}</li>{{else}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code>, or import a draft.</p>{{end}}
+<p><a href="/import">Import a draft written elsewhere</a></p>
+</main>{{end}}`, nil))
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	list, err := s.store.ListDocuments(r.Context(), "")
@@ -61,10 +68,25 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "documents could not be listed", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := homeTmpl.Execute(w, list); err != nil {
-		s.log.Warn("home page", "err", fmt.Sprint(err))
+	s.writePage(w, homePage, editor.Layout{Title: "bpfdraft", Content: list})
+}
+
+// writePage executes a page into a buffer first, so a template error is a
+// clean 500 and never half a page.
+func (s *Server) writePage(w http.ResponseWriter, t *template.Template, l editor.Layout) {
+	s.writePageStatus(w, http.StatusOK, t, l)
+}
+
+func (s *Server) writePageStatus(w http.ResponseWriter, status int, t *template.Template, l editor.Layout) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, l); err != nil {
+		s.log.Error("page template", "err", err)
+		http.Error(w, "this page could not be made", http.StatusInternalServerError)
+		return
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }
 
 // editView serves the editing app's page for a document; the app itself

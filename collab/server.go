@@ -25,17 +25,23 @@ import (
 
 // Config holds the server's settings. Zero values take the defaults below.
 type Config struct {
-	// MaxBodyBytes caps a JSON request body (default 1 MiB).
+	// MaxBodyBytes caps a JSON request body (default editor.Limits.BodyBytes).
 	MaxBodyBytes int64
-	// MaxImportBytes caps an imported markdown file (default 4 MiB).
+	// MaxImportBytes caps an imported markdown file (default
+	// editor.Limits.ImportBytes).
 	MaxImportBytes int64
-	// MaxMessageBytes caps one websocket message (default 1 MiB).
+	// MaxMessageBytes caps one websocket message (default
+	// editor.Limits.MessageBytes).
 	MaxMessageBytes int64
-	// Hub bounds each open document.
+	// Hub bounds each open document; its section and document sizes
+	// default to editor.Limits.
 	Hub HubConfig
 	// NoPoll keeps every websocket on a reader goroutine of its own, as on
 	// systems without epoll (a test setting elsewhere).
 	NoPoll bool
+	// RenderCacheBytes bounds the rendered sections kept for readers
+	// (default 64 MiB).
+	RenderCacheBytes int
 	// AllowedOrigins lists the origins (scheme://host[:port]) allowed to make
 	// state-changing requests and open websockets besides the server's own
 	// host. Empty means same-origin only.
@@ -43,15 +49,20 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	// The one table of limits (editor.Limits) gives the defaults, the
+	// hub's sizes included, so import, editing and rendering agree.
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
+		c.MaxBodyBytes = int64(editor.Limits.BodyBytes)
 	}
 	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 1 << 20
+		c.MaxMessageBytes = int64(editor.Limits.MessageBytes)
+	}
+	if c.MaxImportBytes <= 0 {
+		c.MaxImportBytes = int64(editor.Limits.ImportBytes)
 	}
 	c.Hub = c.Hub.withDefaults()
-	if c.MaxImportBytes <= 0 {
-		c.MaxImportBytes = 4 << 20
+	if c.RenderCacheBytes <= 0 {
+		c.RenderCacheBytes = 64 << 20
 	}
 	return c
 }
@@ -67,6 +78,7 @@ type Server struct {
 	newID func() string
 
 	hubCfg       HubConfig
+	render       *renderCache
 	upgrader     websocket.Upgrader
 	reg          hubRegistry
 	shuttingDown atomic.Bool
@@ -97,6 +109,7 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 		NoPoll:     s.cfg.NoPoll,
 		Log:        log,
 	})
+	s.render = newRenderCache(s.cfg.RenderCacheBytes)
 	s.reg.hubs = map[string]*Hub{}
 	s.upgrader = websocket.Upgrader{
 		// Reading is done by the connection itself (frames.go), so
@@ -141,6 +154,13 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	mux.HandleFunc("GET /d/{id}", s.readingView)
+	mux.HandleFunc("GET /import", s.importPage)
+	mux.HandleFunc("POST /import", s.importPost)
+	mux.HandleFunc("GET /assets/import.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		io.WriteString(w, importScript)
+	})
 	mux.HandleFunc("GET /edit/{id}", s.editView)
 	mux.Handle("GET /static/", frontend.Assets())
 	mux.HandleFunc("GET /{$}", s.home)
@@ -212,12 +232,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // storeError answers a store or model error with the matching status.
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var limit *editor.LimitError
 	var refusal *authority.Refusal
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s %q does not exist", what, r.PathValue("id")))
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "exists", what+" already exists")
+	case errors.As(err, &limit):
+		if limit.TooLarge {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		} else {
+			writeError(w, http.StatusUnprocessableEntity, "over_limit", err.Error())
+		}
 	case errors.Is(err, editor.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 	case errors.Is(err, editor.ErrUnknownTemplate):

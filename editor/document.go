@@ -70,6 +70,9 @@ type Section struct {
 	Title    string      `json:"title"`
 	Kind     SectionKind `json:"kind"`
 	Guidance string      `json:"guidance,omitempty"`
+	// Prompt is the template's starter prompt, shown as a placeholder in
+	// the empty editor; it is never part of Text.
+	Prompt string `json:"prompt,omitempty"`
 	// Text is the section's markdown, without its heading.
 	Text string `json:"text"`
 	// Version counts the updates accepted into this section's text.
@@ -142,15 +145,38 @@ func (d *Document) AssignParagraphIDs() {
 	}
 }
 
-// AddCustomSection appends a custom section and returns it.
+// AddCustomSection checks a new custom section (CheckNewSection) and
+// appends it.
 func (d *Document) AddCustomSection(title, text string) (*Section, error) {
-	title = strings.TrimSpace(title)
-	if title == "" {
-		return nil, fmt.Errorf("%w: a section needs a title", ErrInvalid)
+	title, text, err := d.CheckNewSection(title, text)
+	if err != nil {
+		return nil, err
 	}
-	if strings.ContainsAny(title, "\n\r") {
-		return nil, fmt.Errorf("%w: a section title is one line", ErrInvalid)
+	return d.appendSection(title, text), nil
+}
+
+// CheckNewSection checks a custom section about to be added to d against
+// the rules and the Limits (its title, the number of sections, its size)
+// and returns its title and text normalised (NormalizeText). The size of
+// the document as a whole is left to the caller, which knows it.
+func (d *Document) CheckNewSection(title, text string) (string, string, error) {
+	title, err := CheckTitle(title, "section title")
+	if err != nil {
+		return "", "", err
 	}
+	text = NormalizeText(text)
+	if n := len(d.Sections) + 1; n > Limits.Sections {
+		return "", "", &LimitError{Limit: "sections", Got: n, Max: Limits.Sections, What: "the document"}
+	}
+	if n := UTF16Len(text); n > Limits.SectionUnits {
+		return "", "", &LimitError{Limit: "section size", Got: n, Max: Limits.SectionUnits, What: fmt.Sprintf("section %q", title), TooLarge: true}
+	}
+	return title, text, nil
+}
+
+// appendSection appends a custom section, with new paragraph ids, without
+// checking anything.
+func (d *Document) appendSection(title, text string) *Section {
 	d.NextCustom++
 	d.Sections = append(d.Sections, Section{
 		ID:    fmt.Sprintf("custom-%d", d.NextCustom),
@@ -162,7 +188,7 @@ func (d *Document) AddCustomSection(title, text string) (*Section, error) {
 	for range Paragraphs(text) {
 		s.Paras = append(s.Paras, d.NewParaID())
 	}
-	return s, nil
+	return s
 }
 
 // Span is a half-open range [Start, End) of byte offsets into a text.

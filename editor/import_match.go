@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -24,6 +25,9 @@ const (
 	// maxHeadingWords bounds the words of a heading that are compared.
 	maxHeadingWords = 30
 )
+
+// decimalNumber is a subsection number before a heading's words.
+var decimalNumber = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,3})+\.?[ \t]+`)
 
 var romans = map[string]int{
 	"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
@@ -230,6 +234,12 @@ func matchHeading(heading string, tmpl *Template) (idx int, how matchHow, score 
 func (m *headingMatcher) match(heading string) (idx int, how matchHow, score float64, why string) {
 	tmpl := m.tmpl
 	num, rest, _ := splitNumber(heading)
+	if isGrouping(heading) {
+		num = 0 // "Part II" groups sections; its number is not theirs
+	}
+	if num == 0 {
+		rest = decimalNumber.ReplaceAllString(rest, "") // "1.2 Methodology"
+	}
 	words := titleTokens(rest)
 	if len(words) > maxHeadingWords {
 		words = words[:maxHeadingWords] // a heading that long is prose; keep matching cheap

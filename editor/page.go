@@ -4,28 +4,27 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"html"
+	"html/template"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// PageCSS is the stylesheet of the standalone page: a readable measure,
-// numbered sections, paragraph numbers in the margin and print rules. Its
-// rules are scoped to the .bpf-doc class that wraps BodyHTML, so the
-// server's public reading view can serve it next to its own styles and
-// get the same typography.
+// PageCSS is the stylesheet of every page: a readable measure, numbered
+// sections, paragraph numbers in the margin, the forms of the server's own
+// pages and the print rules that make the reading view and the HTML export
+// a publication. Its rules are scoped to the .bpf-doc class.
 //
 //go:embed assets/page.css
 var PageCSS string
 
 // PageStyleHash is the Content-Security-Policy source ("sha256-...") that
-// allows the inline style element of RenderPage's pages and nothing else,
-// so a page can be served with style-src limited to it and no script.
+// allows the inline style element of standalone pages (RenderPage) and
+// nothing else, so a page can be served with style-src limited to it.
 var PageStyleHash = styleHash(pageStyle)
 
-// pageStyle is the exact text of the page's style element, which the hash
-// covers.
+// pageStyle is the exact text of a standalone page's style element, which
+// the hash covers.
 var pageStyle = "\n" + PageCSS
 
 func styleHash(css string) string {
@@ -33,130 +32,259 @@ func styleHash(css string) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// PageOptions is what a standalone page shows besides the document. Every
+//go:embed assets/layout.html
+var layoutHTML string
+
+// layout is the one page layout of bpfdraft: every page the server renders
+// (the home page, the import page, the reading view) and the standalone
+// HTML export are this layout with a "content" template of their own.
+var layout = template.Must(template.New("layout").Parse(layoutHTML))
+
+// PageTemplate returns the layout with the given content: the text must
+// define a template named "content", executed with the Layout's Content,
+// and may use funcs. It is how the server builds its pages.
+func PageTemplate(content string, funcs template.FuncMap) (*template.Template, error) {
+	t, err := layout.Clone()
+	if err != nil {
+		return nil, err
+	}
+	return t.Funcs(funcs).Parse(content)
+}
+
+// Layout is what the layout needs besides a page's content.
+type Layout struct {
+	// Lang is the page's language tag; "en" when empty or invalid.
+	Lang string
+	// Title is the text of the title element.
+	Title string
+	// Inline puts the stylesheet inside the page (standalone files) instead
+	// of linking /assets/page.css.
+	Inline bool
+	// Stylesheet is the URL of the page's stylesheet when not Inline;
+	// /assets/page.css when empty.
+	Stylesheet string
+	// Scripts are script URLs loaded with defer (progressive enhancement;
+	// the pages work without them); Modules are module scripts (the
+	// editing app).
+	Scripts, Modules []string
+	// DocID and UserName, when set, are the body's data-doc and
+	// data-user-name, which the editing app reads.
+	DocID, UserName string
+	// Content is the data of the page's content template.
+	Content any
+}
+
+// StylesheetURL is the stylesheet to link, for the layout.
+func (l Layout) StylesheetURL() string {
+	if l.Stylesheet == "" {
+		return "/assets/page.css"
+	}
+	return l.Stylesheet
+}
+
+// Style is the inline stylesheet, for the layout.
+func (l Layout) Style() template.CSS { return template.CSS(pageStyle) }
+
+// Language is the page's language tag.
+func (l Layout) Language() string {
+	if l.Lang == "" || !validParaID(l.Lang) {
+		return "en"
+	}
+	return l.Lang
+}
+
+// PageOptions is what a document page shows besides the document. Every
 // field is optional.
 type PageOptions struct {
 	// BPFName and Year name the Best Practice Forum above the title.
 	BPFName string
 	Year    int
-	// Generated is shown as the page's "generated on" date; the zero time
-	// shows none. The caller passes it: rendering reads no clock.
-	Generated time.Time
-	// Phase, when set, says where the document stands (see PhaseAt): shown
-	// under the title.
+	// Status is the state of this version ("Draft for public comment"),
+	// shown on the title page. Version and VersionDate say which version:
+	// the document's update count and the day of its last change. A zero
+	// VersionDate shows no date. The caller passes them: rendering reads
+	// no clock, and nothing on the page goes stale once it is saved.
+	Status      string
+	Version     int64
+	VersionDate time.Time
+	// Phase, when set, is a banner of where the document stands now (the
+	// live reading view only: never in a saved file, never printed).
 	Phase string
+	// Publication leaves empty sections out (the HTML export); otherwise
+	// they are shown with a line saying so, and left out when printed.
+	Publication bool
 	// Lang is the page's language tag; "en" when empty.
 	Lang string
 }
 
-// RenderPage renders doc as a complete HTML5 page for reading, saving and
-// printing: inline styles, no script and no external resources besides
-// images the writers linked. It fails only like Render.
-func RenderPage(doc *Document, opts PageOptions) ([]byte, error) {
-	r, err := Render(doc)
-	if err != nil {
-		return nil, err
-	}
-	return r.Page(opts), nil
+// RenderPage renders doc as a complete, standalone HTML5 page for
+// reading, saving and printing: inline styles, no script and no external
+// resources besides images the writers linked.
+func RenderPage(doc *Document, opts PageOptions) []byte {
+	return Render(doc).Page(opts)
 }
 
-// Page wraps BodyHTML in a complete HTML5 page; see RenderPage.
+// Page wraps the document in a complete standalone HTML5 page; see RenderPage.
 func (r *Rendered) Page(opts PageOptions) []byte {
-	lang := opts.Lang
-	if lang == "" || !validParaID(lang) {
-		lang = "en"
-	}
-	forum := opts.BPFName
-	if opts.Year != 0 {
-		if forum != "" {
-			forum += " "
-		}
-		forum += strconv.Itoa(opts.Year)
-	}
-	title := r.Title
-	if forum != "" {
-		title += " — " + forum
-	}
-
 	var b strings.Builder
-	b.WriteString("<!DOCTYPE html>\n<html lang=\"" + lang + "\">\n<head>\n")
-	b.WriteString("<meta charset=\"utf-8\">\n")
-	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n")
-	b.WriteString("<style>" + pageStyle + "</style>\n</head>\n<body>\n")
-	b.WriteString("<div class=\"bpf-doc\">\n<header class=\"doc-header\">\n")
-	if forum != "" {
-		b.WriteString("<p class=\"doc-forum\">" + html.EscapeString(forum) + "</p>\n")
+	l := Layout{Lang: opts.Lang, Title: r.pageTitle(opts), Inline: true, Content: r.view(opts)}
+	if err := documentPage.Execute(&b, l); err != nil {
+		// The template and its data are the program's own.
+		panic(err)
 	}
-	b.WriteString("<h1 class=\"doc-title\">" + html.EscapeString(r.Title) + "</h1>\n")
-	if opts.Phase != "" {
-		b.WriteString("<p class=\"doc-phase\"><strong>" + html.EscapeString(opts.Phase) + "</strong></p>\n")
-	}
-	if !opts.Generated.IsZero() {
-		b.WriteString("<p class=\"doc-generated\">Generated on <time datetime=\"" +
-			opts.Generated.Format(time.DateOnly) + "\">" +
-			opts.Generated.Format("2 January 2006") + "</time></p>\n")
-	}
-	b.WriteString("</header>\n<main>\n")
-	b.WriteString(r.BodyHTML())
-	b.WriteString("</main>\n</div>\n</body>\n</html>\n")
 	return []byte(b.String())
+}
+
+// DocumentTemplate is the content template of a document page, for the
+// server's reading view; execute it with a Layout whose Content is
+// Rendered.View.
+func DocumentTemplate() *template.Template { return documentPage }
+
+// View is the data of the document page's content template.
+func (r *Rendered) View(opts PageOptions) any { return r.view(opts) }
+
+// PageTitle is the text of a document page's title element.
+func (r *Rendered) PageTitle(opts PageOptions) string { return r.pageTitle(opts) }
+
+func (r *Rendered) pageTitle(opts PageOptions) string {
+	if f := forum(opts); f != "" {
+		return r.Title + " — " + f
+	}
+	return r.Title
+}
+
+func forum(opts PageOptions) string {
+	f := opts.BPFName
+	if opts.Year != 0 {
+		if f != "" {
+			f += " "
+		}
+		f += strconv.Itoa(opts.Year)
+	}
+	return f
+}
+
+// docView is what the document template reads.
+type docView struct {
+	Forum       string
+	Title       string
+	Status      string
+	Version     int64
+	VersionDate time.Time
+	Phase       string
+	Publication bool
+	TOC         []tocView
+	Sections    []sectionView
+	Footnotes   []noteView
+}
+
+type tocView struct {
+	Number   int
+	Title    string
+	Anchor   string
+	Empty    bool
+	Children []tocView
+}
+
+type sectionView struct {
+	RenderedSection
+	// Body is the section's blocks, each numbered paragraph after its
+	// margin number, built here rather than by the template: a section
+	// may hold thousands of blocks.
+	Body template.HTML
+}
+
+type noteView struct {
+	Footnote
+	HTML template.HTML
+}
+
+func (r *Rendered) view(opts PageOptions) docView {
+	v := docView{Forum: forum(opts), Title: r.Title, Status: opts.Status, Version: opts.Version, VersionDate: opts.VersionDate, Phase: opts.Phase, Publication: opts.Publication}
+	empty := map[string]bool{}
+	for _, s := range r.Sections {
+		if s.Empty() {
+			empty[s.Anchor] = true
+			if opts.Publication {
+				continue
+			}
+		}
+		var body strings.Builder
+		for _, b := range s.Blocks {
+			if b.Number > 0 {
+				// Ids are paragraph ids (validParaID) with a numeric suffix.
+				n := strconv.Itoa(b.Number)
+				body.WriteString(`<a class="pnum" href="#` + b.ID + `" aria-label="Paragraph ` + n + `">` + n + "</a>\n")
+			}
+			// Sanitized by Render, or built there from numbers and ids.
+			body.WriteString(b.HTML)
+		}
+		v.Sections = append(v.Sections, sectionView{RenderedSection: s, Body: template.HTML(body.String())})
+	}
+	var toc func([]TOCEntry) []tocView
+	toc = func(es []TOCEntry) []tocView {
+		var out []tocView
+		for _, e := range es {
+			if e.Level == 0 && opts.Publication && empty[e.Anchor] {
+				continue
+			}
+			out = append(out, tocView{Number: e.Number, Title: e.Title, Anchor: e.Anchor, Empty: e.Level == 0 && empty[e.Anchor], Children: toc(e.Children)})
+		}
+		return out
+	}
+	v.TOC = toc(r.TOC)
+	for _, f := range r.Footnotes {
+		v.Footnotes = append(v.Footnotes, noteView{Footnote: f, HTML: template.HTML(f.HTML)})
+	}
+	return v
 }
 
 // BodyHTML is the document's readable body: the table of contents, then
 // every section under its numbered heading, with each paragraph's number
-// in the margin linking to the paragraph's id. It needs PageCSS inside an
-// element of class bpf-doc, and no script.
+// in the margin linking to the paragraph's id, then the footnotes. It
+// needs PageCSS inside an element of class bpf-doc, and no script.
 func (r *Rendered) BodyHTML() string {
 	var b strings.Builder
-	b.WriteString("<nav class=\"toc\" aria-labelledby=\"toc-title\">\n<h2 id=\"toc-title\">Contents</h2>\n")
-	writeTOC(&b, r.TOC)
-	b.WriteString("</nav>\n")
-	for _, s := range r.Sections {
-		class := "doc-section"
-		if len(s.Blocks) == 0 {
-			class += " empty"
-		}
-		b.WriteString("<section class=\"" + class + "\" data-kind=\"" + html.EscapeString(string(s.Kind)) +
-			"\" aria-labelledby=\"" + s.Anchor + "\">\n")
-		b.WriteString("<h2 class=\"section-title\" id=\"" + s.Anchor + "\"><span class=\"section-number\">" +
-			strconv.Itoa(s.Number) + ".</span> " + html.EscapeString(s.Title) + "</h2>\n")
-		if len(s.Blocks) == 0 {
-			b.WriteString("<p class=\"no-text\">This section has no text yet.</p>\n")
-		}
-		for _, blk := range s.Blocks {
-			if blk.Number > 0 {
-				n := strconv.Itoa(blk.Number)
-				b.WriteString("<a class=\"pnum\" href=\"#" + blk.ID + "\" aria-label=\"Paragraph " + n + "\">" + n + "</a>\n")
-			}
-			b.WriteString(blk.HTML)
-		}
-		b.WriteString("</section>\n")
+	if err := documentPage.ExecuteTemplate(&b, "body", r.view(PageOptions{})); err != nil {
+		panic(err)
 	}
 	return b.String()
 }
 
-func writeTOC(b *strings.Builder, entries []TOCEntry) {
-	if len(entries) == 0 {
-		return
-	}
-	b.WriteString("<ol>\n")
-	for _, e := range entries {
-		b.WriteString("<li>")
-		label := html.EscapeString(e.Title)
-		if e.Number > 0 {
-			label = "<span class=\"toc-number\">" + strconv.Itoa(e.Number) + ".</span> " + label
-		}
-		if e.Anchor != "" {
-			b.WriteString("<a href=\"#" + e.Anchor + "\">" + label + "</a>")
-		} else {
-			b.WriteString(label)
-		}
-		if len(e.Children) > 0 {
-			b.WriteString("\n")
-			writeTOC(b, e.Children)
-		}
-		b.WriteString("</li>\n")
-	}
-	b.WriteString("</ol>\n")
-}
+var documentPage = template.Must(template.Must(layout.Clone()).Funcs(template.FuncMap{
+	"date": func(t time.Time) string { return t.Format("2 January 2006") },
+	"iso":  func(t time.Time) string { return t.Format(time.DateOnly) },
+}).Parse(documentContent))
+
+const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-doc{{if .Publication}} publication{{end}}">
+<header class="title-page">
+{{with .Forum}}<p class="doc-forum">{{.}}</p>
+{{end}}<h1 class="doc-title">{{.Title}}</h1>
+{{if or .Status (not .VersionDate.IsZero)}}<p class="doc-version">{{with .Status}}<span class="doc-status">{{.}}</span>{{end}}{{if not .VersionDate.IsZero}}{{if .Status}} · {{end}}Version of <time datetime="{{iso .VersionDate}}">{{date .VersionDate}}</time>{{end}}</p>
+{{end}}{{with .Phase}}<p class="doc-phase"><strong>{{.}}</strong></p>
+{{end}}</header>
+<main>
+{{template "body" .}}</main>
+</div>{{end}}{{end}}
+
+{{define "body"}}<nav class="toc" aria-labelledby="toc-title">
+<h2 id="toc-title">Contents</h2>
+{{template "toc" .TOC}}{{if .Footnotes}}<p class="toc-notes"><a href="#notes-title">Notes</a></p>
+{{end}}</nav>
+{{range .Sections}}<section class="doc-section{{if .Empty}} empty{{end}}" data-kind="{{.Kind}}" aria-labelledby="{{.Anchor}}">
+<h2 class="section-title" id="{{.Anchor}}"><span class="section-number">{{.Number}}.</span> {{.Title}}</h2>
+{{if .Empty}}<p class="no-text">This section has no text yet.</p>
+{{end}}{{.Body}}</section>
+{{end}}{{if .Footnotes}}<section class="doc-notes" aria-labelledby="notes-title">
+<h2 id="notes-title">Notes</h2>
+<ol class="footnotes">
+{{range .Footnotes}}<li id="{{.ID}}" value="{{.Number}}">{{.HTML}}</li>
+{{end}}</ol>
+</section>
+{{end}}{{end}}
+
+{{define "toc"}}{{if .}}<ol>
+{{range .}}<li{{if .Empty}} class="toc-empty"{{end}}>{{if .Anchor}}<a href="#{{.Anchor}}">{{if .Number}}<span class="toc-number">{{.Number}}.</span> {{end}}{{.Title}}</a>{{else}}{{if .Number}}<span class="toc-number">{{.Number}}.</span> {{end}}{{.Title}}{{end}}{{if .Children}}
+{{template "toc" .Children}}{{end}}</li>
+{{end}}</ol>
+{{end}}{{end}}`

@@ -14,17 +14,14 @@ func TestRenderPage(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/toc.md")
 	doc.Title = `Cybersecurity <b>norms</b> & "practice"`
 	gen := time.Date(2025, time.October, 7, 15, 4, 5, 0, time.UTC)
-	page, err := RenderPage(doc, PageOptions{BPFName: "BPF Cybersecurity", Year: 2025, Generated: gen})
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := RenderPage(doc, PageOptions{BPFName: "BPF Cybersecurity", Year: 2025, Status: "Draft for public comment", VersionDate: gen})
 	s := string(page)
 	for _, want := range []string{
 		"<!DOCTYPE html>",
 		`<html lang="en">`,
 		"<title>Cybersecurity &lt;b&gt;norms&lt;/b&gt; &amp; &#34;practice&#34; — BPF Cybersecurity 2025</title>",
 		`<p class="doc-forum">BPF Cybersecurity 2025</p>`,
-		`<time datetime="2025-10-07">7 October 2025</time>`,
+		`<span class="doc-status">Draft for public comment</span> · Version of <time datetime="2025-10-07">7 October 2025</time>`,
 		`<nav class="toc"`,
 		`<a href="#s-definition"><span class="toc-number">1.</span> Definition of the issue(s)</a>`,
 		`<a href="#p4">Earlier work on norms</a>`,
@@ -37,14 +34,21 @@ func TestRenderPage(t *testing.T) {
 		}
 	}
 
-	// Every paragraph id is a link target, with its number in the margin.
+	// Every paragraph id is a link target, with its number in the margin
+	// unless it is a heading.
 	n := 0
 	for _, sec := range doc.Sections {
-		for _, p := range sec.Paras {
-			n++
+		for i, p := range sec.Paras {
 			if !strings.Contains(s, fmt.Sprintf(`id="%s"`, p)) {
 				t.Errorf("got no element with id %s", p)
 			}
+			if sp := Paragraphs(sec.Text)[i]; strings.HasPrefix(sec.Text[sp.Start:sp.End], "#") {
+				if strings.Contains(s, fmt.Sprintf(`href="#%s" aria-label="Paragraph`, p)) {
+					t.Errorf("heading %s has a paragraph number; want none", p)
+				}
+				continue
+			}
+			n++
 			if want := fmt.Sprintf(`<a class="pnum" href="#%s" aria-label="Paragraph %d">%d</a>`, p, n, n); !strings.Contains(s, want) {
 				t.Errorf("got no margin number %s", want)
 			}
@@ -76,19 +80,16 @@ func TestRenderPage(t *testing.T) {
 		}
 	}
 	walk(root)
-	if problems := checkSafeHTML(page); len(problems) > 0 {
+	if problems := xssOracle(page); len(problems) > 0 {
 		t.Errorf("got unsafe page: %v", problems)
 	}
 }
 
 func TestRenderPageOptions(t *testing.T) {
 	doc := &Document{Title: "T", Sections: []Section{{ID: "s", Title: "S", Kind: Required}}}
-	page, err := RenderPage(doc, PageOptions{Lang: `fr" onload="x`})
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := RenderPage(doc, PageOptions{Lang: `fr" onload="x`})
 	s := string(page)
-	for _, unwanted := range []string{"Generated on", `<p class="doc-forum"`, "onload"} {
+	for _, unwanted := range []string{"Version of", `<p class="doc-forum"`, "onload", `class="doc-phase"`} {
 		if strings.Contains(s, unwanted) {
 			t.Errorf("got %q in a page without that option", unwanted)
 		}
@@ -96,9 +97,14 @@ func TestRenderPageOptions(t *testing.T) {
 	if !strings.Contains(s, "This section has no text yet.") || !strings.Contains(s, `class="doc-section empty"`) {
 		t.Error("got an empty section without its notice; want one")
 	}
-	page, _ = RenderPage(doc, PageOptions{Lang: "fr"})
+	page = RenderPage(doc, PageOptions{Lang: "fr"})
 	if !bytes.Contains(page, []byte(`<html lang="fr">`)) {
 		t.Error(`got no lang="fr"; want the page's language`)
+	}
+	// A publication leaves empty sections out, in the body and the contents.
+	page = RenderPage(doc, PageOptions{Publication: true})
+	if bytes.Contains(page, []byte("no text yet")) || bytes.Contains(page, []byte(`href="#s-s"`)) {
+		t.Error("got an empty section in a publication; want it left out")
 	}
 }
 
@@ -115,10 +121,7 @@ func TestPageCSSScoped(t *testing.T) {
 
 // A CSP carrying PageStyleHash must allow the page's style element.
 func TestPageStyleHash(t *testing.T) {
-	page, err := RenderPage(&Document{Title: "T"}, PageOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := RenderPage(&Document{Title: "T"}, PageOptions{})
 	root, err := html.Parse(bytes.NewReader(page))
 	if err != nil {
 		t.Fatal(err)

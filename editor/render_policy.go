@@ -54,12 +54,18 @@ func newPolicy() *bluemonday.Policy {
 	p.AllowAttrs("start").Matching(bluemonday.Integer).OnElements("ol")
 	p.AllowAttrs("align").Matching(regexp.MustCompile(`^(left|center|right)$`)).OnElements("th", "td")
 
-	// Classes and roles of footnotes, fenced code languages and raw HTML
-	// shown as text; nothing a writer can pick freely beyond a language name.
-	p.AllowAttrs("class").Matching(regexp.MustCompile(`^footnote-(ref|backref)$`)).OnElements("a")
-	p.AllowAttrs("role").Matching(regexp.MustCompile(`^doc-(noteref|backlink)$`)).OnElements("a")
-	p.AllowAttrs("class").Matching(regexp.MustCompile(`^footnotes$`)).OnElements("div")
-	p.AllowAttrs("role").Matching(regexp.MustCompile(`^doc-endnotes$`)).OnElements("div")
+	// Text direction, which the renderer sets to auto on every block so
+	// that Arabic paragraphs read right to left.
+	p.AllowAttrs("dir").Matching(regexp.MustCompile(`^(auto|ltr|rtl)$`)).OnElements("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "table")
+
+	// Footnote reference placeholders (resolved after sanitizing, see
+	// Assemble), blocks degraded to plain text, fenced code languages and
+	// raw HTML shown as text: nothing a writer can pick freely beyond a
+	// language name.
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^fnref$`)).OnElements("sup")
+	p.AllowAttrs("data-fnref").Matching(regexp.MustCompile(`^[0-9]{1,9}$`)).OnElements("sup")
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^degraded$`)).OnElements("div")
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^(degraded-note|render-note)$`)).OnElements("p")
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^language-[A-Za-z0-9_+#.-]{1,40}$`)).OnElements("code")
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^raw-html$`)).OnElements("pre")
 	return p

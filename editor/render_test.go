@@ -1,7 +1,6 @@
 package editor
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -72,11 +71,7 @@ func TestRenderGolden(t *testing.T) {
 	for _, in := range inputs {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			doc := readDocFile(t, in)
-			r, err := Render(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := r.BodyHTML()
+			got := Render(doc).BodyHTML()
 			goldenPath := strings.TrimSuffix(in, ".md") + ".html"
 			if *update {
 				if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
@@ -125,9 +120,9 @@ func TestRenderParagraphIDs(t *testing.T) {
 		{"one per paragraph", "a\n\nb\n\nc", []string{"p1", "p2", "p3"},
 			[]Block{{ID: "p1", Para: "p1", Number: 1}, {ID: "p2", Para: "p2", Number: 2}, {ID: "p3", Para: "p3", Number: 3}}},
 		{"heading then text", "## H\ntext\n\nnext", []string{"p7", "p9"},
-			[]Block{{ID: "p7", Para: "p7", Number: 1}, {ID: "p7-2", Para: "p7"}, {ID: "p9", Para: "p9", Number: 2}}},
+			[]Block{{ID: "p7", Para: "p7"}, {ID: "p7-2", Para: "p7", Number: 1}, {ID: "p9", Para: "p9", Number: 2}}},
 		{"three blocks in one paragraph", "# A\n## B\n- c", []string{"p4"},
-			[]Block{{ID: "p4", Para: "p4", Number: 1}, {ID: "p4-2", Para: "p4"}, {ID: "p4-3", Para: "p4"}}},
+			[]Block{{ID: "p4", Para: "p4"}, {ID: "p4-2", Para: "p4"}, {ID: "p4-3", Para: "p4", Number: 1}}},
 		{"fence over a blank line", "```\nx\n\ny\n```\n\nafter", []string{"p1", "p2", "p3"},
 			[]Block{{ID: "p1", Para: "p1", Number: 1}, {ID: "p3", Para: "p3", Number: 2}}},
 		{"ids not assigned yet", "a\n\nb\n\nc", []string{"p1"},
@@ -144,10 +139,7 @@ func TestRenderParagraphIDs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := &Document{Title: "T", Sections: []Section{{ID: "s", Title: "S", Kind: Custom, Text: tt.text, Paras: tt.paras}}}
-			r, err := Render(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := Render(doc)
 			var got []Block
 			for _, b := range r.Sections[0].Blocks {
 				if strings.Contains(b.HTML, `class="footnotes"`) {
@@ -168,10 +160,7 @@ func TestRenderParagraphIDs(t *testing.T) {
 
 func TestRenderNumbersAcrossSections(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/footnotes.md")
-	r, err := Render(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := Render(doc)
 	var got []int
 	for _, s := range r.Sections {
 		for _, b := range s.Blocks {
@@ -180,23 +169,70 @@ func TestRenderNumbersAcrossSections(t *testing.T) {
 			}
 		}
 	}
-	if fmt.Sprint(got) != "[1 2]" {
-		t.Errorf("got numbers %v; want [1 2]", got)
-	}
-	// Footnote ids are prefixed by their section so both sections' [^1] coexist.
-	for _, want := range []string{`id="s-definition-fn:1"`, `id="s-methodology-fn:1"`, `href="#s-methodology-fnref:1"`} {
-		if !strings.Contains(r.Sections[0].HTML+r.Sections[1].HTML, want) {
-			t.Errorf("got no %s in the sections' HTML", want)
-		}
+	if fmt.Sprint(got) != "[1 2 3]" {
+		t.Errorf("got numbers %v; want [1 2 3]", got)
 	}
 }
 
+// Footnotes are document-wide: a reference finds the definition in its own
+// section first, then anywhere in the document; each renders once, at the
+// end, numbered by first reference.
+func TestRenderFootnotesAcrossSections(t *testing.T) {
+	doc := readDocFile(t, "testdata/render/footnotes.md")
+	r := Render(doc)
+	var got []string
+	for _, f := range r.Footnotes {
+		got = append(got, fmt.Sprintf("%d %s %s", f.Number, f.Section, plainOf(f.HTML)))
+	}
+	want := []string{
+		"1 definition UN GGE report, 2015. ↩",
+		"2 definition A second note, with a continuation line. ↩",
+		"3 case-studies Defined in section 3, cited in sections 1 and 3. ↩ ↩",
+		"4 methodology Survey questionnaire, annex A. ↩",
+		"5 case-studies Never cited, kept all the same.",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got footnotes\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	body := r.BodyHTML()
+	if strings.Contains(body, "[^") && !strings.Contains(body, "[^nowhere]") {
+		t.Errorf("got a reference left as typed: %s", body)
+	}
+	if !strings.Contains(body, "[^nowhere]") {
+		t.Errorf("an undefined reference should stay as typed; got %s", body)
+	}
+	// Each footnote's list item and each reference's anchor exist once.
+	for _, id := range []string{`id="fn-3"`, `id="fnref-3"`, `id="fnref-3-2"`, `href="#fnref-3-2"`, `href="#fn-4"`} {
+		if n := strings.Count(body, id); n != 1 {
+			t.Errorf("got %s %d times; want once", id, n)
+		}
+	}
+	if n := strings.Count(body, `<section class="doc-notes"`); n != 1 {
+		t.Errorf("got %d notes sections; want 1 at the end", n)
+	}
+	if s := r.Sections[1]; !strings.Contains(s.NotesHTML, `<li value="4">`) {
+		t.Errorf("section preview notes: got %q; want footnote 4", s.NotesHTML)
+	}
+}
+
+func plainOf(h string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range h {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
 func TestRenderTOC(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/toc.md")
-	r, err := Render(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := Render(doc)
 	var b strings.Builder
 	var dump func(es []TOCEntry, indent string)
 	dump = func(es []TOCEntry, indent string) {
@@ -223,64 +259,69 @@ func TestRenderTOC(t *testing.T) {
 	}
 }
 
+// Headings keep their level relative to the section: ### is h3 under the
+// section's h2; a text that starts at # or ## moves down as a whole.
 func TestRenderHeadingLevels(t *testing.T) {
-	doc := &Document{Sections: []Section{{ID: "s", Text: "# one\n\n## two\n\n##### five", Paras: []string{"p1", "p2", "p3"}}}}
-	r, err := Render(doc)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"### three\n\n#### four\n\n##### five", []string{"<h3 ", "<h4 ", "<h5 "}},
+		{"# one\n\n## two\n\n##### five", []string{"<h3 ", "<h4 ", "<h6 "}},
+		{"## two\n\n### three", []string{"<h3 ", "<h4 "}},
+		{"#### four only", []string{"<h4 "}},
 	}
-	for i, want := range []string{"<h3 ", "<h4 ", "<h6 "} {
-		if got := r.Sections[0].Blocks[i].HTML; !strings.HasPrefix(got, want) {
-			t.Errorf("block %d: got %q; want prefix %q", i, got, want)
+	for _, tt := range tests {
+		doc := &Document{Sections: []Section{{ID: "s", Text: tt.text}}}
+		doc.AssignParagraphIDs()
+		r := Render(doc)
+		for i, want := range tt.want {
+			b := r.Sections[0].Blocks[i]
+			if !strings.HasPrefix(b.HTML, want) {
+				t.Errorf("%q block %d: got %q; want prefix %q", tt.text, i, b.HTML, want)
+			}
+			if b.Number != 0 {
+				t.Errorf("%q block %d: a heading got paragraph number %d; want none", tt.text, i, b.Number)
+			}
 		}
 	}
 }
 
-func TestRenderSection(t *testing.T) {
+// Render is RenderBody per section and Assemble: a cached body gives the
+// same page as a fresh one.
+func TestRenderBodyAssemble(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/footnotes.md")
-	full, err := Render(doc)
-	if err != nil {
-		t.Fatal(err)
+	bodies := make([]*SectionBody, len(doc.Sections))
+	for i := range doc.Sections {
+		bodies[i] = RenderBody(&doc.Sections[i])
 	}
-	got, err := RenderSection(doc, "methodology")
-	if err != nil {
-		t.Fatal(err)
+	a, b := Assemble(doc, bodies).BodyHTML(), Render(doc).BodyHTML()
+	if a != b {
+		t.Errorf("Assemble of cached bodies differs from Render:\n%s\n---\n%s", a, b)
 	}
-	want := full.Sections[1]
-	if got.HTML != want.HTML || got.Number != 2 || got.Anchor != "s-methodology" || got.Kind != Required {
-		t.Errorf("got %+v; want %+v", *got, want)
-	}
-	if _, err := RenderSection(doc, "nope"); !errors.Is(err, ErrInvalid) {
-		t.Errorf("unknown section: got error %v; want ErrInvalid", err)
+	// Twice from the same bodies: the bodies are not changed by assembling.
+	if c := Assemble(doc, bodies).BodyHTML(); c != a {
+		t.Errorf("second Assemble of the same bodies differs")
 	}
 }
 
-func TestRenderTooLarge(t *testing.T) {
+// Ids stay unique even if two sections were ever given the same
+// paragraph id: the later one is rendered again around the first.
+func TestRenderDuplicateIDs(t *testing.T) {
 	doc := &Document{Sections: []Section{
-		{ID: "a", Text: strings.Repeat("x", MaxRenderBytes/2)},
-		{ID: "b", Text: strings.Repeat("y", MaxRenderBytes/2+1)},
+		{ID: "a", Text: "one", Paras: []string{"p1"}},
+		{ID: "b", Text: "two", Paras: []string{"p1"}},
 	}}
-	if _, err := Render(doc); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Render: got error %v; want ErrTooLarge", err)
-	}
-	if _, err := RenderSection(doc, "a"); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("RenderSection: got error %v; want ErrTooLarge", err)
-	}
-	if _, err := RenderPage(doc, PageOptions{}); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("RenderPage: got error %v; want ErrTooLarge", err)
-	}
-	doc.Sections[1].Text = doc.Sections[1].Text[1:]
-	if _, err := Render(doc); err != nil {
-		t.Errorf("at the limit: got error %v; want none", err)
+	body := Render(doc).BodyHTML()
+	if strings.Count(body, `id="p1"`) != 1 || !strings.Contains(body, `id="p1_2"`) {
+		t.Errorf("got %s; want p1 and p1_2", body)
 	}
 }
 
 func TestRenderDoesNotChangeDocument(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/ids.md")
 	before := fmt.Sprintf("%+v", *doc)
-	if _, err := Render(doc); err != nil {
-		t.Fatal(err)
-	}
+	Render(doc)
 	if after := fmt.Sprintf("%+v", *doc); after != before {
 		t.Errorf("got document changed to %s; want %s", after, before)
 	}
@@ -290,23 +331,18 @@ func TestRenderDoesNotChangeDocument(t *testing.T) {
 // can be used from many goroutines at once (run with -race).
 func TestRenderConcurrent(t *testing.T) {
 	doc := readDocFile(t, "testdata/render/footnotes.md")
-	want, err := Render(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := Render(doc).BodyHTML()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			got, err := Render(doc)
-			if err != nil || got.BodyHTML() != want.BodyHTML() {
-				t.Errorf("concurrent render: got %v, different HTML; want the same", err)
+			if got := Render(doc).BodyHTML(); got != want {
+				t.Errorf("concurrent render: got different HTML; want the same")
 			}
 		})
 	}
 	wg.Wait()
 }
 
-// largeDocument is about 10 sections of 150 mixed paragraphs each.
 func largeDocument() *Document {
 	doc := &Document{Title: "Large"}
 	for i := range 10 {
@@ -340,33 +376,6 @@ func BenchmarkRender(b *testing.B) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Render(doc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func TestRenderTooComplex(t *testing.T) {
-	tests := []struct {
-		text string
-		want error
-	}{
-		{strings.Repeat(">", MaxNesting) + " deep but allowed", nil},
-		{strings.Repeat("> - ", MaxNesting/2) + "x", nil},
-		{strings.Repeat("> ", MaxNesting+1) + "x", ErrTooComplex},
-		{"ok\n\n" + strings.Repeat("1. ", MaxNesting+1) + "x", ErrTooComplex},
-		{strings.Repeat("* ", MaxNesting+1) + "x", ErrTooComplex},
-		{strings.Repeat("- ", 100), nil}, // a thematic break
-		{strings.Repeat("-a ", 100), nil},
-		{strings.Repeat("1.5 ", 100), nil},
-		// A megabyte of ">" would take goldmark minutes; it must fail at once.
-		{strings.Repeat(">", MaxRenderBytes-10), ErrTooComplex},
-	}
-	for _, tt := range tests {
-		doc := &Document{Sections: []Section{{ID: "s", Title: "S", Text: tt.text}}}
-		_, err := Render(doc)
-		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
-			t.Errorf("%.40q…: got error %v; want %v", tt.text, err, tt.want)
-		}
+		Render(doc)
 	}
 }

@@ -2,6 +2,7 @@ package editor
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,7 +46,8 @@ type Effect struct {
 // ids: the result depends only on d and s.
 //
 // A text step is ApplyChanges. An OpAddSection step appends a custom
-// section with AddCustomSection; when s.Structure.Section carries an id
+// section with the title and text it carries (CheckNewSection is for
+// whoever accepts it); when s.Structure.Section carries an id
 // (a step read back from the log) it must be the id the document would
 // give, or nothing is changed. On any error d is left untouched.
 func (d *Document) Apply(s Step) (Effect, error) {
@@ -66,10 +68,13 @@ func (d *Document) Apply(s Step) (Effect, error) {
 		if id := fmt.Sprintf("custom-%d", d.NextCustom+1); want.ID != "" && want.ID != id {
 			return Effect{}, fmt.Errorf("%w: add_section of %q where the next custom section is %q", ErrInvalid, want.ID, id)
 		}
-		sec, err := d.AddCustomSection(want.Title, want.Text)
-		if err != nil {
-			return Effect{}, err
+		title := strings.TrimSpace(want.Title)
+		if title == "" || strings.ContainsAny(title, "\r\n") {
+			return Effect{}, fmt.Errorf("%w: add_section needs a one-line title", ErrInvalid)
 		}
+		// No limits here: a step is checked when it is accepted, and a
+		// replay must give back what was accepted under any limits.
+		sec := d.appendSection(title, want.Text)
 		added := *sec
 		added.Paras = append([]string(nil), sec.Paras...)
 		d.Seq++

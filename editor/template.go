@@ -41,10 +41,9 @@ type TemplateSection struct {
 	Kind  SectionKind `json:"kind"`
 	// Guidance tells the writers what belongs in the section.
 	Guidance string `json:"guidance"`
-	// Starter is the initial text of the section in a new document. In a
-	// required section it is only HTML comments, so that an untouched
-	// section still counts as empty.
-	Starter string `json:"starter,omitempty"`
+	// Prompt is the starter prompt shown in the section's empty editor, as
+	// a placeholder: guidance, never text of the document.
+	Prompt string `json:"prompt,omitempty"`
 	// Aliases are other common headings for this section ("Lessons
 	// learned" for "Insights gained ..."), used by ImportMarkdown.
 	Aliases []string `json:"aliases,omitempty"`
@@ -113,8 +112,8 @@ func (t *Template) Section(key string) *TemplateSection {
 }
 
 // NewDocument makes a document from the template: its sections in template
-// order, with the template's keys as ids, its kinds, guidance and starter
-// text, and paragraph ids assigned. The document's Created and Updated are
+// order, with the template's keys as ids, its kinds, guidance and prompts,
+// and no text. The document's Created and Updated are
 // now; the caller validates id and title.
 func (t *Template) NewDocument(id, title string, now time.Time) *Document {
 	d := &Document{
@@ -137,7 +136,7 @@ func (ts *TemplateSection) newSection() Section {
 		Title:    ts.Title,
 		Kind:     ts.Kind,
 		Guidance: ts.Guidance,
-		Text:     ts.Starter,
+		Prompt:   ts.Prompt,
 	}
 }
 
@@ -218,8 +217,8 @@ func (t *Template) validate() error {
 			return bad("%s: kind %q; want %q or %q", where, s.Kind, Required, Recommended)
 		case strings.TrimSpace(s.Guidance) == "":
 			return bad("%s: guidance is required", where)
-		case s.Kind == Required && !IsEmptyText(s.Starter):
-			return bad("%s: starter text of a required section must be only comments, so an untouched section counts as empty", where)
+		case strings.Contains(s.Prompt, "<!--"):
+			return bad("%s: a prompt is plain text, shown as a placeholder, not a comment in the text", where)
 		}
 		for _, a := range s.Aliases {
 			if len(titleTokens(a)) == 0 {

@@ -91,14 +91,14 @@ func TestNewDocument(t *testing.T) {
 			}
 			for i, ts := range tm.Sections {
 				s := d.Sections[i]
-				if s.ID != ts.Key || s.Title != ts.Title || s.Kind != ts.Kind || s.Guidance != ts.Guidance || s.Text != ts.Starter {
+				if s.ID != ts.Key || s.Title != ts.Title || s.Kind != ts.Kind || s.Guidance != ts.Guidance || s.Prompt != ts.Prompt || s.Text != "" {
 					t.Errorf("section %d: got %+v; want it made from %+v", i+1, s, ts)
 				}
 				if len(s.Paras) != len(Paragraphs(s.Text)) {
 					t.Errorf("section %d: got %d paragraph ids; want %d", i+1, len(s.Paras), len(Paragraphs(s.Text)))
 				}
 			}
-			// A new document is never complete: starter text is only comments.
+			// A new document is never complete: prompts are not text.
 			if c := Check(d); c.Complete {
 				t.Errorf("a new %s document checks complete; want errors for its empty required sections", tm.Name)
 			}
@@ -119,7 +119,7 @@ func TestBrokenTemplates(t *testing.T) {
 		{"custom key", "t.json", strings.Replace(good, `"key":"a"`, `"key":"custom-1"`, 1)},
 		{"bad kind", "t.json", strings.Replace(good, `"required"`, `"custom"`, 1)},
 		{"no guidance", "t.json", strings.Replace(good, `"guidance":"g"`, `"guidance":" "`, 1)},
-		{"required starter not a comment", "t.json", strings.Replace(good, `"guidance":"g"`, `"guidance":"g","starter":"Write here"`, 1)},
+		{"prompt as a comment", "t.json", strings.Replace(good, `"guidance":"g"`, `"guidance":"g","prompt":"<!-- Write here -->"`, 1)},
 		{"duplicate key", "t.json", strings.Replace(good, `]}`, `,{"key":"a","title":"B","kind":"recommended","guidance":"g"}]}`, 1)},
 		{"unknown rule", "t.json", strings.Replace(good, `]}`, `],"rules":[{"kind":"words","section":"a","min":1}]}`, 1)},
 		{"rule on missing section", "t.json", strings.Replace(good, `]}`, `],"rules":[{"kind":"facilitators","section":"b","min":2}]}`, 1)},

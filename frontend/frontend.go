@@ -37,6 +37,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/bpfdraft/bpfdraft/editor"
 )
 
 //go:embed dist
@@ -181,23 +183,18 @@ type PageData struct {
 // in, and references to /static/app.css and /static/app.js. It writes no
 // headers; the caller sets Content-Type and the security headers.
 func EditorPage(w io.Writer, data PageData) error {
-	return pageTmpl.Execute(w, struct {
-		PageData
-		CSS, JS string
-	}{data, AssetURL(styleName), AssetURL(scriptName)})
+	title := "bpfdraft"
+	if data.Title != "" {
+		title = data.Title + " — bpfdraft"
+	}
+	return pageTmpl.Execute(w, editor.Layout{
+		Title: title, Stylesheet: AssetURL(styleName), Modules: []string{AssetURL(scriptName)},
+		DocID: data.DocID, UserName: data.UserName, Content: data,
+	})
 }
 
-var pageTmpl = template.Must(template.New("edit").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .Title}}{{.Title}} — {{end}}bpfdraft</title>
-<link rel="stylesheet" href="{{.CSS}}">
-<script type="module" src="{{.JS}}"></script>
-</head>
-<body data-doc="{{.DocID}}"{{with .UserName}} data-user-name="{{.}}"{{end}}>
-<a class="skip-link" href="#sections">Skip to the text</a>
+// pageTmpl is the editing view in bpfdraft's one page layout.
+var pageTmpl = template.Must(editor.PageTemplate(`{{define "content"}}{{with .Content}}<a class="skip-link" href="#sections">Skip to the text</a>
 <header class="app-header">
 <a class="brand" href="/">bpfdraft</a>
 <h1 id="doc-title">{{or .Title "Document"}}</h1>
@@ -229,7 +226,4 @@ var pageTmpl = template.Must(template.New("edit").Parse(`<!doctype html>
 <ul id="presence" class="presence" aria-labelledby="people-title"></ul>
 <button type="button" id="change-name" class="button-secondary">Change your name</button>
 </aside>
-</div>
-</body>
-</html>
-`))
+</div>{{end}}{{end}}`, nil))

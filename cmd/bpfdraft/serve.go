@@ -14,6 +14,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/collab"
 	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/bpfdraft/bpfdraft/editor"
 )
 
 // serveConfig is everything serve needs, from flags and environment.
@@ -33,7 +34,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "comma-separated origins (https://host) allowed besides the server's own")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body", 1<<20, "largest JSON request body in bytes")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", int64(editor.Limits.BodyBytes), "largest JSON request body in bytes (the request body limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
 }
 

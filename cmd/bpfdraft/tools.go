@@ -47,12 +47,14 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	var c toolConfig
 	var tmplName, title, bpf string
 	var dryRun bool
+	var assigns listFlag
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	toolFlags(fs, &c)
 	fs.StringVar(&tmplName, "template", "bpf-output", "template whose sections the draft's headings are mapped to")
 	fs.StringVar(&title, "title", "", "document title (default: the draft's own title heading)")
 	fs.StringVar(&bpf, "bpf", "", "id of the BPF the document belongs to")
-	fs.BoolVar(&dryRun, "dry-run", false, "print what would go where without storing anything")
+	fs.BoolVar(&dryRun, "dry-run", false, "print the proposed mapping (every heading, every block) without storing anything")
+	fs.Var(&assigns, "assign", "LINE=TARGET: put the heading on that line of the draft in a template section (its key), a new custom section (custom), keep it as a sub-heading (sub) or make it the title (title); repeatable")
 	pos, err := parseArgs(fs, args, getenv)
 	if err != nil {
 		return err
@@ -62,7 +64,7 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	}
 	var src []byte
 	if pos[0] == "-" {
-		src, err = io.ReadAll(io.LimitReader(stdin, editor.MaxImportSize+1))
+		src, err = io.ReadAll(io.LimitReader(stdin, int64(editor.Limits.ImportBytes)+1))
 	} else {
 		src, err = os.ReadFile(pos[0])
 	}
@@ -74,13 +76,17 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		return usageError{err.Error()}
 	}
 
+	assign, err := editor.ParseAssign(assigns)
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	var doc *editor.Document
 	var report editor.ImportReport
 	switch {
-	case c.Server != "" && !dryRun:
-		doc, report, err = importOverHTTP(ctx, c.Server, tmplName, title, bpf, src)
+	case c.Server != "":
+		doc, report, err = importOverHTTP(ctx, c.Server, tmplName, title, bpf, assigns, dryRun, src)
 	default:
-		doc, report, err = editor.ImportMarkdown(string(src), tmpl, uuid.NewString(), title, time.Now().UTC())
+		doc, report, err = editor.ImportMarkdown(string(src), tmpl, uuid.NewString(), editor.ImportOptions{Title: title, Assign: assign}, time.Now().UTC())
 		if err == nil && !dryRun {
 			doc.BPF = bpf
 			err = storeImported(ctx, c, doc)
@@ -93,7 +99,17 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		fmt.Fprintln(stdout, line)
 	}
 	if dryRun {
-		fmt.Fprintln(stdout, "dry run: nothing stored")
+		fmt.Fprintln(stdout, "blocks:")
+		for _, b := range report.Blocks {
+			where := "the title"
+			if b.SectionID != "" {
+				where = fmt.Sprintf("%d. %s", b.Number, doc.Section(b.SectionID).Title)
+			} else if b.As == "marker" {
+				where = "(an export marker, read)"
+			}
+			fmt.Fprintf(stdout, "  lines %d-%d %s as %s -> %s\n", b.Line, b.Line+b.Lines-1, b.Kind, b.As, where)
+		}
+		fmt.Fprintln(stdout, "dry run: nothing stored; change a heading's place with --assign LINE=TARGET")
 	} else {
 		fmt.Fprintf(stdout, "imported as document %s (%d sections)\n", doc.ID, len(doc.Sections))
 	}
@@ -126,10 +142,19 @@ func apiError(resp *http.Response) error {
 	return fmt.Errorf("server: %s", resp.Status)
 }
 
-func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, src []byte) (*editor.Document, editor.ImportReport, error) {
-	q := url.Values{"template": {tmpl}}
+// listFlag is a flag that may be given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, assign []string, dryRun bool, src []byte) (*editor.Document, editor.ImportReport, error) {
+	q := url.Values{"template": {tmpl}, "assign": assign}
 	if title != "" {
 		q.Set("title", title)
+	}
+	if dryRun {
+		q.Set("dry_run", "true")
 	}
 	if bpf != "" {
 		q.Set("bpf", bpf)
@@ -145,7 +170,7 @@ func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, src []
 		return nil, editor.ImportReport{}, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != http.StatusCreated && !(dryRun && resp.StatusCode == http.StatusOK) {
 		return nil, editor.ImportReport{}, apiError(resp)
 	}
 	var out struct {
@@ -202,13 +227,16 @@ func exportLocal(ctx context.Context, c toolConfig, id, format string) ([]byte, 
 		return nil, err
 	}
 	if format == "html" {
-		opts := editor.PageOptions{Generated: time.Now().UTC()}
+		opts := editor.PageOptions{Version: doc.Seq, VersionDate: doc.Updated.UTC(), Publication: true}
+		var bpf *editor.BPF
 		if doc.BPF != "" {
 			if b, err := st.GetBPF(ctx, doc.BPF); err == nil {
+				bpf = b
 				opts.BPFName, opts.Year = b.Name, b.Year
 			}
 		}
-		return editor.RenderPage(doc, opts)
+		opts.Status = editor.PhaseAt(bpf, time.Now().UTC()).Status
+		return editor.RenderPage(doc, opts), nil
 	}
 	return []byte(editor.ExportMarkdown(doc)), nil
 }

@@ -26,7 +26,7 @@ func TestImportExportCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import exited %d: %s", code, errs)
 	}
-	for _, want := range []string{"matched by", "custom section", "imported as document"} {
+	for _, want := range []string{"number and title", "custom section", "imported as document"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import report lacks %q:\n%s", want, out)
 		}
@@ -61,6 +61,23 @@ func TestImportExportCommands(t *testing.T) {
 	code, out, _ = runCLI(t, "# T\n\n## 3. Case studies\n\nOne.\n", "import", "-", "--dry-run", "--data", data)
 	if code != 0 || !strings.Contains(out, "dry run") {
 		t.Fatalf("dry run: %d %s", code, out)
+	}
+	// The proposed mapping is printed, every block with its place, and a
+	// heading can be put elsewhere before anything is stored.
+	outline := "# T\n\n## Executive summary\n\nShort.\n\n## Methodology\n\nHow.\n"
+	code, out, _ = runCLI(t, outline, "import", "-", "--dry-run", "--data", data)
+	for _, want := range []string{"line 3 '## Executive summary' -> custom section 1. Executive summary", "lines 5-5 paragraph as text -> 1. Executive summary", "nothing stored"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("dry run: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+	code, out, _ = runCLI(t, outline, "import", "-", "--dry-run", "--assign", "3=issues", "--data", data)
+	if code != 0 || !strings.Contains(out, "line 3 '## Executive summary' -> 1. Definition of the issue(s) and overview of policy challenges (assigned)") {
+		t.Errorf("dry run with --assign: exit %d:\n%s", code, out)
+	}
+	code, _, errs = runCLI(t, outline, "import", "-", "--dry-run", "--assign", "3=nowhere", "--data", data)
+	if code == 0 || !strings.Contains(errs, "nowhere") {
+		t.Errorf("--assign to an unknown section: exit %d, %q; want an error naming it", code, errs)
 	}
 }
 

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
@@ -41,6 +40,10 @@ type Config struct {
 	MaxSectionUnits int
 	// MaxDocumentUnits caps the sum of all sections' lengths.
 	MaxDocumentUnits int
+	// MaxParagraphs caps the paragraphs of the document: a change that
+	// would add paragraphs beyond it is refused (one that does not add
+	// any is taken even in a document over it, made under other limits).
+	MaxParagraphs int
 	// RecentPerSection is how many durable updates of each section are
 	// kept for rebasing pushes made at older versions.
 	RecentPerSection int
@@ -92,9 +95,15 @@ func (AddSection) command() {}
 type Refusal struct {
 	Code    string
 	Message string
+	// Err is the rule's own error, when the model has one (an
+	// *editor.LimitError, editor.ErrInvalid).
+	Err error
 }
 
 func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
+
+// Unwrap returns the rule's own error.
+func (r *Refusal) Unwrap() error { return r.Err }
 
 // CodeInvalid refuses a command whose own content breaks a rule of the
 // document model (an empty title); it never reaches a websocket client.
@@ -180,6 +189,7 @@ type Authority struct {
 	inflight            int // entries[:inflight] were handed out by Take
 	sections            map[string]*history
 	units               int // UTF-16 length of work's sections together
+	paras               int // paragraphs of work's sections together
 	tickets             Ticket
 }
 
@@ -244,7 +254,7 @@ func New(cfg Config, snap *editor.Document, log []store.Update) (*Authority, err
 	}
 	a.durable = doc
 	a.work = doc.Clone()
-	a.units = unitsOf(doc)
+	a.units, a.paras = sizeOf(doc)
 	a.trim()
 	return a, nil
 }
@@ -282,12 +292,14 @@ func (h *history) textAt(text string, v int) (string, bool) {
 	return out, err == nil
 }
 
-func unitsOf(d *editor.Document) int {
-	n := 0
+// sizeOf returns the UTF-16 length and the paragraphs of a document's
+// sections together.
+func sizeOf(d *editor.Document) (units, paras int) {
 	for _, s := range d.Sections {
-		n += editor.UTF16Len(s.Text)
+		units += editor.UTF16Len(s.Text)
+		paras += len(s.Paras)
 	}
-	return n
+	return units, paras
 }
 
 // Replay applies one logged update to doc exactly as it was applied when
@@ -520,7 +532,14 @@ func (a *Authority) push(e *entry, p Push) error {
 		undo()
 		return refuse(wire.CodeDiverged, "the client's text of section %q is not what the server's gives with its updates", p.Section)
 	}
+	added := len(a.work.Section(p.Section).Paras) - len(saved.Paras)
+	if n := a.paras + added; added > 0 && n > a.cfg.MaxParagraphs {
+		undo()
+		err := &editor.LimitError{Limit: "paragraphs", Got: n, Max: a.cfg.MaxParagraphs, What: "the document", TooLarge: true}
+		return &Refusal{Code: wire.CodeTooLarge, Message: err.Error(), Err: err}
+	}
 	a.units += grow
+	a.paras += added
 	return nil
 }
 
@@ -545,18 +564,32 @@ func (a *Authority) addSection(e *entry, c AddSection) error {
 	if c.Author.Client == "" {
 		return refuse(CodeInvalid, "a structural change needs an author")
 	}
-	text := editor.NormalizeLineBreaks(c.Text)
-	if n := editor.UTF16Len(text); n > a.cfg.MaxSectionUnits || a.units+n > a.cfg.MaxDocumentUnits {
+	title, text, err := a.work.CheckNewSection(c.Title, c.Text)
+	if err != nil {
+		code := CodeInvalid
+		if le, ok := err.(*editor.LimitError); ok && le.TooLarge {
+			code = wire.CodeTooLarge
+		}
+		return &Refusal{Code: code, Message: err.Error(), Err: err}
+	}
+	n := editor.UTF16Len(text)
+	if n > a.cfg.MaxSectionUnits || a.units+n > a.cfg.MaxDocumentUnits {
 		return refuse(wire.CodeTooLarge, "a section may hold %d characters and a document %d", a.cfg.MaxSectionUnits, a.cfg.MaxDocumentUnits)
 	}
-	step := editor.Step{Structure: &editor.Structure{Op: editor.OpAddSection, Section: &editor.Section{Title: strings.TrimSpace(c.Title), Text: text}}, Time: c.Time}
+	paras := len(editor.Paragraphs(text))
+	if m := a.paras + paras; paras > 0 && m > a.cfg.MaxParagraphs {
+		err := &editor.LimitError{Limit: "paragraphs", Got: m, Max: a.cfg.MaxParagraphs, What: "the document", TooLarge: true}
+		return &Refusal{Code: wire.CodeTooLarge, Message: err.Error(), Err: err}
+	}
+	step := editor.Step{Structure: &editor.Structure{Op: editor.OpAddSection, Section: &editor.Section{Title: title, Text: text}}, Time: c.Time}
 	eff, err := a.work.Apply(step)
 	if err != nil {
-		return refuse(CodeInvalid, "%v", err)
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
 	}
 	payload := mustJSON(editor.Structure{Op: editor.OpAddSection, Section: eff.Added})
 	a.sections[eff.Added.ID] = &history{base: 0}
-	a.units += editor.UTF16Len(text)
+	a.units += n
+	a.paras += paras
 	e.added = eff.Added
 	e.acc = []Accepted{{
 		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},
@@ -625,7 +658,7 @@ func (e *entry) outcome() Outcome {
 // the updates of the batch in the histories.
 func (a *Authority) reset() {
 	a.work = a.durable.Clone()
-	a.units = unitsOf(a.work)
+	a.units, a.paras = sizeOf(a.work)
 	for id, h := range a.sections {
 		s := a.durable.Section(id)
 		if s == nil {
@@ -681,7 +714,7 @@ func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
 	}
 	a.durable = doc
 	a.work = doc.Clone()
-	a.units = unitsOf(doc)
+	a.units, a.paras = sizeOf(doc)
 	a.redo(&out)
 	a.trim()
 	return out, nil

@@ -14,7 +14,7 @@ import (
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
-var testCfg = Config{MaxSectionUnits: 1 << 16, MaxDocumentUnits: 1 << 18, RecentPerSection: 1000}
+var testCfg = Config{MaxSectionUnits: 1 << 16, MaxDocumentUnits: 1 << 18, MaxParagraphs: 1000, RecentPerSection: 1000}
 
 func newDoc(t testing.TB) *editor.Document {
 	t.Helper()
@@ -75,7 +75,7 @@ func refusalCode(err error) string {
 }
 
 func TestPushRefusals(t *testing.T) {
-	a := newAuthority(t, Config{MaxSectionUnits: 50, MaxDocumentUnits: 80, RecentPerSection: 2})
+	a := newAuthority(t, Config{MaxSectionUnits: 50, MaxDocumentUnits: 80, MaxParagraphs: 1000, RecentPerSection: 2})
 	var log []store.Update
 	// Three accepted updates of "issues", so that versions 0 and 1 fall out
 	// of what is kept (RecentPerSection 2).
@@ -377,7 +377,7 @@ func TestAbsorbRebasesTheBatch(t *testing.T) {
 // foreign updates ends with its refusal; one whose updates the other node
 // already took (the same client went there) ends with nothing to do.
 func TestAbsorbEndsWhatCannotBeRedone(t *testing.T) {
-	cfg := Config{MaxSectionUnits: 10, MaxDocumentUnits: 100, RecentPerSection: 100}
+	cfg := Config{MaxSectionUnits: 10, MaxDocumentUnits: 100, MaxParagraphs: 1000, RecentPerSection: 100}
 	a, b := newAuthority(t, cfg), newAuthority(t, cfg)
 	var log []store.Update
 	big, _ := a.Do(Push{Author: author("c1"), Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "123456")}})
@@ -418,5 +418,39 @@ func TestSinceMapsDurableVersions(t *testing.T) {
 	}
 	if _, _, ok := a.Since("nope", 0); ok {
 		t.Fatal("Since of an unknown section")
+	}
+}
+
+// TestParagraphLimit: a push or a new section that would take the
+// document over its paragraphs is refused whole; one that adds none is
+// taken even in a document already over (made under other limits).
+func TestParagraphLimit(t *testing.T) {
+	a := newAuthority(t, Config{MaxSectionUnits: 1000, MaxDocumentUnits: 10000, MaxParagraphs: 3, RecentPerSection: 10})
+	var log []store.Update
+	if _, err := a.Do(Push{Author: author("w"), Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "a\n\nb\n\nc")}}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, a, &log)
+	_, err := a.Do(Push{Author: author("w"), Section: "methodology", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "x"), cs(t, 1, 1, 0, "y")}})
+	var le *editor.LimitError
+	if refusalCode(err) != wire.CodeTooLarge || !errors.As(err, &le) || le.Limit != "paragraphs" || a.Pending() != 0 {
+		t.Fatalf("a fourth paragraph: %v", err)
+	}
+	if _, err := a.Do(AddSection{Author: author("api"), Title: "Annex", Text: "more"}); !errors.As(err, &le) {
+		t.Fatalf("a section with a fourth paragraph: %v", err)
+	}
+	// Typing inside a paragraph, or adding an empty section, is fine.
+	if _, err := a.Do(Push{Author: author("w"), Section: "issues", Base: 1, Updates: []editor.ChangeSet{cs(t, 7, 1, 0, "!")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Do(AddSection{Author: author("api"), Title: "Empty annex"}); err != nil {
+		t.Fatal(err)
+	}
+	// Merging two paragraphs makes room again.
+	if _, err := a.Do(Push{Author: author("w"), Section: "issues", Base: 2, Updates: []editor.ChangeSet{cs(t, 8, 2, 2, " ")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Do(Push{Author: author("w"), Section: "methodology", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "x")}}); err != nil {
+		t.Fatalf("a paragraph after a merge: %v", err)
 	}
 }

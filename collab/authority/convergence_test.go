@@ -101,7 +101,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 	doc.Section("methodology").Text = "😀 emoji 漢字"
 	doc.AssignParagraphIDs()
 	nodes := 1 + w.rng.IntN(2)
-	cfg := Config{MaxSectionUnits: 1 << 14, MaxDocumentUnits: 1 << 16, RecentPerSection: 8 + w.rng.IntN(40)}
+	cfg := Config{MaxSectionUnits: 1 << 14, MaxDocumentUnits: 1 << 16, MaxParagraphs: 1000, RecentPerSection: 8 + w.rng.IntN(40)}
 	for i := range nodes {
 		a, err := New(cfg, doc, nil)
 		if err != nil {
@@ -565,7 +565,7 @@ func (w *world) check() {
 	base.Section("issues").Text = "Intro text.\n\nSecond paragraph."
 	base.Section("methodology").Text = "😀 emoji 漢字"
 	base.AssignParagraphIDs()
-	replayed, err := New(Config{MaxSectionUnits: 1 << 20, MaxDocumentUnits: 1 << 22, RecentPerSection: 10}, base, w.log)
+	replayed, err := New(Config{MaxSectionUnits: 1 << 20, MaxDocumentUnits: 1 << 22, MaxParagraphs: 1000, RecentPerSection: 10}, base, w.log)
 	if err != nil {
 		w.fatalf("replaying the log: %v", err)
 	}

@@ -3,7 +3,7 @@
 // the connection on the right. The page shell comes from the Go side
 // (frontend.EditorPage); <body data-doc="..."> names the document.
 
-import {EditorView, keymap, ViewPlugin, Decoration, WidgetType, drawSelection} from "@codemirror/view"
+import {EditorView, keymap, ViewPlugin, Decoration, WidgetType, drawSelection, placeholder} from "@codemirror/view"
 import {StateEffect, Transaction} from "@codemirror/state"
 import {history, historyKeymap, defaultKeymap} from "@codemirror/commands"
 import {markdown} from "@codemirror/lang-markdown"
@@ -183,6 +183,9 @@ class App {
         ...defaultKeymap,
       ]),
       EditorView.contentAttributes.of({"aria-label": "Text of section " + (info.title || id), "aria-multiline": "true"}),
+      // The template's prompt shows in the empty editor only: guidance,
+      // never text of the document.
+      info.prompt ? placeholder(info.prompt) : [],
       remoteCursors(this.session, id),
       EditorView.updateListener.of(u => this.onEditorUpdate(id, u)),
     ]
@@ -396,7 +399,7 @@ class App {
       const unsaved = this.session.section(id) && this.session.pending > 0
       // The server renders without raw HTML and sanitizes the result, so
       // its html is safe to insert as it is.
-      e.preview.innerHTML = sec && sec.html ? sec.html : ""
+      e.preview.innerHTML = sec && sec.html ? sec.html + (sec.notes_html || "") : ""
       if (!sec || !sec.html) e.preview.append(h("p", {class: "preview-empty"}, "Nothing to show yet."))
       if (unsaved) e.preview.prepend(h("p", {class: "preview-note"}, "Changes not yet saved are not in this preview."))
     } catch (err) {

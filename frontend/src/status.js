@@ -1,6 +1,6 @@
 // Completeness of a section as people type, by the same rule as the
 // server's GET /api/documents/{id}/completeness: a section holding only
-// whitespace and HTML comments (a template's starter text) is empty; an
+// whitespace and HTML comments (notes to the other writers) is empty; an
 // empty required section is an error, an empty recommended or custom one
 // an advisory.
 
