@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +15,7 @@ import (
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab"
-	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/chromedp/chromedp"
 )
 
@@ -26,7 +24,7 @@ const chromiumPath = "/usr/bin/chromium"
 
 // server is the real bpfdraft server with one bpf-output document.
 type server struct {
-	hs       *httptest.Server
+	env      *collabtest.Env
 	docID    string
 	sections []string // section ids in document order
 }
@@ -43,43 +41,14 @@ type docJSON struct {
 	} `json:"sections"`
 }
 
-// newServer builds the server exactly as main does (and as the collab
-// tests do), on a bbolt store in a temporary directory, and creates a
+// newServer builds the server as every test does (collabtest: as main
+// builds it, on a bbolt store in a temporary directory) and creates a
 // bpf-output document through the HTTP API.
 func newServer(t *testing.T) *server {
 	t.Helper()
-	st, err := boltstore.Open(t.TempDir(), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("BPFDRAFT_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	srv := collab.New(collab.Config{}, st, log, time.Now)
-	hs := httptest.NewServer(srv.Handler())
-	hs.Config.RegisterOnShutdown(srv.BeginShutdown)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Shutdown(context.Background())
-		st.Close()
-	})
-
-	body := `{"template": "bpf-output", "title": "BPF Cybersecurity output 2026"}`
-	resp, err := hs.Client().Post(hs.URL+"/api/documents", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /api/documents: status %d; want 201\n%s", resp.StatusCode, data)
-	}
-	var d docJSON
-	if err := json.Unmarshal(data, &d); err != nil {
-		t.Fatalf("POST /api/documents: %v\n%s", err, data)
-	}
-	s := &server{hs: hs, docID: d.ID}
+	env := collabtest.New(t, collab.Config{})
+	d := env.CreateDoc(t, "bpf-output", "BPF Cybersecurity output 2026")
+	s := &server{env: env, docID: d.ID}
 	for _, sec := range d.Sections {
 		s.sections = append(s.sections, sec.ID)
 	}
@@ -92,11 +61,11 @@ func newServer(t *testing.T) *server {
 // document returns the document as the server has it now.
 func (s *server) document(ctx context.Context) (docJSON, error) {
 	var d docJSON
-	req, err := http.NewRequestWithContext(ctx, "GET", s.hs.URL+"/api/documents/"+s.docID, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", s.env.URL+"/api/documents/"+s.docID, nil)
 	if err != nil {
 		return d, err
 	}
-	resp, err := s.hs.Client().Do(req)
+	resp, err := s.env.HTTP.Client().Do(req)
 	if err != nil {
 		return d, err
 	}
@@ -121,8 +90,8 @@ func (s *server) texts(ctx context.Context) (map[string]string, error) {
 	return m, nil
 }
 
-func (s *server) editURL() string    { return s.hs.URL + "/edit/" + s.docID }
-func (s *server) readingURL() string { return s.hs.URL + "/d/" + s.docID }
+func (s *server) editURL() string    { return s.env.URL + "/edit/" + s.docID }
+func (s *server) readingURL() string { return s.env.URL + "/d/" + s.docID }
 
 // browser is one Chromium process with its own profile: one person.
 type browser struct {

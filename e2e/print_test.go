@@ -58,7 +58,7 @@ func TestPrintPublication(t *testing.T) {
 	}
 
 	for _, target := range []struct{ name, url string }{
-		{"reading view", s.hs.URL + "/d/" + id},
+		{"reading view", s.env.URL + "/d/" + id},
 		{"HTML export", "file://" + exportFile},
 	} {
 		t.Run(target.name, func(t *testing.T) {
@@ -170,7 +170,7 @@ func (s *server) importReference(t *testing.T) string {
 		t.Fatal(err)
 	}
 	q := url.Values{"template": {"bpf-output"}, "bpf": {bpf["id"].(string)}}
-	resp, err := s.hs.Client().Post(s.hs.URL+"/api/documents/import?"+q.Encode(), "text/markdown", bytes.NewReader(src))
+	resp, err := s.env.HTTP.Client().Post(s.env.URL+"/api/documents/import?"+q.Encode(), "text/markdown", bytes.NewReader(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func (s *server) importReference(t *testing.T) string {
 
 func (s *server) postJSON(t *testing.T, path, body string) map[string]any {
 	t.Helper()
-	resp, err := s.hs.Client().Post(s.hs.URL+path, "application/json", strings.NewReader(body))
+	resp, err := s.env.HTTP.Client().Post(s.env.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func (s *server) postJSON(t *testing.T, path, body string) map[string]any {
 
 func (s *server) get(t *testing.T, path string) []byte {
 	t.Helper()
-	resp, err := s.hs.Client().Get(s.hs.URL + path)
+	resp, err := s.env.HTTP.Client().Get(s.env.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}

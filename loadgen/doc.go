@@ -1,9 +1,27 @@
 // Package loadgen drives a running bpfdraft server with many simulated
 // editors and viewers of one document over the real websocket protocol
-// (collab/client) and measures what the server sustains: committed
-// updates per second, how long an editor waits for its own update to come
-// back confirmed, how long an update takes to reach everyone else, errors,
-// and whether every client ends with the same text as the server.
+// and measures what the server sustains: committed updates per second,
+// how long an editor waits for its own update to come back confirmed, how
+// long an update takes to reach everyone else, errors, and whether every
+// client ends with the same text as the server.
+//
+// # Full and light connections
+//
+// A generator on the server's machine takes CPU from the server it
+// measures, so it must be the lighter of the two. A sample of the editors
+// (Config.EditorSample) and of the viewers (Config.ViewerSample) are full
+// Go clients (package client): they decode and apply every update to
+// every section and are compared with the server at the end. The others
+// are light: a light viewer (light.go) only follows the seq numbers of the
+// frames it reads; a light editor (lighteditor.go) reads frames with a
+// hand-written scanner (scan.go), keeps only its own section's text,
+// applying the updates of that section in place, and has one push in
+// flight. Every connection still checks that seqs arrive in order, none
+// missing or doubled; every editor that each of its edits is confirmed
+// exactly once and that its text ends equal to the server's. Frames are
+// the same bytes for every connection (the server encodes each broadcast
+// once), so the sampled clients vouch for the content of what the light
+// ones only count.
 //
 // # Measurements
 //
@@ -14,22 +32,37 @@
 // (an update emptied by rebasing is still one update). Latencies are kept
 // in log-linear histograms with about 3% resolution; only edits made
 // after the warm-up count. Committed updates per second come from the
-// server's seq, read over the API, over the steady window.
+// server's seq, read over the API, over the steady window; deliveries
+// (updates received, summed over all connections) from the growth of
+// every connection's seq over the same window, and the CPU of the
+// generator and of the server is reported per delivery.
+//
+// # The generator as the limit
+//
+// A run in which the generator, not the server, was the limit does not
+// report latencies (Result.GeneratorLimited, verdict.go): they would be
+// the generator's. It is decided from what was measured: skipped edits
+// (an editor more than 250 ms behind its schedule), the generator's own
+// cores or the machine more than 85% busy, or a generator using more CPU
+// than the server (or, without the server's process id, than the rest of
+// the machine together).
 //
 // # Concurrency
 //
-// Run starts one goroutine per editor plus the client's reader goroutine
-// per connection; everything is stopped and closed before Run returns.
-// Per-receiver state is touched only from that client's OnUpdate, which
-// the client calls under its own lock.
+// Run starts one goroutine per editor plus a reader goroutine per
+// connection; everything is stopped and closed before Run returns.
+// Per-receiver state is touched only under its connection's lock: a full
+// client's, which it holds while calling OnUpdate, or a light editor's,
+// held while it handles a frame.
 //
 // # Caveats
 //
-// The generator competes with the server for CPU when both run on one
-// machine; Result.Generator says how busy the generator was, and a
-// generator above 85% of its cores is reported as saturated: its numbers
-// are then a limit of the generator, not of the server. Only loopback
-// servers are accepted (Config.Server is checked when resolved and again
-// on every dial). Durations are capped at MaxDuration and connections at
-// MaxConnections.
+// Result.Generator and Result.ServerUse say how busy each was. Light
+// viewers and editors are not reconnected: a run that loses one does not
+// converge (full clients reconnect and catch up). A light editor holds at
+// most 8 unconfirmed edits; an edit due beyond them waits, and one that
+// falls 250 ms overdue meanwhile is counted as held (Result.Held), not
+// made. Only loopback servers are accepted (Config.Server is checked when
+// resolved and again on every dial). Durations are capped at MaxDuration
+// and connections at MaxConnections.
 package loadgen

@@ -45,14 +45,11 @@ var (
 
 // dialLight connects a light viewer and waits for its welcome.
 func dialLight(ctx context.Context, d *websocket.Dialer, base, doc, id string, onError func(string)) (*lightViewer, error) {
-	u, err := url.Parse(base)
+	u, err := wsURL(base, doc, true)
 	if err != nil {
 		return nil, err
 	}
-	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	u.Path = strings.TrimRight(u.Path, "/") + "/api/documents/" + url.PathEscape(doc) + "/ws"
-	u.RawQuery = "mode=view"
-	ws, _, err := d.DialContext(ctx, u.String(), nil)
+	ws, _, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}
@@ -74,6 +71,20 @@ func dialLight(ctx context.Context, d *websocket.Dialer, base, doc, id string, o
 		v.close()
 		return nil, ctx.Err()
 	}
+}
+
+// wsURL is the websocket address of document doc on the server at base.
+func wsURL(base, doc string, view bool) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.Path = strings.TrimRight(u.Path, "/") + "/api/documents/" + url.PathEscape(doc) + "/ws"
+	if view {
+		u.RawQuery = "mode=view"
+	}
+	return u.String(), nil
 }
 
 // read follows the frames until the connection ends.

@@ -54,6 +54,11 @@ type Config struct {
 	// ServerPID, if set, is the server's process id on this machine: its
 	// CPU time and resident memory are measured too.
 	ServerPID int
+	// EditorSample is how many editors are full clients (collab/client)
+	// that apply every update to every section and are compared with the
+	// server at the end (default 20); the others are light editors
+	// (lighteditor.go), which keep only their own section.
+	EditorSample int
 	// ViewerSample is how many viewers are full clients that record
 	// broadcast latency and are compared with the server at the end
 	// (default 100); the others read every frame but only check that the
@@ -90,6 +95,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Sections == 0 {
 		c.Sections = 1
 	}
+	if c.EditorSample == 0 {
+		c.EditorSample = 20
+	}
 	if c.ViewerSample == 0 {
 		c.ViewerSample = 100
 	}
@@ -108,7 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Seed = binary.LittleEndian.Uint64(b[:]) | 1
 	}
 	switch {
-	case c.Editors < 0 || c.Viewers < 0 || c.ViewerSample < 0:
+	case c.Editors < 0 || c.Viewers < 0 || c.ViewerSample < 0 || c.EditorSample < 0:
 		return c, errors.New("editors and viewers must not be negative")
 	case c.Editors+c.Viewers > MaxConnections:
 		return c, fmt.Errorf("%d connections asked for; at most %d", c.Editors+c.Viewers, MaxConnections)
@@ -136,6 +144,10 @@ type Result struct {
 	Rate      float64 `json:"rate_per_editor"`
 	DurationS float64 `json:"duration_s"`
 	Seed      uint64  `json:"seed"`
+	// EditorSample and ViewerSample are how many editors and viewers were
+	// full clients (at most Editors and Viewers).
+	EditorSample int `json:"editor_sample"`
+	ViewerSample int `json:"viewer_sample"`
 
 	// Connection set-up, in seconds.
 	ConnectEditorsS float64 `json:"connect_editors_s"`
@@ -151,15 +163,32 @@ type Result struct {
 	// Skipped edits were due but more than 250 ms late (the generator's
 	// editor was blocked, usually by its client's backlog) and not made.
 	Skipped int64 `json:"skipped"`
+	// Held edits were not made because a light editor had maxUnconfirmed
+	// edits waiting for confirmation when they fell 250 ms overdue: the
+	// confirmations came slowly (from the server, or from a generator too
+	// busy to read them; the CPU figures tell which).
+	Held int64 `json:"held"`
 	// CommittedPerS is the seq's growth over the steady window (after the
 	// warm-up, until the editors stop), SteadyS long.
 	CommittedPerS float64 `json:"committed_per_s"`
 	SteadyS       float64 `json:"steady_s"`
 
+	// Deliveries counts updates received by all connections over the
+	// steady window (the growth of every connection's seq).
+	Deliveries     int64   `json:"deliveries"`
+	DeliveriesPerS float64 `json:"deliveries_per_s"`
+
 	// Confirm: an edit until it comes back to its editor. Broadcast: an
-	// edit until it reaches another editor or a sampled viewer.
-	Confirm   Latency `json:"confirm"`
-	Broadcast Latency `json:"broadcast"`
+	// edit until it reaches another editor or a sampled viewer. Both are
+	// nil when GeneratorLimited: they are then not the server's.
+	Confirm   *Latency `json:"confirm,omitempty"`
+	Broadcast *Latency `json:"broadcast,omitempty"`
+	// GeneratorLimited says the generator, not the server, was the limit
+	// of this run, for the reasons in GeneratorLimit (verdict.go); the
+	// latencies measured are then only in Discarded, for diagnosis.
+	GeneratorLimited bool       `json:"generator_limited"`
+	GeneratorLimit   []string   `json:"generator_limit,omitempty"`
+	Discarded        *Discarded `json:"discarded_latency,omitempty"`
 
 	// Errors counts server error messages by code, and the generator's own
 	// failures ("edit", "reconnect_failed", ...).
@@ -175,11 +204,20 @@ type Result struct {
 
 	Generator CPUUse     `json:"generator"`
 	ServerUse *ServerUse `json:"server_process,omitempty"`
-	// MachineBusy is the fraction of all the machine's CPUs that were busy
-	// during the steady window (from /proc/stat); above 85% the generator
-	// and a server on the same machine slow each other down.
+	// MachineBusy is the fraction of all the machine's MachineCores CPUs
+	// that were busy during the steady window (from /proc/stat; 0 cores
+	// where it cannot be read); above 85% the generator and a server on
+	// the same machine slow each other down.
+	MachineCores     int     `json:"machine_cores"`
 	MachineBusy      float64 `json:"machine_busy"`
 	MachineSaturated bool    `json:"machine_saturated"`
+}
+
+// Discarded holds latencies measured in a generator-limited run: they say
+// how far behind the generator was, not how fast the server is.
+type Discarded struct {
+	Confirm   Latency `json:"confirm"`
+	Broadcast Latency `json:"broadcast"`
 }
 
 // CPUUse is a process's CPU use over the steady window.
@@ -189,6 +227,9 @@ type CPUUse struct {
 	// Fraction is CPUs / Cores; Saturated means above 85%.
 	Fraction  float64 `json:"fraction"`
 	Saturated bool    `json:"saturated"`
+	// PerDeliveryUs is the CPU time spent per update delivered to a
+	// connection (Result.Deliveries), in microseconds.
+	PerDeliveryUs float64 `json:"us_per_delivery"`
 }
 
 // ServerUse is what was measured of the server process.
@@ -213,7 +254,8 @@ const maxLate = 250 * time.Millisecond
 const saturatedAbove = 0.85
 
 // receiver is the latency bookkeeping of one connection; it is touched
-// only from the client's OnUpdate, under the client's lock.
+// only under its connection's lock: from a full client's OnUpdate, or by
+// a light editor's reader.
 type receiver struct {
 	self      int     // editor index, or -1 for a viewer
 	counts    []int32 // updates seen from each editor
@@ -226,7 +268,8 @@ type receiver struct {
 type editorState struct {
 	key, id string // the client's key and the id the server derives from it
 	section string
-	c       *client.Client
+	c       *client.Client // a sampled editor, or
+	le      *lightEditor   // a light one
 	rc      *receiver
 	typ     typing
 	// sent[k] is the time (Unix ns) of the k-th edit; written by the
@@ -234,6 +277,7 @@ type editorState struct {
 	sent    []atomic.Int64
 	next    int // edits made; owned by the editor's goroutine
 	skipped int // edits of the schedule skipped because they were overdue
+	held    int // ... while a light editor waited for confirmations
 }
 
 // conn is any connection the watcher keeps alive.
@@ -253,6 +297,7 @@ type run struct {
 	editorIndex map[string]int // client id → index; read-only once built
 	conns       []*conn
 	light       []*lightViewer // viewers beyond the sample
+	lightEds    []*lightEditor // editors beyond the sample
 	steadyFrom  atomic.Int64   // Unix ns; edits before it are not measured
 
 	mu          sync.Mutex
@@ -328,7 +373,8 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 		r.logf = func(string, ...any) {}
 	}
 	res := Result{Server: r.base, Doc: cfg.Doc, Editors: cfg.Editors, Viewers: cfg.Viewers, Sections: cfg.Sections,
-		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, Offered: float64(cfg.Editors) * cfg.Rate}
+		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, Offered: float64(cfg.Editors) * cfg.Rate,
+		EditorSample: min(cfg.Editors, cfg.EditorSample), ViewerSample: min(cfg.Viewers, cfg.ViewerSample)}
 	if res.Doc == "" {
 		if res.Doc, err = r.createDocument(ctx); err != nil {
 			return res, err
@@ -382,6 +428,7 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 		res.ServerUse.RSSEnd, _ = procRSS(cfg.ServerPID)
 	}
 	r.collect(&res)
+	res.judge()
 	return res, err
 }
 
@@ -406,9 +453,10 @@ func (r *run) measure(ctx context.Context, docID string, res *Result) {
 		seq          int64
 		self, server time.Duration
 		busy, total  int64
+		received     int64
 	}
 	take := func() sample {
-		s := sample{at: time.Now(), self: selfCPU()}
+		s := sample{at: time.Now(), self: selfCPU(), received: r.received()}
 		s.busy, s.total = machineCPU()
 		if cfg.ServerPID != 0 {
 			s.server, _ = procCPU(cfg.ServerPID)
@@ -429,22 +477,48 @@ func (r *run) measure(ctx context.Context, docID string, res *Result) {
 	wall := b.at.Sub(a.at)
 	res.SteadyS = wall.Seconds()
 	res.CommittedPerS = float64(b.seq-a.seq) / wall.Seconds()
-	cores := runtime.GOMAXPROCS(0)
-	g := (b.self - a.self).Seconds() / wall.Seconds()
-	res.Generator = CPUUse{Cores: cores, CPUs: g, Fraction: g / float64(cores), Saturated: g/float64(cores) > saturatedAbove}
+	res.Deliveries = b.received - a.received
+	res.DeliveriesPerS = float64(res.Deliveries) / wall.Seconds()
+	res.Generator = cpuUse(b.self-a.self, wall, runtime.GOMAXPROCS(0), res.Deliveries)
 	if res.ServerUse != nil {
-		s := (b.server - a.server).Seconds() / wall.Seconds()
-		n := runtime.NumCPU()
-		res.ServerUse.CPUUse = CPUUse{Cores: n, CPUs: s, Fraction: s / float64(n), Saturated: s/float64(n) > saturatedAbove}
+		res.ServerUse.CPUUse = cpuUse(b.server-a.server, wall, runtime.NumCPU(), res.Deliveries)
 	}
 	if b.total > a.total {
+		res.MachineCores = runtime.NumCPU()
 		res.MachineBusy = float64(b.busy-a.busy) / float64(b.total-a.total)
 		res.MachineSaturated = res.MachineBusy > saturatedAbove
 	}
 	for _, e := range r.editors {
 		res.Edits += int64(e.next)
 		res.Skipped += int64(e.skipped)
+		res.Held += int64(e.held)
 	}
+}
+
+// cpuUse is a process's use of cores over wall, from the CPU time it took.
+func cpuUse(cpu, wall time.Duration, cores int, deliveries int64) CPUUse {
+	n := cpu.Seconds() / wall.Seconds()
+	u := CPUUse{Cores: cores, CPUs: n, Fraction: n / float64(cores), Saturated: n/float64(cores) > saturatedAbove}
+	if deliveries > 0 {
+		u.PerDeliveryUs = float64(cpu) / 1e3 / float64(deliveries)
+	}
+	return u
+}
+
+// received sums the last seq of every connection: its growth is the
+// number of updates delivered.
+func (r *run) received() int64 {
+	var n int64
+	for _, cn := range r.conns {
+		n += cn.c.Seq()
+	}
+	for _, v := range r.light {
+		n += max(v.seq.Load(), 0)
+	}
+	for _, le := range r.lightEds {
+		n += le.seen.Load()
+	}
+	return n
 }
 
 // edit is one editor's goroutine. The number of edits due is computed from
@@ -463,6 +537,7 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	waiting := false // a light editor's last edit waited for confirmations
 	for {
 		now := time.Now()
 		if !now.Before(end) {
@@ -471,13 +546,29 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 		due := int(now.Sub(first).Seconds()*rate) + 1
 		// Edits more than maxLate overdue are skipped and counted: a
 		// generator that cannot keep up must not turn into a burst that
-		// buries the server (and the client) in a backlog.
-		if late := due - (e.next + e.skipped) - max(int(rate*maxLate.Seconds()), 1); late > 0 {
-			e.skipped += late
+		// buries the server (and the client) in a backlog. A light editor
+		// that was waiting for confirmations holds them instead.
+		if late := due - (e.next + e.skipped + e.held) - max(int(rate*maxLate.Seconds()), 1); late > 0 {
+			if waiting {
+				e.held += late
+			} else {
+				e.skipped += late
+			}
 		}
-		for e.next+e.skipped < due && e.next < len(e.sent) {
+		waiting = false
+		for e.next+e.skipped+e.held < due && e.next < len(e.sent) {
 			e.sent[e.next].Store(time.Now().UnixNano())
-			if err := e.c.Edit(e.section, e.typ.edit); err != nil {
+			if e.le != nil {
+				made, err := e.le.edit(e.typ.edit)
+				if err != nil {
+					// Its problem is reported when the run converges.
+					r.addError("edit")
+					return
+				}
+				if waiting = !made; waiting {
+					break
+				}
+			} else if err := e.c.Edit(e.section, e.typ.edit); err != nil {
 				r.addError("edit")
 				break
 			}
@@ -491,32 +582,45 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 	}
 }
 
-// onUpdate returns the OnUpdate callback of a receiver.
+// onUpdate returns the OnUpdate callback of a full client's receiver.
 func (r *run) onUpdate(rc *receiver) func(client.Update, bool) {
 	return func(u client.Update, _ bool) {
-		idx, ok := r.editorIndex[u.Client]
-		if !ok {
-			return
+		if idx, ok := r.editorIndex[u.Client]; ok {
+			r.record(rc, idx, time.Now().UnixNano())
 		}
-		k := rc.counts[idx]
-		rc.counts[idx]++
-		if idx == rc.self {
-			rc.confirmed++
+	}
+}
+
+// onLightUpdate returns the record callback of a light editor's receiver.
+func (r *run) onLightUpdate(rc *receiver) func([]byte, int64) {
+	return func(client []byte, now int64) {
+		if idx, ok := r.editorIndex[string(client)]; ok {
+			r.record(rc, idx, now)
 		}
-		sent := r.editors[idx].sent
-		if int(k) >= len(sent) {
-			return
-		}
-		t := sent[k].Load()
-		if t == 0 || t < r.steadyFrom.Load() {
-			return
-		}
-		d := time.Duration(time.Now().UnixNano() - t)
-		if idx == rc.self {
-			rc.confirm.add(d)
-		} else {
-			rc.bcast.add(d)
-		}
+	}
+}
+
+// record counts an update from editor idx received by rc at now (Unix ns):
+// the k-th update from an editor is its k-th edit.
+func (r *run) record(rc *receiver, idx int, now int64) {
+	k := rc.counts[idx]
+	rc.counts[idx]++
+	if idx == rc.self {
+		rc.confirmed++
+	}
+	sent := r.editors[idx].sent
+	if int(k) >= len(sent) {
+		return
+	}
+	t := sent[k].Load()
+	if t == 0 || t < r.steadyFrom.Load() {
+		return
+	}
+	d := time.Duration(now - t)
+	if idx == rc.self {
+		rc.confirm.add(d)
+	} else {
+		rc.bcast.add(d)
 	}
 }
 
@@ -544,8 +648,17 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 	t0 := time.Now()
 	err := r.dialAll(ctx, cfg.Editors, func(ctx context.Context, i int) error {
 		e := r.editors[i]
+		name := fmt.Sprintf("Load editor %d", i)
+		if i >= cfg.EditorSample {
+			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, r.addError, r.onLightUpdate(e.rc))
+			if err != nil {
+				return err
+			}
+			e.le = le
+			return nil
+		}
 		c, err := client.Dial(ctx, r.base, docID, client.Options{
-			Key: e.key, Name: fmt.Sprintf("Load editor %d", i), Dialer: d,
+			Key: e.key, Name: name, Dialer: d,
 			OnUpdate: r.onUpdate(e.rc), OnError: r.onError,
 		})
 		if err != nil {
@@ -556,14 +669,17 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 	})
 	res.ConnectEditorsS = time.Since(t0).Seconds()
 	for _, e := range r.editors {
-		if e.c != nil {
+		switch {
+		case e.c != nil:
 			r.conns = append(r.conns, &conn{c: e.c, rc: e.rc})
+		case e.le != nil:
+			r.lightEds = append(r.lightEds, e.le)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("connecting editors: %w", err)
 	}
-	r.logf("%d editors connected in %.3fs", cfg.Editors, res.ConnectEditorsS)
+	r.logf("%d editors connected in %.3fs (%d full clients)", cfg.Editors, res.ConnectEditorsS, min(cfg.Editors, cfg.EditorSample))
 	return nil
 }
 
@@ -664,9 +780,14 @@ func (r *run) watch(ctx context.Context) {
 		case <-tick.C:
 		}
 		for _, v := range r.light {
-			// Light viewers are not reconnected: a run that loses one
-			// does not converge.
+			// Light viewers and editors are not reconnected: a run that
+			// loses one does not converge.
 			if v.ended() && v.counted.CompareAndSwap(false, true) {
+				r.disconnects.Add(1)
+			}
+		}
+		for _, le := range r.lightEds {
+			if le.ended() && le.counted.CompareAndSwap(false, true) {
 				r.disconnects.Add(1)
 			}
 		}
@@ -723,7 +844,14 @@ func (r *run) converge(ctx context.Context, docID string) (convergeResult, error
 	var wg sync.WaitGroup
 	for _, e := range r.editors {
 		wg.Go(func() {
-			if err := waitRetry(ctx, e.c, e.c.WaitConfirmed); err != nil {
+			var err error
+			switch {
+			case e.c != nil:
+				err = waitRetry(ctx, e.c, e.c.WaitConfirmed)
+			case e.le != nil:
+				err = e.le.waitConfirmed(ctx)
+			}
+			if err != nil {
 				fail("editor "+e.id+" waiting for confirmation", err)
 			}
 		})
@@ -752,6 +880,15 @@ func (r *run) converge(ctx context.Context, docID string) (convergeResult, error
 			}
 		})
 	}
+	for _, le := range r.lightEds {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := le.waitSeq(ctx, doc.Seq); err != nil {
+				fail("light editor "+le.id+" catching up", err)
+			}
+		})
+	}
 	wg.Wait()
 
 	want := map[string]string{}
@@ -772,10 +909,18 @@ func (r *run) converge(ctx context.Context, docID string) (convergeResult, error
 			}
 		})
 	}
+	for _, le := range r.lightEds {
+		if p := le.verify(want[le.section]); p != "" {
+			mismatches++
+			if example == "" {
+				example = "light editor " + le.id + ": " + p
+			}
+		}
+	}
 	res := convergeResult{seq: doc.Seq, ok: mismatches == 0 && failed.Load() == 0}
 	switch {
 	case mismatches > 0:
-		res.note = fmt.Sprintf("%d section texts differ from the server's; first: %s", mismatches, example)
+		res.note = fmt.Sprintf("%d section texts differ from the server's or editors failed; first: %s", mismatches, example)
 	case failed.Load() > 0:
 		res.note = fmt.Sprintf("%d clients did not settle; first: %s", failed.Load(), firstErr.Load())
 	}
@@ -813,7 +958,19 @@ func (r *run) collect(res *Result) {
 			res.Confirmed += cn.rc.confirmed
 		})
 	}
-	res.Confirm, res.Broadcast = confirm.latency(), bcast.latency()
+	for _, e := range r.editors {
+		if e.le == nil {
+			continue
+		}
+		// The editor's lock orders this after every update it handled.
+		e.le.mu.Lock()
+		confirm.merge(e.rc.confirm)
+		bcast.merge(e.rc.bcast)
+		res.Confirmed += e.rc.confirmed
+		e.le.mu.Unlock()
+	}
+	c, b := confirm.latency(), bcast.latency()
+	res.Confirm, res.Broadcast = &c, &b
 	r.mu.Lock()
 	res.Errors = r.errs
 	r.errs = map[string]int64{}
@@ -837,6 +994,13 @@ func (r *run) closeAll() {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			v.close()
+		})
+	}
+	for _, le := range r.lightEds {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			le.close()
 		})
 	}
 	wg.Wait()
@@ -908,15 +1072,21 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // WriteText writes res for people: the figures, then anything that makes
-// them suspect.
+// them suspect. The latencies of a generator-limited run are not written;
+// a line says why instead.
 func (res *Result) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "document %s on %s: %d editors × %g/s over %d section(s), %d viewers, %.0fs (seed %d)\n",
-		res.Doc, res.Server, res.Editors, res.Rate, res.Sections, res.Viewers, res.DurationS, res.Seed)
+	fmt.Fprintf(w, "document %s on %s: %d editors (%d full clients) × %g/s over %d section(s), %d viewers (%d full clients), %.0fs (seed %d)\n",
+		res.Doc, res.Server, res.Editors, res.EditorSample, res.Rate, res.Sections, res.Viewers, res.ViewerSample, res.DurationS, res.Seed)
 	fmt.Fprintf(w, "connect: editors %.3fs, viewers %.3fs\n", res.ConnectEditorsS, res.ConnectViewersS)
-	fmt.Fprintf(w, "offered %.0f/s; edits %d (%d skipped as overdue), confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
-		res.Offered, res.Edits, res.Skipped, res.Confirmed, res.Committed, res.CommittedPerS, res.SteadyS)
-	fmt.Fprintf(w, "confirm latency:   p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Confirm.P50ms, res.Confirm.P99ms, res.Confirm.Maxms, res.Confirm.Count)
-	fmt.Fprintf(w, "broadcast latency: p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Broadcast.P50ms, res.Broadcast.P99ms, res.Broadcast.Maxms, res.Broadcast.Count)
+	fmt.Fprintf(w, "offered %.0f/s; edits %d (%d skipped as overdue, %d held waiting for confirmations), confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
+		res.Offered, res.Edits, res.Skipped, res.Held, res.Confirmed, res.Committed, res.CommittedPerS, res.SteadyS)
+	switch {
+	case res.GeneratorLimited:
+		fmt.Fprintln(w, res.limitLine())
+	case res.Confirm != nil && res.Broadcast != nil:
+		fmt.Fprintf(w, "confirm latency:   p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Confirm.P50ms, res.Confirm.P99ms, res.Confirm.Maxms, res.Confirm.Count)
+		fmt.Fprintf(w, "broadcast latency: p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d)\n", res.Broadcast.P50ms, res.Broadcast.P99ms, res.Broadcast.Maxms, res.Broadcast.Count)
+	}
 	codes := make([]string, 0, len(res.Errors))
 	for c := range res.Errors {
 		codes = append(codes, c)
@@ -928,17 +1098,23 @@ func (res *Result) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "errors: [%s]; disconnects %d, reconnects %d\n", strings.Join(errs, " "), res.Disconnects, res.Reconnects)
 	fmt.Fprintf(w, "converged: %v %s (final seq %d)\n", res.Converged, res.ConvergeNote, res.FinalSeq)
-	fmt.Fprintf(w, "generator CPU: %.2f of %d cores (%.0f%%)", res.Generator.CPUs, res.Generator.Cores, 100*res.Generator.Fraction)
+	fmt.Fprintf(w, "deliveries: %d over the steady window, %.0f/s (updates received by all connections)\n", res.Deliveries, res.DeliveriesPerS)
+	fmt.Fprintf(w, "generator CPU: %.2f of %d cores (%.0f%%), %.2f µs per delivery", res.Generator.CPUs, res.Generator.Cores, 100*res.Generator.Fraction, res.Generator.PerDeliveryUs)
 	if res.Generator.Saturated {
-		fmt.Fprint(w, " SATURATED: these figures are the generator's limit, not the server's")
-	}
-	fmt.Fprintf(w, "\nmachine CPU busy: %.0f%%", 100*res.MachineBusy)
-	if res.MachineBusy > saturatedAbove {
-		fmt.Fprint(w, " SATURATED: generator and server compete for the same CPUs")
+		fmt.Fprint(w, " SATURATED")
 	}
 	fmt.Fprintln(w)
 	if s := res.ServerUse; s != nil {
-		fmt.Fprintf(w, "server CPU: %.2f of %d cores (%.0f%%)\n", s.CPUs, s.Cores, 100*s.Fraction)
+		fmt.Fprintf(w, "server CPU:    %.2f of %d cores (%.0f%%), %.2f µs per delivery\n", s.CPUs, s.Cores, 100*s.Fraction, s.PerDeliveryUs)
+	}
+	if res.MachineCores > 0 {
+		fmt.Fprintf(w, "machine CPU busy: %.0f%% of %d cores", 100*res.MachineBusy, res.MachineCores)
+		if res.MachineSaturated {
+			fmt.Fprint(w, " SATURATED: generator and server compete for the same CPUs")
+		}
+		fmt.Fprintln(w)
+	}
+	if s := res.ServerUse; s != nil {
 		fmt.Fprintf(w, "server RSS: %.1f MiB before viewers, %.1f MiB after, %.1f MiB at the end", mib(s.RSSBefore), mib(s.RSSViewers), mib(s.RSSEnd))
 		if res.Viewers > 0 {
 			fmt.Fprintf(w, "; %.1f KiB per viewer", s.PerViewer/1024)
@@ -947,6 +1123,9 @@ func (res *Result) WriteText(w io.Writer) {
 	}
 	if res.Edits > 0 && res.Committed != res.Edits {
 		fmt.Fprintf(w, "WARNING: %d edits made but the server's seq moved by %d\n", res.Edits, res.Committed)
+	}
+	if res.Skipped+res.Held > 0 {
+		fmt.Fprintf(w, "WARNING: %d of the edits due were not made: the load asked for was not offered\n", res.Skipped+res.Held)
 	}
 }
 

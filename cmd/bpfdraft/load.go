@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,7 +39,7 @@ func (s seconds) Set(v string) error {
 }
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, ViewerSample: 100, DialConcurrency: 64}
+	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, EditorSample: 20, ViewerSample: 100, DialConcurrency: 64}
 	var asJSON, quiet bool
 	var cpuProfile string
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
@@ -51,6 +52,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.Var(seconds{&c.Duration}, "duration", fmt.Sprintf("how long to edit, in seconds or as a duration (at most %v)", loadgen.MaxDuration))
 	fs.IntVar(&c.Sections, "sections", c.Sections, "how many sections the editors spread over (1: all in one, the hardest case)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, to measure its CPU and memory")
+	fs.IntVar(&c.EditorSample, "editor-sample", c.EditorSample, "editors that are full clients, applying every update to every section; the others keep only their own section's text and read frames without decoding them fully")
 	fs.IntVar(&c.ViewerSample, "viewer-sample", c.ViewerSample, "viewers that apply every update and measure broadcast latency; the others only check the seq numbers")
 	fs.IntVar(&c.DialConcurrency, "dial-concurrency", c.DialConcurrency, "connections opened at once")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for the edits (0: pick one)")
@@ -90,8 +92,19 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		res.WriteText(stdout)
 	}
-	res.WriteText(stdout)
+	if res.GeneratorLimited {
+		// A script that records the figures must not take these for the
+		// server's.
+		return errGeneratorLimited
+	}
 	return nil
 }
+
+// errGeneratorLimited makes a generator-limited run exit with status 1.
+var errGeneratorLimited = errors.New("load: the generator, not the server, was the limit of this run: latency not reported")

@@ -9,7 +9,7 @@ import {history, historyKeymap, defaultKeymap} from "@codemirror/commands"
 import {markdown} from "@codemirror/lang-markdown"
 import {syntaxHighlighting, HighlightStyle} from "@codemirror/language"
 import {tags} from "@lezer/highlight"
-import {Session, randomClientID, CONNECTED, CONNECTING, RECONNECTING} from "./protocol.js"
+import {Session, tabKey, saveKey, CONNECTED, CONNECTING, RECONNECTING, TERMINAL} from "./protocol.js"
 import {isEmptyText, sectionStatus} from "./status.js"
 
 const body = document.body
@@ -65,30 +65,6 @@ function askName(current) {
     dialog.showModal()
     input.focus()
   })
-}
-
-// tabClientID returns this tab's client id. It survives a reload
-// (sessionStorage), so the server recognises updates it already accepted;
-// a duplicated tab inherits sessionStorage, so a tab first asks the others
-// whether its id is taken.
-async function tabClientID() {
-  const key = "bpfdraft.client"
-  let id = null
-  try { id = sessionStorage.getItem(key) } catch {}
-  let channel = null
-  try { channel = new BroadcastChannel("bpfdraft-client-ids") } catch {}
-  if (id && channel) {
-    const taken = await new Promise(resolve => {
-      const timer = setTimeout(() => resolve(false), 150)
-      channel.onmessage = e => { if (e.data && e.data.taken === id) { clearTimeout(timer); resolve(true) } }
-      channel.postMessage({ask: id})
-    })
-    if (taken) id = null
-  }
-  if (!id || !/^[A-Za-z0-9_-]{4,64}$/.test(id)) id = randomClientID()
-  try { sessionStorage.setItem(key, id) } catch {}
-  if (channel) channel.onmessage = e => { if (e.data && e.data.ask === id) channel.postMessage({taken: id}) }
-  return id
 }
 
 // ---- remote cursors ----
@@ -454,9 +430,10 @@ class App {
   }
 
   showError(e) {
-    // Gaps and reconnect codes are handled by reconnecting; only what
+    // Errors of kind reconnect and resync are handled by reconnecting (a
+    // resync offers what it could not keep through "lost"); only what
     // needs a person is shown.
-    if (e.reconnect) return
+    if (e.kind !== TERMINAL) return
     if (e.section) {
       const v = this.views.get(e.section)
       if (v) {
@@ -481,8 +458,9 @@ class App {
     area.value = text
     v.note.hidden = false
     v.note.replaceChildren(
-      h("p", {}, "While you were offline this section changed too much to merge your latest changes automatically. " +
-        "Your version is below; copy what you need back into the section."),
+      h("p", {}, "Your latest changes to this section could not be merged automatically: it changed too much while you were away, " +
+        "or this page's copy no longer matched the server's. The section now shows the saved text; your version is below. " +
+        "Copy what you need back into the section."),
       h("label", {for: "lost-" + section}, "Your version of this section"),
       area,
       h("button", {type: "button", class: "button-secondary", onclick: () => { v.note.hidden = true; v.note.replaceChildren() }}, "Dismiss"))
@@ -523,15 +501,21 @@ function wsURL() {
 
 async function main() {
   if (!docID) return
-  const [{name}, clientID] = await Promise.all([identity(), tabClientID()])
+  let storage = null, channel = null
+  try { storage = sessionStorage } catch {}
+  try { channel = new BroadcastChannel("bpfdraft-keys") } catch {}
+  const [{name}, key] = await Promise.all([identity(), tabKey(storage, channel)])
   let app
   const session = new Session({
     url: wsURL(),
-    clientID,
+    key,
     name,
     extensions: info => app.extensions(info),
     presenceDelay: 80,
   })
+  // The tab brings its own key; one the server issued (to a hello
+  // without a key) would be kept for reloads the same way.
+  session.on("key", ({key}) => saveKey(storage, key))
   app = new App(session, name)
   app.mount()
   app.renderPeers()

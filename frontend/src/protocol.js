@@ -8,17 +8,37 @@
 // it with a fake WebSocket; the app attaches an EditorView to each section
 // as the "host" of its state.
 
-import {EditorState, ChangeSet} from "@codemirror/state"
+import {EditorState, ChangeSet, Text} from "@codemirror/state"
 import {collab, getSyncedVersion, sendableUpdates, receiveUpdates, getClientID} from "@codemirror/collab"
+import table from "../../collab/wire/protocol.json" with {type: "json"}
 
-export const PROTOCOL = 1
+// The protocol's version, close codes and error codes with their kinds
+// come from the one table the server reads too (collab/wire/protocol.json).
+export const PROTOCOL = table.protocol
 
-// Close codes of docs/protocol.md.
-export const CLOSE_RECONNECT = 4000
-export const CLOSE_TERMINAL = 4001
+// Close codes, by what the client should do.
+export const CLOSE_RECONNECT = table.close.reconnect
+export const CLOSE_TERMINAL = table.close.terminal
+export const CLOSE_RESYNC = table.close.resync
 
-// Error codes the protocol marks "reconnect"; every other code is terminal.
-const RECONNECT_CODES = new Set(["future_version", "slow_consumer", "shutting_down", "unavailable", "idle", "rate_limited"])
+// The kinds of error codes.
+export const TERMINAL = "terminal"
+export const RECONNECT = "reconnect"
+export const RESYNC = "resync"
+
+const KINDS = new Map(table.codes.map(c => [c.code, c.kind]))
+
+// kindOf returns the kind of an error code in the table; a code it does
+// not list is terminal (as on the server).
+export function kindOf(code) {
+  return KINDS.get(code) || TERMINAL
+}
+
+// errorKind says what to do about an error message: its own kind when it
+// names one we know, otherwise the table's kind of its code.
+function errorKind(e) {
+  return Object.hasOwn(table.kinds, e.kind || "") ? e.kind : kindOf(e.code)
+}
 
 // Connection states, as shown to people.
 export const CONNECTING = "connecting"
@@ -30,15 +50,97 @@ export const OFFLINE = "offline"
 // selection, reported at an older version, up to ours.
 const PEER_LOG = 200
 
-const CLIENT_ID = /^[A-Za-z0-9_-]{4,64}$/
+// What a client's secret key looks like (docs/protocol.md).
+export const KEY = /^[A-Za-z0-9_-]{16,128}$/
 
-// randomClientID returns a fresh id that satisfies the protocol's rule.
-export function randomClientID() {
-  const bytes = new Uint8Array(12)
+// randomKey returns a fresh secret key: 32 characters of 6 random bits
+// each (192 bits), from the browser's cryptographic source.
+export function randomKey() {
+  const bytes = new Uint8Array(32)
   globalThis.crypto.getRandomValues(bytes)
   let s = ""
   for (const b of bytes) s += "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[b & 63]
   return s
+}
+
+// Where a tab keeps its key, and the key's tag: a random value stored
+// with it that names it to other tabs without showing it.
+const KEY_ITEM = "bpfdraft.key"
+const TAG_ITEM = "bpfdraft.key-tag"
+
+// tabKey returns this tab's key. storage is the tab's sessionStorage: a
+// reload keeps the key, so the server recognises the updates it already
+// accepted from this tab. A duplicated tab inherits sessionStorage, and
+// two open tabs must not share a key (the second hello would replace the
+// first tab's connection): before using a stored key the tab asks the
+// other tabs on channel (a BroadcastChannel) whether one of them holds it,
+// and takes a new one if so. Either may be null.
+export async function tabKey(storage, channel, wait = 150) {
+  let key = null, tag = null
+  try {
+    key = storage.getItem(KEY_ITEM)
+    tag = storage.getItem(TAG_ITEM)
+  } catch {}
+  if (key && tag && KEY.test(key) && channel) {
+    const taken = await new Promise(resolve => {
+      const timer = setTimeout(() => resolve(false), wait)
+      channel.onmessage = e => {
+        if (e.data && e.data.taken === tag) {
+          clearTimeout(timer)
+          resolve(true)
+        }
+      }
+      channel.postMessage({ask: tag})
+    })
+    if (taken) key = null
+  }
+  if (!key || !tag || !KEY.test(key)) {
+    key = randomKey()
+    tag = randomKey()
+  }
+  try {
+    storage.setItem(KEY_ITEM, key)
+    storage.setItem(TAG_ITEM, tag)
+  } catch {}
+  if (channel) channel.onmessage = e => { if (e.data && e.data.ask === tag) channel.postMessage({taken: tag}) }
+  return key
+}
+
+// saveKey keeps a key the server issued in place of the tab's.
+export function saveKey(storage, key) {
+  try { storage.setItem(KEY_ITEM, key) } catch {}
+}
+
+// ---- checksums ----
+
+let crcTable = null
+
+function crcTableOf() {
+  if (crcTable) return crcTable
+  crcTable = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    crcTable[n] = c >>> 0
+  }
+  return crcTable
+}
+
+const utf8 = new TextEncoder()
+
+// checksum is the protocol's checksum of a text (a string or a CodeMirror
+// Text): the CRC-32 (IEEE, as zlib's crc32) of its UTF-8 bytes, as an
+// unsigned number.
+export function checksum(text) {
+  const t = crcTableOf()
+  let crc = 0xffffffff
+  const add = s => {
+    const bytes = utf8.encode(s)
+    for (let i = 0; i < bytes.length; i++) crc = t[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8)
+  }
+  if (typeof text == "string") add(text)
+  else for (const chunk of text.iter()) add(chunk) // lines and line breaks: no pair is cut
+  return (crc ^ 0xffffffff) >>> 0
 }
 
 // StateHost keeps a section's state when no editor view shows it. An
@@ -54,6 +156,10 @@ export class StateHost {
 class Section {
   constructor(info, state) {
     this.id = info.id
+    // The text at the synced version: the server's text as we know it,
+    // kept up to date with every update received. A push that carries
+    // only some of the unconfirmed updates checks this with them applied.
+    this.synced = Text.of((info.text || "").split("\n"))
     this.title = info.title || ""
     this.kind = info.kind || "custom"
     this.guidance = info.guidance || ""
@@ -80,17 +186,23 @@ class Section {
 //   update    {section, own, seq}      updates were applied to a section
 //   paras     {section, paras, merged} a section's paragraph ids changed
 //   peers     {peers}                  presence changed (a Map, by client id)
-//   error     {code, message, ...}     an error message from the server, or a local one
+//   error     {code, kind, message, ...} an error message from the server, or a local one;
+//                                      kind is terminal, reconnect or resync
 //   lost      {section, text}          a snapshot replaced text that was not confirmed
+//   key       {key}                    the server issued our key (keep it for the next page load)
 export class Session {
-  // opts: url (the websocket URL), clientID, name, WebSocket (constructor),
+  // opts: url (the websocket URL), key (the secret key; without one the
+  // server issues one), name, WebSocket (constructor),
   // extensions(sectionInfo) → extra state extensions (the editor's),
   // setTimeout/clearTimeout, random (for backoff jitter), backoff
   // {base, max} in ms, pingInterval and deadAfter in ms (0 disables).
   constructor(opts) {
-    if (!CLIENT_ID.test(opts.clientID || "")) throw new Error("bad client id: " + opts.clientID)
+    if (opts.key != null && !KEY.test(opts.key)) throw new Error("bad key: it must be 16-128 of A-Z a-z 0-9 _ -")
     this.url = opts.url
-    this.clientID = opts.clientID
+    this.key = opts.key || null
+    // Our public client id, derived from the key by the server and told
+    // in the welcome; the sections' collab states are made with it.
+    this.clientID = null
     this.name = opts.name || ""
     this.WebSocket = opts.WebSocket || globalThis.WebSocket
     this.extensions = opts.extensions || (() => [])
@@ -110,6 +222,11 @@ export class Session {
     this.limits = {max_message_bytes: 1 << 20}
     this.state = CONNECTING
     this.error = null // the terminal error that stopped the session
+    this.lastError = null // the last terminal error message, named by a 4001 close that follows it
+    // Set when our copy cannot be trusted (kind resync): the next hello
+    // asks for a snapshot, which replaces every section whose synced text
+    // is not the server's.
+    this.resync = false
     this.online = true
 
     this.ws = null
@@ -225,10 +342,12 @@ export class Session {
     this.ws = ws
     ws.onopen = () => {
       if (this.ws !== ws) return
-      const hello = {type: "hello", protocol: PROTOCOL, client: this.clientID, name: this.name}
+      const hello = {type: "hello", protocol: PROTOCOL, name: this.name}
+      if (this.key) hello.key = this.key
       // Once we hold the document, catch up from what we have (even seq 0:
-      // our own unconfirmed updates may be among those to come).
-      if (this.doc) hello.seq = this.seq
+      // our own unconfirmed updates may be among those to come); without
+      // seq comes the whole document, which a resync needs.
+      if (this.doc && !this.resync) hello.seq = this.seq
       this.send([hello])
       this.heard()
     }
@@ -259,14 +378,23 @@ export class Session {
     for (const s of this.sections.values()) s.inflight = 0
     if (this.stopped) return
     if (code === CLOSE_TERMINAL) {
-      this.fail({code: reason || "terminal", message: terminalMessage(reason), reconnect: false})
+      // The error message before the close says why, unless it could
+      // not be sent.
+      const e = this.lastError && (!reason || this.lastError.code === reason) ? this.lastError : {code: reason || "terminal", kind: TERMINAL}
+      this.fail(e)
       return
+    }
+    if (code === CLOSE_RESYNC) {
+      // A bare 4002 (the error message before it was lost).
+      this.emit("error", {code: reason || "diverged", kind: RESYNC, message: "the server closed the connection to resync"})
+      this.resync = true
     }
     this.scheduleReconnect()
   }
 
   // fail stops the session after a terminal error and says why.
-  fail(err) {
+  fail(e) {
+    const err = Object.assign({}, e, {kind: TERMINAL, message: terminalMessage(e.code) || e.message || `The server closed the connection (${e.code}).`})
     this.error = err
     this.clearTimers()
     if (this.ws) this.drop(this.ws)
@@ -351,8 +479,21 @@ export class Session {
   }
 
   welcome(msg) {
+    if (msg.key) {
+      // Issued by the server: ours from now on, for every hello.
+      this.key = msg.key
+      this.emit("key", {key: msg.key})
+    }
+    if (this.clientID && msg.client !== this.clientID) {
+      // The same key always gives the same id; the sections' states are
+      // bound to it.
+      this.fail({code: "identity", message: `the server changed this client's id from ${this.clientID} to ${msg.client}`})
+      return
+    }
+    this.clientID = msg.client
     this.welcomed = true
     this.attempt = 0
+    this.lastError = null
     if (msg.limits) this.limits = Object.assign({}, this.limits, msg.limits)
     if (msg.document) this.snapshot(msg.document, msg.seq)
     this.peers = new Map()
@@ -364,17 +505,19 @@ export class Session {
   }
 
   // snapshot sets every section to the server's text. A section still at
-  // our synced version is kept as it is; elsewhere unconfirmed changes
-  // cannot be rebased onto the snapshot (the updates in between are
-  // unknown), so their text is handed to the app, never silently dropped.
+  // our synced version, with the server's text there, is kept as it is;
+  // elsewhere unconfirmed changes cannot be rebased onto the snapshot (the
+  // updates in between are unknown, or our copy differs from the
+  // server's), so their text is handed to the app, never silently dropped.
   snapshot(doc, seq) {
     const old = this.sections
     this.sections = new Map()
     this.doc = doc
-    this.seq = seq || doc.seq || 0
+    this.seq = seq ?? doc.seq ?? 0
+    this.resync = false
     for (const info of doc.sections || []) {
       const prev = old.get(info.id)
-      if (prev && getSyncedVersion(prev.state) === (info.version || 0)) {
+      if (prev && getSyncedVersion(prev.state) === (info.version || 0) && prev.synced.eq(Text.of((info.text || "").split("\n")))) {
         // Same version, same text: keep the state and what is unconfirmed.
         prev.title = info.title || prev.title
         prev.kind = info.kind || prev.kind
@@ -411,11 +554,11 @@ export class Session {
   }
 
   updates(list) {
-    // Consecutive updates of one section are received together: one
-    // receiveUpdates, one transaction, one redraw.
+    // Consecutive updates of one section make a run: applied one at a
+    // time, reported once.
     let run = null
     const flushRun = () => {
-      if (run) this.receive(run.section, run.updates)
+      if (run && run.updates.length) this.receive(run.section, run.updates)
       run = null
     }
     for (const u of list) {
@@ -455,7 +598,15 @@ export class Session {
         this.gap(`update ${u.seq}: ${e.message}`)
         return
       }
-      run.updates.push({changes, clientID: u.client, seq: u.seq, paras: u.paras, merged: u.merged})
+      const synced = run.updates.length ? run.updates[run.updates.length - 1].synced : s.synced
+      if (changes.length !== synced.length) {
+        // The server's update is not made for our text of the section:
+        // our copy cannot be trusted.
+        flushRun()
+        this.mismatch(`update ${u.seq} applies to ${changes.length} units of ${u.section}; our text there has ${synced.length}`)
+        return
+      }
+      run.updates.push({changes, clientID: u.client, seq: u.seq, paras: u.paras, merged: u.merged, synced: changes.apply(synced)})
       this.seq = u.seq
     }
     flushRun()
@@ -472,7 +623,10 @@ export class Session {
     // server rebases stepwise (docs/protocol.md), so a batch given to
     // receiveUpdates at once could leave this text different from the
     // server's.
-    for (const u of updates) s.host.dispatch(receiveUpdates(s.state, [u]))
+    for (const u of updates) {
+      s.host.dispatch(receiveUpdates(s.state, [u]))
+      s.synced = u.synced
+    }
     s.inflight = Math.max(0, s.inflight - own)
     let version = getSyncedVersion(before)
     for (const u of updates) {
@@ -505,27 +659,50 @@ export class Session {
 
   // gap: the stream is not what the protocol promises; catch up afresh.
   gap(why) {
-    this.emit("error", {code: "gap", message: why, reconnect: true})
+    this.emit("error", {code: "gap", kind: RECONNECT, message: why})
     if (this.ws) this.drop(this.ws)
     this.scheduleReconnect()
   }
 
-  errorMsg(e) {
+  // mismatch: what the server sent does not fit our copy of the
+  // document; take a snapshot.
+  mismatch(why) {
+    this.emit("error", {code: "mismatch", kind: RESYNC, message: why})
+    this.resync = true
+    if (this.ws) this.drop(this.ws)
+    this.scheduleReconnect()
+  }
+
+  // errorMsg acts on an error from the server by its kind.
+  errorMsg(msg) {
+    const e = Object.assign({}, msg, {kind: errorKind(msg)})
+    delete e.type
     if (e.section) {
       const s = this.sections.get(e.section)
       if (s) {
         s.inflight = 0 // the refused push is not in flight any more
-        if (!e.reconnect && !RECONNECT_CODES.has(e.code)) s.halted = e
+        // Pushing the same again would fail the same way: this section
+        // stops pushing until the page is reloaded.
+        if (e.kind === TERMINAL) s.halted = e
       }
     }
     this.emit("error", e)
-    if (e.reconnect || RECONNECT_CODES.has(e.code)) {
-      // The server may not close for every reconnect code; do it here so
-      // the catch-up and the re-push follow.
-      if (this.ws) this.drop(this.ws)
-      this.scheduleReconnect()
-    } else if (!e.section && ["bad_protocol", "bad_client", "hello_first", "replaced", "not_found"].includes(e.code)) {
-      this.fail(e)
+    switch (e.kind) {
+      case RESYNC:
+        // Our copy differs from the server's: a snapshot replaces it, and
+        // what was unconfirmed where it differs goes to the app (lost).
+        this.resync = true
+        // falls through
+      case RECONNECT:
+        // The server may not close for every such code; do it here so
+        // the catch-up (or snapshot) and the re-push follow.
+        if (this.ws) this.drop(this.ws)
+        this.scheduleReconnect()
+        break
+      default:
+        // A terminal error that ends the connection is followed by a
+        // close with 4001, which stops the session (closed).
+        this.lastError = e
     }
   }
 
@@ -656,7 +833,14 @@ export class Session {
         updates.push(j)
         size += n
       }
-      msgs.push({type: "push", section: s.id, version: getSyncedVersion(s.state), updates})
+      // check: the checksum of our text after the pushed updates; for a
+      // part of them, the synced text with that part applied.
+      let after = s.state.doc
+      if (updates.length < pending.length) {
+        after = s.synced
+        for (let i = 0; i < updates.length; i++) after = pending[i].changes.apply(after)
+      }
+      msgs.push({type: "push", section: s.id, version: getSyncedVersion(s.state), check: checksum(after), updates})
       s.inflight = updates.length
     }
     if (msgs.length && !this.send(msgs)) for (const s of this.sections.values()) s.inflight = 0
@@ -697,12 +881,14 @@ function normPeer(p) {
   }
 }
 
+// terminalMessage says in words why the session stopped, for the codes a
+// person may meet; null for others (the server's message says it).
 function terminalMessage(code) {
   switch (code) {
     case "replaced": return "This document was opened again with the same identity (another tab?)."
     case "not_found": return "This document does not exist."
     case "bad_protocol": return "This page is out of date. Reload it."
-    default: return "The server closed the connection (" + (code || "no reason") + ")."
+    default: return null
   }
 }
 

@@ -10,8 +10,8 @@ import {FakeNet, FakeServer, waitFor} from "../testutil/fake.mjs"
 const live = []
 afterEach(() => { for (const s of live.splice(0)) s.stop() })
 
-function session(net, clientID) {
-  const s = new Session({url: "ws://test/ws", clientID, name: clientID, WebSocket: net.WebSocket,
+function session(net, name) {
+  const s = new Session({url: "ws://test/ws", key: "key-of-" + name + "-0123456789", name, WebSocket: net.WebSocket,
     backoff: {base: 1, max: 8}, pingInterval: 0, extensions: () => [history()]})
   live.push(s)
   s.start()

@@ -1,57 +1,11 @@
 // Tests of the protocol binding (src/protocol.js) against an in-process
 // server that follows docs/protocol.md.
 
-import {test, afterEach} from "node:test"
+import {test} from "node:test"
 import assert from "node:assert/strict"
-import {Session, CONNECTED, RECONNECTING, OFFLINE, StateHost} from "../src/protocol.js"
-import {FakeNet, FakeServer, waitFor} from "../testutil/fake.mjs"
-
-const SECTIONS = [
-  {id: "issues", title: "Issues", kind: "required", text: "Hello world"},
-  {id: "methods", title: "Methods", kind: "required", text: ""},
-]
-
-// Sessions still running after a test (a failed one, say) would keep
-// reconnecting and the test process alive.
-const live = []
-afterEach(() => { for (const s of live.splice(0)) s.stop() })
-
-let n = 0
-function session(net, opts = {}) {
-  const s = new Session(Object.assign({
-    url: "ws://test/api/documents/doc1/ws",
-    clientID: opts.clientID || "client" + (++n),
-    name: opts.name || "Person " + n,
-    WebSocket: net.WebSocket,
-    backoff: {base: 1, max: 8},
-    pingInterval: 0,
-  }, opts))
-  const events = {status: [], error: [], document: [], lost: [], section: [], paras: [], peers: []}
-  for (const k of Object.keys(events)) s.on(k, e => events[k].push(e))
-  s.events = events
-  live.push(s)
-  s.start()
-  return s
-}
-
-function setup(sections = SECTIONS, opts) {
-  const server = new FakeServer(sections, opts)
-  const net = new FakeNet(server)
-  return {server, net}
-}
-
-const connected = s => () => s.state === CONNECTED && s.sections.size > 0
-const synced = (server, ...ss) => () => ss.every(s => s.pending === 0 && [...s.sections.keys()].every(id => s.text(id) === server.text(id)))
-
-// hellos returns the hello messages a session's sockets sent.
-function hellos(net, clientID) {
-  return net.sockets.flatMap(ws => ws.sent).flatMap(f => f.split("\n")).map(l => JSON.parse(l))
-    .filter(m => m.type === "hello" && m.client === clientID)
-}
-
-function pushes(ws) {
-  return ws.sent.flatMap(f => f.split("\n")).map(l => JSON.parse(l)).filter(m => m.type === "push")
-}
+import {CONNECTED, RECONNECTING, OFFLINE, StateHost, PROTOCOL} from "../src/protocol.js"
+import {waitFor, clientIDOf} from "../testutil/fake.mjs"
+import {SECTIONS, session, setup, connected, synced, hellos, socketOf, pushes} from "../testutil/harness.mjs"
 
 test("a snapshot welcome creates the sections at the server's versions", async () => {
   const {server, net} = setup()
@@ -62,11 +16,15 @@ test("a snapshot welcome creates the sections at the server's versions", async (
   assert.equal(a.text("issues"), "Hello, world")
   assert.equal(a.seq, 1)
   assert.equal(a.section("issues").kind, "required")
-  const h = hellos(net, a.clientID)
+  const h = hellos(net, a)
   assert.equal(h.length, 1)
-  assert.equal(h[0].protocol, 1)
+  assert.equal(h[0].protocol, PROTOCOL)
+  assert.equal(PROTOCOL, 2)
+  assert.equal(h[0].key, a.key)
+  assert.equal(h[0].client, undefined, "a hello names no client id: the server derives it")
   assert.equal(h[0].name, a.name)
-  assert.ok(!h[0].seq, "a first hello asks for the whole document")
+  assert.ok(!("seq" in h[0]), "a first hello has no seq: it asks for the whole document")
+  assert.equal(a.clientID, clientIDOf(a.key), "the client id is the one the welcome gave")
   assert.equal(a.events.document.length, 1)
 })
 
@@ -110,7 +68,7 @@ test("reconnecting with unconfirmed updates loses nothing and doubles nothing", 
   const {server, net} = setup()
   const a = session(net), b = session(net)
   await waitFor(() => connected(a)() && connected(b)())
-  const wsA = net.open().find(ws => hellos({sockets: [ws]}, a.clientID).length)
+  const wsA = socketOf(net, a)
   // The server accepts A's push but the confirmation never arrives.
   wsA.hold = true
   a.edit("issues", {changes: {from: 11, insert: " one"}})
@@ -131,11 +89,11 @@ test("reconnecting with unconfirmed updates loses nothing and doubles nothing", 
   assert.equal(server.text("methods"), "offline")
   assert.equal(server.seq, 4, "each update accepted once")
   // The second hello caught up from the last seq seen.
-  const h = hellos(net, a.clientID)
+  const h = hellos(net, a)
   assert.ok(h.length >= 2)
   assert.equal(h[h.length - 1].seq, 0, "A had seen nothing before the drop, and asks to catch up from there")
   assert.equal(a.events.document.length, 1, "caught up, no snapshot")
-  const hb = hellos(net, b.clientID)
+  const hb = hellos(net, b)
   assert.equal(hb[hb.length - 1].seq, 1)
   assert.equal(a.state, CONNECTED)
 })
@@ -146,7 +104,7 @@ test("catch-up after a reconnect applies what was missed, without a snapshot", a
   await waitFor(() => connected(a)() && connected(b)())
   b.edit("issues", {changes: {from: 0, insert: "x"}})
   await waitFor(synced(server, a, b))
-  const wsA = net.open().find(ws => hellos({sockets: [ws]}, a.clientID).length)
+  const wsA = socketOf(net, a)
   wsA.lose()
   net.offline = true
   await waitFor(() => a.state === RECONNECTING)
@@ -158,7 +116,7 @@ test("catch-up after a reconnect applies what was missed, without a snapshot", a
   await waitFor(synced(server, a, b))
   assert.equal(a.text("issues"), "0xyHello world")
   assert.equal(a.events.document.length, 1, "no second snapshot")
-  const h = hellos(net, a.clientID)
+  const h = hellos(net, a)
   assert.equal(h[h.length - 1].seq, 1)
   assert.equal(a.seq, 4)
 })
@@ -168,7 +126,7 @@ test("a snapshot on reconnect keeps the hosts, keeps what it can and reports the
   const a = session(net), b = session(net)
   await waitFor(() => connected(a)() && connected(b)())
   const host = a.section("issues").host
-  const wsA = net.open().find(ws => hellos({sockets: [ws]}, a.clientID).length)
+  const wsA = socketOf(net, a)
   wsA.lose()
   net.offline = true
   a.edit("methods", {changes: {from: 0, insert: "mine"}})
@@ -204,7 +162,7 @@ test("presence: peers' selections follow remote and local changes", async () => 
   await waitFor(() => a.seq === 1)
   assert.deepEqual(a.peerRanges("issues")[0].ranges, [{anchor: 4, head: 6}])
   // A's own unconfirmed insertion moves it too, before any confirmation.
-  const wsA = net.open().find(ws => hellos({sockets: [ws]}, a.clientID).length)
+  const wsA = socketOf(net, a)
   wsA.hold = true
   a.edit("issues", {changes: {from: 0, insert: "😀"}})
   assert.deepEqual(a.peerRanges("issues")[0].ranges, [{anchor: 6, head: 8}])
@@ -234,7 +192,7 @@ test("presence: a selection stays mapped through many updates, and an older repo
   await waitFor(() => a.seq === 250)
   assert.deepEqual(a.peerRanges("issues")[0].ranges, [{anchor: 253, head: 253}])
   // A report made at version 248, received after A reached 250.
-  const ws = net.open().find(w => hellos({sockets: [w]}, a.clientID).length)
+  const ws = socketOf(net, a)
   ws.toClient(JSON.stringify({type: "peers", peers: [{client: b.clientID, name: "Bo", color: "#00703c", section: "issues", version: 248, ranges: [{anchor: 0, head: 2}]}]}))
   await waitFor(() => a.peerRanges("issues")[0].ranges[0].head !== 253)
   // Two insertions at 0 since: the anchor there stays before them (they
@@ -296,18 +254,31 @@ test("a gap in the stream makes the client reconnect and catch up", async () => 
   await waitFor(synced(server, a))
 })
 
+test("an update for the wrong version of a section makes the client reconnect and catch up", async () => {
+  const {server, net} = setup()
+  const a = session(net)
+  await waitFor(connected(a))
+  const ws = socketOf(net, a)
+  ws.toClient(JSON.stringify({type: "updates", updates: [{seq: 1, section: "issues", version: 5, client: "x", changes: [[0, "bad"], 11]}]}))
+  await waitFor(() => a.events.error.some(e => e.code === "gap" && e.kind === "reconnect"))
+  await waitFor(() => a.state === CONNECTED && socketOf(net, a) !== ws)
+  assert.equal(hellos(net, a).at(-1).seq, 0)
+  server.edit("issues", {from: 0, insert: "ok "})
+  await waitFor(synced(server, a))
+})
+
 test("close code 4000 reconnects; 4001 stops and says why", async () => {
   const {server, net} = setup()
   const a = session(net)
   await waitFor(connected(a))
   a.edit("issues", {changes: {from: 0, insert: "kept "}})
   server.closeAll(4000, "shutting_down")
-  await waitFor(() => a.state === CONNECTED && net.open().length === 1 && hellos(net, a.clientID).length === 2)
+  await waitFor(() => a.state === CONNECTED && net.open().length === 1 && hellos(net, a).length === 2)
   await waitFor(synced(server, a))
   assert.equal(server.text("issues"), "kept Hello world")
 
   // Another connection with the same client id replaces this one.
-  const twin = session(net, {clientID: a.clientID})
+  const twin = session(net, {key: a.key})
   await waitFor(() => a.state === OFFLINE)
   assert.equal(a.error.code, "replaced")
   assert.ok(a.events.error.some(e => e.code === "replaced"))
@@ -335,7 +306,7 @@ test("a terminal refusal of a push halts that section only; future_version recon
   await waitFor(connected(a))
   let refused = 0
   server.refuse = (conn, msg) => msg.type === "push" && msg.section === "methods" && ++refused
-    ? {code: "too_large", message: "section too long", reconnect: false, section: "methods", version: msg.version}
+    ? {code: "too_large", message: "section too long", kind: "terminal", section: "methods", version: msg.version}
     : null
   a.edit("methods", {changes: {from: 0, insert: "too much"}})
   a.edit("issues", {changes: {from: 0, insert: "ok "}})
@@ -350,12 +321,12 @@ test("a terminal refusal of a push halts that section only; future_version recon
   server.refuse = null
   let once = true
   server.refuse = (conn, msg) => msg.type === "push" && msg.section === "issues" && once && !(once = false)
-    ? {code: "future_version", message: "", reconnect: true, section: "issues", version: msg.version}
+    ? {code: "future_version", message: "", kind: "reconnect", section: "issues", version: msg.version}
     : null
-  const before = hellos(net, a.clientID).length
+  const before = hellos(net, a).length
   a.edit("issues", {changes: {from: 0, insert: "again "}})
   await waitFor(() => server.text("issues") === "again ok Hello world")
-  assert.equal(hellos(net, a.clientID).length, before + 1)
+  assert.equal(hellos(net, a).length, before + 1)
 })
 
 test("a section added by someone else arrives as a structure update", async () => {

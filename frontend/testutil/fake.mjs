@@ -1,8 +1,27 @@
 // An in-process network and a small server that follows docs/protocol.md,
 // for testing the browser's protocol binding in node. The server rebases
-// stepwise, update by update, as the Go hub does (editor.RebaseStepwise).
+// stepwise, update by update, as the Go hub does (editor.RebaseStepwise),
+// derives client ids from keys and checks every push's check. Its
+// checksum and id derivation are node's (zlib, crypto), not the client's.
 
 import {ChangeSet, Text} from "@codemirror/state"
+import {crc32} from "node:zlib"
+import {createHash, randomBytes} from "node:crypto"
+import table from "../../collab/wire/protocol.json" with {type: "json"}
+
+// clientIDOf derives the public client id from a key: the first 16 bytes
+// of its SHA-256, unpadded base64url.
+export function clientIDOf(key) {
+  return createHash("sha256").update(key, "utf8").digest().subarray(0, 16).toString("base64url")
+}
+
+// crcOf is the protocol's checksum: CRC-32 of the UTF-8 bytes, unsigned.
+export function crcOf(text) {
+  return crc32(Buffer.from(text.toString(), "utf8")) >>> 0
+}
+
+const kindOf = code => (table.codes.find(c => c.code === code) || {kind: "terminal"}).kind
+const closeOf = code => table.close[kindOf(code)]
 
 // rebaseStepwise moves updates made at an old version over each update
 // accepted since, one at a time; the client's own accepted ones drop out.
@@ -113,21 +132,31 @@ class FakeWebSocket {
 
 // FakeServer holds one document.
 export class FakeServer {
-  // sections: [{id, title, kind, text}]
+  // sections: [{id, title, kind, text}]; opts: keep (how many updates
+  // catch-up reaches back), rebase (how many updates per section a push
+  // may be behind; older ones get too_old), maxMessageBytes (the limit
+  // told in the welcome).
   constructor(sections, opts = {}) {
     this.seq = 0
     this.sections = new Map()
     for (const s of sections) {
+      const doc = Text.of((s.text || "").split("\n"))
       this.sections.set(s.id, {
         id: s.id, title: s.title || s.id, kind: s.kind || "custom", guidance: s.guidance || "",
-        doc: Text.of((s.text || "").split("\n")), updates: [], paras: [],
+        doc, texts: [doc], updates: [], paras: [],
       })
     }
     this.log = [] // every accepted update as sent to clients, in seq order
     this.keep = opts.keep ?? Infinity // how many updates catch-up can reach back
+    this.rebase = opts.rebase ?? Infinity
+    this.maxMessageBytes = opts.maxMessageBytes ?? 1 << 20
     this.conns = new Set()
     this.received = [] // every message received, for assertions
-    this.refuse = null // (conn, msg) => error message or null, to inject errors
+    this.checks = [] // every push's check and the checksum it should be
+    // refuse(conn, msg) injects errors: it returns an error message to
+    // send instead of handling msg (with close: a close code to follow),
+    // {ignore: true} to drop msg unanswered, or null.
+    this.refuse = null
     this.colors = ["#d4351c", "#00703c", "#1d70b8", "#4c2c92"]
   }
 
@@ -157,9 +186,15 @@ export class FakeServer {
   // closeAll ends every connection, as a restarting server does.
   closeAll(code = 4000, reason = "shutting_down") {
     for (const c of [...this.conns]) {
-      this.sendTo(c, [{type: "error", code: reason, message: "restarting", reconnect: code === 4000}])
+      this.sendTo(c, [{type: "error", code: reason, message: "restarting", kind: kindOf(reason)}])
       this.close(c, code, reason)
     }
+  }
+
+  // kick ends a connection with an error, closed with its kind's code.
+  kick(conn, code, message) {
+    this.error(conn, code, message)
+    this.close(conn, closeOf(code), code)
   }
 
   frame(conn, data) {
@@ -172,23 +207,20 @@ export class FakeServer {
   }
 
   error(conn, code, message, extra = {}) {
-    const reconnect = ["future_version", "slow_consumer", "shutting_down", "unavailable", "idle", "rate_limited"].includes(code)
-    this.sendTo(conn, [Object.assign({type: "error", code, message, reconnect}, extra)])
+    this.sendTo(conn, [Object.assign({type: "error", code, message, kind: kindOf(code)}, extra)])
   }
 
   message(conn, msg) {
     if (this.refuse) {
       const e = this.refuse(conn, msg)
+      if (e && e.ignore) return
       if (e) {
         this.sendTo(conn, [Object.assign({type: "error"}, e)])
         if (e.close) this.close(conn, e.close, e.code)
         return
       }
     }
-    if (!conn.client && msg.type !== "hello") {
-      this.error(conn, "hello_first", "say hello first")
-      return this.close(conn, 4001, "hello_first")
-    }
+    if (!conn.client && msg.type !== "hello") return this.kick(conn, "hello_first", "say hello first")
     switch (msg.type) {
       case "hello": return this.hello(conn, msg)
       case "push": return this.push(conn, msg)
@@ -199,29 +231,29 @@ export class FakeServer {
   }
 
   hello(conn, msg) {
-    if (msg.protocol !== 1) {
-      this.error(conn, "bad_protocol", "protocol 1 only")
-      return this.close(conn, 4001, "bad_protocol")
+    if (conn.client) return this.error(conn, "hello_first", "hello was already said")
+    if (msg.protocol !== table.protocol) return this.kick(conn, "bad_protocol", `protocol ${table.protocol} only`)
+    let key = msg.key, issued
+    if (key === undefined) {
+      key = issued = randomBytes(24).toString("base64url")
+    } else if (!/^[A-Za-z0-9_-]{16,128}$/.test(key)) {
+      return this.kick(conn, "bad_client", "bad key")
     }
-    if (!/^[A-Za-z0-9_-]{4,64}$/.test(msg.client || "")) {
-      this.error(conn, "bad_client", "bad client id")
-      return this.close(conn, 4001, "bad_client")
-    }
+    if (msg.seq !== undefined && !(Number.isInteger(msg.seq) && msg.seq >= 0)) return this.kick(conn, "bad_message", "bad seq")
+    const client = clientIDOf(key)
     for (const other of [...this.conns]) {
-      if (other !== conn && other.client === msg.client) {
-        this.error(other, "replaced", "replaced by a new connection")
-        this.close(other, 4001, "replaced")
-      }
+      if (other !== conn && other.client === client) this.kick(other, "replaced", "replaced by a new connection")
     }
-    conn.client = msg.client
+    conn.client = client
     conn.name = msg.name || ""
     // As the Go hub: a seq (even 0) asks for a catch-up when the log still
     // reaches back to it; no seq, or one from the future, for a snapshot.
     const since = msg.seq
     const oldest = this.log.length > this.keep ? this.log[this.log.length - this.keep].seq - 1 : 0
     const peers = [...this.conns].filter(c => c !== conn && c.client).map(c => this.peerOf(c))
-    const welcome = {type: "welcome", protocol: 1, client: conn.client, seq: this.seq, peers,
-      limits: {max_message_bytes: 1 << 20, max_section_units: 524288}}
+    const welcome = {type: "welcome", protocol: table.protocol, client: conn.client, seq: this.seq, peers,
+      limits: {max_message_bytes: this.maxMessageBytes, max_section_units: 524288}}
+    if (issued) welcome.key = issued
     if (since === undefined || since > this.seq || since < oldest) {
       welcome.document = this.document()
       this.sendTo(conn, [welcome])
@@ -248,26 +280,37 @@ export class FakeServer {
 
   push(conn, msg) {
     const s = this.sections.get(msg.section)
-    if (!s) return this.error(conn, "unknown_section", "no such section")
-    if (msg.version > s.updates.length) {
-      return this.error(conn, "future_version", "future version", {section: msg.section, version: msg.version})
+    const echo = {section: msg.section, version: msg.version}
+    if (!s) return this.error(conn, "unknown_section", "no such section", echo)
+    if (!Number.isInteger(msg.version) || msg.version < 0 || !Number.isInteger(msg.check) || !(msg.updates || []).length) {
+      return this.error(conn, "bad_message", "push needs section, version, check and updates", echo)
     }
+    if (msg.version > s.updates.length) return this.error(conn, "future_version", "future version", echo)
+    if (msg.version < s.updates.length - this.rebase) return this.error(conn, "too_old", "too old to rebase", echo)
     let updates
     try {
       updates = msg.updates.map(u => ({changes: ChangeSet.fromJSON(u.changes), clientID: conn.client}))
     } catch (e) {
-      return this.error(conn, "bad_changes", e.message, {section: msg.section, version: msg.version})
+      return this.error(conn, "bad_changes", e.message, echo)
     }
     // The lengths must chain from the section at msg.version.
-    let len = msg.version < s.updates.length ? s.updates[msg.version].changes.length : s.doc.length
+    let text = s.texts[msg.version]
     for (const u of updates) {
-      if (u.changes.length !== len) return this.error(conn, "bad_changes", "length mismatch", {section: msg.section, version: msg.version})
-      len = u.changes.newLength
+      if (u.changes.length !== text.length) return this.error(conn, "bad_changes", "length mismatch", echo)
+      text = u.changes.apply(text)
+    }
+    // The client's text after its updates must be the server's at
+    // msg.version with them applied.
+    this.checks.push({client: conn.client, section: s.id, version: msg.version, check: msg.check, want: crcOf(text)})
+    if (crcOf(text) !== msg.check) {
+      // As the Go hub: the error carries no section, and the connection closes.
+      return this.kick(conn, "diverged", "the client's text is not the server's")
     }
     updates = rebaseStepwise(updates, s.updates.slice(msg.version))
     const out = []
     for (const u of updates) {
       s.doc = u.changes.apply(s.doc)
+      s.texts.push(s.doc)
       s.updates.push(u)
       this.seq++
       const o = {seq: this.seq, section: s.id, version: s.updates.length, client: conn.client, changes: u.changes.toJSON()}
@@ -284,6 +327,7 @@ export class FakeServer {
     const s = this.sections.get(sectionID)
     const cs = ChangeSet.of(changes, s.doc.length)
     s.doc = cs.apply(s.doc)
+    s.texts.push(s.doc)
     s.updates.push({changes: cs, clientID: client})
     this.seq++
     const o = {seq: this.seq, section: s.id, version: s.updates.length, client, changes: cs.toJSON()}
@@ -293,7 +337,8 @@ export class FakeServer {
   }
 
   addSection(section) {
-    const s = {id: section.id, title: section.title, kind: "custom", guidance: "", doc: Text.of((section.text || "").split("\n")), updates: [], paras: []}
+    const doc = Text.of((section.text || "").split("\n"))
+    const s = {id: section.id, title: section.title, kind: "custom", guidance: "", doc, texts: [doc], updates: [], paras: []}
     this.sections.set(s.id, s)
     this.seq++
     const o = {seq: this.seq, client: "api", structure: {op: "add_section", section: {id: s.id, title: s.title, kind: "custom", text: s.doc.toString(), version: 0, paras: []}}}
@@ -332,6 +377,14 @@ export class FakeServer {
 
   broadcastPeers(m, except) {
     for (const c of this.conns) if (c !== except && c.client) this.sendTo(c, [Object.assign({type: "peers"}, m)])
+  }
+
+  // corrupt makes the server's text of a section differ from what its
+  // clients have at the same version, as a copy that diverged does.
+  corrupt(sectionID, text) {
+    const s = this.sections.get(sectionID)
+    s.doc = Text.of(text.split("\n"))
+    s.texts[s.updates.length] = s.doc
   }
 
   text(id) { return this.sections.get(id).doc.toString() }
