@@ -155,7 +155,11 @@ func (doMsg) hubMsg()       {}
 // owner is who waits for an accepted command: a connection's push (told
 // only if it fails), or a doMsg's reply.
 type owner struct {
-	m       *member
+	m *member
+	// client is the push's client id: if m has gone, the client's
+	// current connection is told instead (it may have pushed the same
+	// updates again and been answered with nothing to do).
+	client  string
 	section string
 	version int
 	reply   chan doReply
@@ -475,7 +479,7 @@ func (h *Hub) push(p pushMsg) {
 		return
 	}
 	if tk != authority.NoTicket {
-		h.owners[tk] = owner{m: m, section: p.section, version: p.version}
+		h.owners[tk] = owner{m: m, client: m.clientID, section: p.section, version: p.version}
 		h.startCommit()
 	}
 }
@@ -487,12 +491,11 @@ func (h *Hub) refused(m *member, err error, section string, version int) {
 	if !errors.As(err, &r) {
 		r = &authority.Refusal{Code: CodeUnavailable, Message: "the update could not be stored; reconnect to continue"}
 	}
-	if r.Code == CodeDiverged {
-		m.kick(r.Code, r.Message)
-		h.leave(m)
-		return
-	}
 	m.sendError(r.Code, r.Message, section, &version)
+	if r.Code == CodeDiverged {
+		m.conn.Close(CloseResync, r.Code)
+		h.leave(m)
+	}
 }
 
 // fanout sends what became durable to every connection, moves presence
@@ -528,8 +531,12 @@ func (h *Hub) fanout(s authority.Settled) {
 		case ow.reply != nil:
 			ow.reply <- doReply{out: o, err: o.Err}
 		case o.Err != nil:
-			if _, ok := h.members[ow.m]; ok {
-				h.refused(ow.m, o.Err, ow.section, ow.version)
+			m := ow.m
+			if _, ok := h.members[m]; !ok {
+				m = h.clients[ow.client]
+			}
+			if m != nil {
+				h.refused(m, o.Err, ow.section, ow.version)
 			}
 		}
 	}

@@ -310,6 +310,9 @@ func TestBadInput(t *testing.T) {
 					t.Fatalf("error %v: kind %v; want %v", e, e["kind"], kind)
 				}
 				if tc.code == collab.CodeDiverged {
+					if e["section"] != "issues" || e["version"] != 1.0 {
+						t.Fatalf("diverged %v: want the push's section and version echoed", e)
+					}
 					if code := r.closeCode(); code != collab.CloseResync {
 						t.Fatalf("diverged: close code %d; want %d", code, collab.CloseResync)
 					}

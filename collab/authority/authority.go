@@ -444,7 +444,7 @@ func (a *Authority) push(e *entry, p Push) error {
 		return refuse(wire.CodeFutureVersion, "section %q is at version %d; the push is based on %d", p.Section, sec.Version, p.Base)
 	}
 	if p.Base < h.base {
-		return refuse(wire.CodeTooOld, "version %d of section %q is older than the %d kept for rebasing; catch up and push again", p.Base, p.Section, h.base)
+		return refuse(wire.CodeTooOld, "version %d of section %q is older than version %d, the oldest kept for rebasing; catch up and push again", p.Base, p.Section, h.base)
 	}
 	over := h.recent[p.Base-h.base:]
 	// The updates follow each other from the text at Base: check the

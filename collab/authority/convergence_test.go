@@ -205,7 +205,10 @@ func (n *node) deliver(s Settled) {
 	for _, o := range s.Outcomes {
 		owner, ok := n.tickets[o.Ticket]
 		delete(n.tickets, o.Ticket)
-		if o.Err == nil || !ok || owner.c.conn != owner.conn || owner.c.node != n {
+		// The client is told on whatever connection it has to this node:
+		// after a reconnect it may have pushed the same updates again and
+		// been told there was nothing to do.
+		if o.Err == nil || !ok || owner.c.conn == 0 || owner.c.node != n {
 			continue
 		}
 		owner.c.toClient = append(owner.c.toClient, serverMsg{refusal: asRefusal(n.w, o.Err), section: owner.section})
