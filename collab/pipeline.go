@@ -299,6 +299,7 @@ func (h *Hub) absorb(ups []store.Update) bool {
 	h.pipe.known.Store(max(h.pipe.known.Load(), h.auth.Durable().Seq))
 	if err != nil {
 		h.log.Error("updates from another writer do not apply; unloading the document", "err", err)
+		h.srv.removeHub(h)
 		h.fanout(s)
 		h.kickAll(CodeUnavailable, "the document must be reloaded; reconnect to continue")
 		return false
@@ -312,6 +313,9 @@ func (h *Hub) absorb(ups []store.Update) bool {
 // is confirmed; every waiting command and connection is answered.
 func (h *Hub) fail(err error) {
 	h.log.Error("append failed; unloading the document", "err", err, "updates", h.auth.Pending())
+	// Forgotten first, so that the clients told to reconnect load the
+	// document afresh instead of finding this hub on its way out.
+	h.srv.removeHub(h)
 	s := h.auth.Settle(false)
 	for i := range s.Outcomes {
 		s.Outcomes[i].Err = errStore

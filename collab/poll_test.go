@@ -13,9 +13,12 @@ import (
 
 // readModes runs f once with joined connections waiting in the poller and
 // once with a reader goroutine each (what systems without epoll get).
+// The fast tier (go test -short) runs the poller only.
 func readModes(t *testing.T, f func(t *testing.T, blocking bool)) {
 	t.Run("poller", func(t *testing.T) { f(t, false) })
-	t.Run("goroutines", func(t *testing.T) { f(t, true) })
+	if !testing.Short() {
+		t.Run("goroutines", func(t *testing.T) { f(t, true) })
+	}
 }
 
 // newModeServer is a test server in one of the read modes.

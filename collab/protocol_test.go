@@ -63,8 +63,15 @@ func TestIdentityCannotBeTaken(t *testing.T) {
 	if err := victim.WaitFor(ctx, func(c *client.Client) bool { return c.Closed() }); err != nil {
 		t.Fatal(err)
 	}
-	if err := victim.Reconnect(ctx); err != nil {
-		t.Fatal(err)
+	for {
+		err := victim.Reconnect(ctx)
+		var se *client.ServerError
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &se) || se.Kind != client.KindReconnect {
+			t.Fatal(err)
+		}
 	}
 	if err := victim.WaitConfirmed(ctx); err != nil {
 		t.Fatal(err)

@@ -103,6 +103,11 @@ type browser struct {
 // newBrowser starts Chromium with a fresh profile and a 1280×860 viewport.
 func newBrowser(t *testing.T, name string) *browser {
 	t.Helper()
+	if testing.Short() {
+		// A tier of its own, not a missing dependency: the full test
+		// command runs every browser test.
+		t.Skip("browser tests are not part of the fast tier (go test -short)")
+	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is missing (%v); run ./scripts/test, which installs it", err)
 	}

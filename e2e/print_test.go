@@ -37,6 +37,9 @@ const referencePages = 4
 // the fonts for Latin, CJK, Arabic and emoji embedded, and nothing in it
 // that goes stale.
 func TestPrintPublication(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not part of the fast tier (go test -short)")
+	}
 	for _, tool := range []string{"pdftotext", "pdffonts", "pdftoppm"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing (%v); run ./scripts/test, which installs poppler-utils", tool, err)

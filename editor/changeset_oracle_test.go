@@ -347,11 +347,15 @@ func TestDifferential(t *testing.T) {
 	}()
 	c := newRandChooser(seed)
 	deadline := time.Now().Add(*oracleTime)
+	cases := *oracleCases
+	if testing.Short() {
+		cases = min(cases, 1000) // the fast tier; the full run asks many more
+	}
 	scenarios, questions := 0, 0
-	for scenarios < *oracleCases && time.Now().Before(deadline) {
+	for scenarios < cases && time.Now().Before(deadline) {
 		var batch []diffCase
 		for range 200 {
-			if scenarios == *oracleCases {
+			if scenarios == cases {
 				break
 			}
 			batch = append(batch, genDiffCases(c)...)
