@@ -66,9 +66,19 @@ func TestStockClientCannotCorrupt(t *testing.T) {
 // It is killed if it runs for more than a minute.
 func nodeScript(t *testing.T, script string, args ...string) *exec.Cmd {
 	t.Helper()
-	root, err := filepath.Abs("..")
+	root, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		if parent := filepath.Dir(root); parent != root {
+			root = parent
+		} else {
+			t.Fatal("no go.mod above the test's directory")
+		}
 	}
 	if _, err := os.Stat(filepath.Join(root, "frontend", "node_modules", "@codemirror", "collab")); err != nil {
 		t.Fatalf("frontend/node_modules is missing (%v): run `npm ci --prefix frontend` before go test", err)
