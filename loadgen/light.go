@@ -106,6 +106,9 @@ func (v *lightViewer) read(onError func(string), welcomed chan struct{}) {
 			}
 			return
 		}
+		// The seq is published once the whole frame is checked, so a
+		// waiter that sees it also sees any problem before it.
+		seq := v.seq.Load()
 		for line := range bytes.SplitSeq(buf.Bytes(), []byte{'\n'}) {
 			switch {
 			case bytes.HasPrefix(line, []byte(`{"type":"updates"`)):
@@ -117,17 +120,17 @@ func (v *lightViewer) read(onError func(string), welcomed chan struct{}) {
 					rest = rest[i+len(seqKey):]
 					n, rest2 := leadingInt(rest)
 					rest = rest2
-					if prev := v.seq.Load(); prev >= 0 && n != prev+1 {
-						v.fail(fmt.Sprintf("seq %d after %d", n, prev))
+					if seq >= 0 && n != seq+1 {
+						v.fail(fmt.Sprintf("seq %d after %d", n, seq))
 					}
-					v.seq.Store(n)
+					seq = n
 				}
 			case bytes.HasPrefix(line, []byte(`{"type":"welcome"`)):
 				// The welcome's own seq comes before the document's.
 				if i := bytes.Index(line, seqKey); i >= 0 {
-					n, _ := leadingInt(line[i+len(seqKey):])
-					v.seq.Store(n)
+					seq, _ = leadingInt(line[i+len(seqKey):])
 				}
+				v.seq.Store(seq)
 				if welcomed != nil {
 					close(welcomed)
 					welcomed = nil
@@ -143,6 +146,7 @@ func (v *lightViewer) read(onError func(string), welcomed chan struct{}) {
 				onError(code)
 			}
 		}
+		v.seq.Store(seq)
 	}
 }
 

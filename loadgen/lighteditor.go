@@ -28,9 +28,12 @@ const maxUnconfirmed = 8
 // them), but at a fraction of the cost:
 //
 //   - frames are read with scanMessage, not encoding/json, and only the
-//     updates of its own section are parsed (editor.ChangeSetFromJSON) and
-//     applied, in place, to the one text it keeps: the server's text of
-//     that section at its synced version (an editor.Text);
+//     updates of its own section change the one text it keeps: the
+//     server's text of that section at its synced version. Each version's
+//     text is made once per run and shared (textChain): an editor takes
+//     it when the text it holds and the update it received are exactly
+//     those it was made from, and otherwise parses the update
+//     (editor.ChangeSetFromJSON) and applies it itself;
 //   - it has one push in flight and at most maxUnconfirmed edits
 //     unconfirmed, rebased over foreign updates only while there are any;
 //   - its own updates are recognised by its client id, which the server
@@ -53,12 +56,13 @@ type lightEditor struct {
 	closing, counted atomic.Bool
 	seen             atomic.Int64 // seq, for sampling deliveries without the lock
 	wmu              sync.Mutex   // serializes writes to ws
+	chain            *textChain   // shared with the run's other light editors of the section
 
 	// Owned by mu, shared by the reader and the editing goroutine.
 	mu        sync.Mutex
 	seq       int64
 	version   int
-	synced    *editor.Text // the section at version, as the server has it
+	synced    string // the section at version, as the server has it
 	pending   []editor.ChangeSet
 	inflight  int   // of pending, how many the push in flight carries
 	made      int64 // edits made
@@ -74,9 +78,14 @@ type lightEditor struct {
 var errEditorFailed = errors.New("light editor failed")
 
 // dialLightEditor connects a light editor with key to section and waits
-// for its welcome. record, if set, is called for every update received.
+// for its welcome. chain is shared by the light editors of the section
+// (nil: one of its own); record, if set, is called for every update
+// received.
 func dialLightEditor(ctx context.Context, d *websocket.Dialer, base, doc, key, name, section string,
-	onError func(string), record func([]byte, int64)) (*lightEditor, error) {
+	chain *textChain, onError func(string), record func([]byte, int64)) (*lightEditor, error) {
+	if chain == nil {
+		chain = new(textChain)
+	}
 	u, err := wsURL(base, doc, false)
 	if err != nil {
 		return nil, err
@@ -92,7 +101,7 @@ func dialLightEditor(ctx context.Context, d *websocket.Dialer, base, doc, key, n
 	}
 	secJSON, _ := json.Marshal(section)
 	le := &lightEditor{ws: ws, id: wire.ClientID(key), section: section, sectionJSON: secJSON,
-		onError: onError, record: record, done: make(chan struct{})}
+		onError: onError, record: record, chain: chain, done: make(chan struct{})}
 	welcomed := make(chan struct{})
 	go le.read(welcomed)
 	select {
@@ -206,7 +215,7 @@ func (le *lightEditor) welcome(line []byte) {
 	}
 	for _, s := range w.Document.Sections {
 		if s.ID == le.section {
-			le.seq, le.version, le.synced = w.Seq, s.Version, editor.NewText(s.Text)
+			le.seq, le.version, le.synced = w.Seq, s.Version, s.Text
 			return
 		}
 	}
@@ -230,15 +239,33 @@ func (le *lightEditor) receive(u *scanned, now int64) {
 		return
 	}
 	le.version = u.version
-	cs, err := editor.ChangeSetFromJSON(u.changes)
-	if err == nil {
-		err = le.synced.Apply(cs)
+	own := string(u.client) == le.id
+	// The change set is needed to rebase unconfirmed edits over a foreign
+	// update, or to make the text when no other editor has.
+	var cs editor.ChangeSet
+	var err error
+	parsed := !own && len(le.pending) > 0
+	if parsed {
+		cs, err = editor.ChangeSetFromJSON(u.changes)
+	}
+	text, shared := le.chain.next(u.version, le.synced, u.changes)
+	if !shared && err == nil {
+		if !parsed {
+			cs, err = editor.ChangeSetFromJSON(u.changes)
+		}
+		if err == nil {
+			text, err = cs.Apply(le.synced)
+		}
+		if err == nil {
+			le.chain.add(u.version, le.synced, u.changes, text)
+		}
 	}
 	if err != nil {
 		le.fail(fmt.Sprintf("update %d: %v", u.seq, err))
 		return
 	}
-	if string(u.client) == le.id {
+	le.synced = text
+	if own {
 		// The server rebased our oldest edit as we did; its text is now in
 		// synced.
 		if len(le.pending) == 0 {
@@ -291,10 +318,13 @@ func (le *lightEditor) edit(typist func(text string) []editor.Change) (bool, err
 // local returns the synced text with the unconfirmed edits applied, and
 // its length in UTF-16 units; le.mu is held.
 func (le *lightEditor) local() (string, int) {
-	text, n := le.synced.String(), le.synced.Len()
+	text, n := le.synced, -1
 	for _, p := range le.pending {
 		text, _ = p.Apply(text) // cannot fail: pending follows synced
 		n = p.LenAfter()
+	}
+	if n < 0 {
+		n = editor.UTF16Len(text)
 	}
 	return text, n
 }
@@ -415,8 +445,8 @@ func (le *lightEditor) verify(text string) string {
 		return le.problem
 	case le.made != le.confirmed || len(le.pending) > 0:
 		return fmt.Sprintf("%d edits made, %d confirmed, %d unconfirmed", le.made, le.confirmed, len(le.pending))
-	case le.synced.String() != text:
-		return fmt.Sprintf("at seq %d section %s has %d bytes, the server %d", le.seq, le.section, len(le.synced.String()), len(text))
+	case le.synced != text:
+		return fmt.Sprintf("at seq %d section %s has %d bytes, the server %d", le.seq, le.section, len(le.synced), len(text))
 	}
 	return ""
 }
@@ -438,4 +468,46 @@ func (le *lightEditor) close() {
 	le.wmu.Unlock()
 	le.ws.Close()
 	<-le.done
+}
+
+// chainSize is how many recent versions of a section a textChain keeps:
+// an editor further behind makes its texts itself.
+const chainSize = 256
+
+// textChain shares the texts of one section at its recent versions among
+// the light editors of a run. Every connection receives the same updates
+// (the same bytes: the server encodes each broadcast once), so the text at
+// each version need be made only once. A link records what its text was
+// made from: the text at the version before and the update's bytes; an
+// editor takes a link's text only when both are exactly what it holds and
+// received, so its text is always its own stream applied to its own
+// welcome, as if it had applied every update itself. It is safe for
+// concurrent use; a link may be replaced by an equal one made at the same
+// time by another editor.
+type textChain struct {
+	ring [chainSize]atomic.Pointer[chainLink]
+}
+
+type chainLink struct {
+	version int
+	base    string // the text at version-1
+	changes []byte // the update that took it to version, as received
+	text    string
+}
+
+// next returns the text at version made from base by the update changes,
+// if another editor has made it.
+func (c *textChain) next(version int, base string, changes []byte) (string, bool) {
+	l := c.ring[version%chainSize].Load()
+	// Comparing base is cheap: an editor that took the link before holds
+	// the very same string.
+	if l != nil && l.version == version && l.base == base && bytes.Equal(l.changes, changes) {
+		return l.text, true
+	}
+	return "", false
+}
+
+// add records that changes took base to text at version.
+func (c *textChain) add(version int, base string, changes []byte, text string) {
+	c.ring[version%chainSize].Store(&chainLink{version: version, base: base, changes: bytes.Clone(changes), text: text})
 }

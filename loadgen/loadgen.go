@@ -645,12 +645,19 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 		r.editors = append(r.editors, e)
 	}
 	d := &websocket.Dialer{NetDialContext: dialLoopback, HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
+	// The light editors of a section share the texts of its versions.
+	chains := map[string]*textChain{}
+	for _, e := range r.editors {
+		if chains[e.section] == nil {
+			chains[e.section] = new(textChain)
+		}
+	}
 	t0 := time.Now()
 	err := r.dialAll(ctx, cfg.Editors, func(ctx context.Context, i int) error {
 		e := r.editors[i]
 		name := fmt.Sprintf("Load editor %d", i)
 		if i >= cfg.EditorSample {
-			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, r.addError, r.onLightUpdate(e.rc))
+			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, chains[e.section], r.addError, r.onLightUpdate(e.rc))
 			if err != nil {
 				return err
 			}

@@ -59,11 +59,11 @@ func scanMessage(line []byte, ups []scanned) (typ []byte, _ []scanned, err error
 		}
 		switch string(key) {
 		case "type":
-			typRaw, err = s.value()
+			typRaw, _, err = s.value()
 		case "updates":
 			ups, updatesBad, err = s.updates(ups[:0])
 		default:
-			_, err = s.value()
+			_, _, err = s.value()
 		}
 		if err == nil {
 			more, err = s.next('}')
@@ -101,6 +101,9 @@ func (s *scanner) fail(what string) error {
 }
 
 func (s *scanner) space() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return // the usual case: the server writes no white space
+	}
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -158,7 +161,7 @@ func (s *scanner) key() ([]byte, error) {
 	if s.peek() != '"' {
 		return nil, s.fail("want a key")
 	}
-	raw, err := s.str()
+	raw, plain, err := s.str()
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +169,9 @@ func (s *scanner) key() ([]byte, error) {
 		return nil, s.fail("want ':'")
 	}
 	s.i++
+	if plain {
+		return raw[1 : len(raw)-1], nil
+	}
 	k, err := decodeString(raw)
 	if err != nil {
 		return nil, s.fail(err.Error())
@@ -173,19 +179,20 @@ func (s *scanner) key() ([]byte, error) {
 	return k, nil
 }
 
-// value checks the next value's grammar and returns it raw.
-func (s *scanner) value() ([]byte, error) {
+// value checks the next value's grammar and returns it raw; plain says it
+// is a string with nothing to decode (no escape, only ASCII).
+func (s *scanner) value() (raw []byte, plain bool, err error) {
 	s.space()
 	start := s.i
-	var err error
 	switch c := s.peek(); {
 	case c == '"':
-		_, err = s.str()
+		raw, plain, err = s.str()
+		return raw, plain, err
 	case c == '{':
 		more, err1 := s.open('{', '}')
 		for err = err1; err == nil && more; {
 			if _, err = s.key(); err == nil {
-				if _, err = s.value(); err == nil {
+				if _, _, err = s.value(); err == nil {
 					more, err = s.next('}')
 				}
 			}
@@ -193,7 +200,7 @@ func (s *scanner) value() ([]byte, error) {
 	case c == '[':
 		more, err1 := s.open('[', ']')
 		for err = err1; err == nil && more; {
-			if _, err = s.value(); err == nil {
+			if _, _, err = s.value(); err == nil {
 				more, err = s.next(']')
 			}
 		}
@@ -209,9 +216,9 @@ func (s *scanner) value() ([]byte, error) {
 		err = s.fail("want a value")
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.b[start:s.i], nil
+	return s.b[start:s.i], false, nil
 }
 
 func (s *scanner) literal(word string) error {
@@ -261,38 +268,56 @@ func (s *scanner) digits() int {
 	return s.i - start
 }
 
-// str checks a string's grammar and returns it raw, quotes included.
-func (s *scanner) str() ([]byte, error) {
+// str checks a string's grammar and returns it raw, quotes included;
+// plain says it has no escape and only ASCII, so it needs no decoding.
+func (s *scanner) str() (raw []byte, plain bool, err error) {
 	start := s.i
 	s.i++ // the opening quote
+	plain = true
 	for s.i < len(s.b) {
-		switch c := s.b[s.i]; {
+		c := s.b[s.i]
+		if plainByte[c] {
+			s.i++
+			continue
+		}
+		switch {
 		case c == '"':
 			s.i++
-			return s.b[start:s.i], nil
+			return s.b[start:s.i], plain, nil
 		case c == '\\':
+			plain = false
 			if s.i+1 >= len(s.b) {
-				return nil, s.fail("unterminated string")
+				return nil, false, s.fail("unterminated string")
 			}
 			switch s.b[s.i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.i += 2
 			case 'u':
 				if s.i+6 > len(s.b) || !isHex4(s.b[s.i+2:s.i+6]) {
-					return nil, s.fail(`want four hex digits after \u`)
+					return nil, false, s.fail(`want four hex digits after \u`)
 				}
 				s.i += 6
 			default:
-				return nil, s.fail("bad escape")
+				return nil, false, s.fail("bad escape")
 			}
 		case c < 0x20:
-			return nil, s.fail("control character in a string")
+			return nil, false, s.fail("control character in a string")
 		default:
+			plain = false
 			s.i++
 		}
 	}
-	return nil, s.fail("unterminated string")
+	return nil, false, s.fail("unterminated string")
 }
+
+// plainByte marks the bytes a string holds as they are: ASCII, not a
+// control character, a quote or a backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex4(b []byte) bool {
 	for _, c := range b {
@@ -308,13 +333,13 @@ func isHex4(b []byte) bool {
 // may replace it, as in encoding/json).
 func (s *scanner) updates(ups []scanned) (_ []scanned, bad string, err error) {
 	if s.peek() != '[' {
-		_, err = s.value()
+		_, _, err = s.value()
 		return ups, "updates is not an array", err
 	}
 	more, err := s.open('[', ']')
 	for err == nil && more {
 		if s.peek() != '{' {
-			if _, err = s.value(); err == nil {
+			if _, _, err = s.value(); err == nil {
 				more, err = s.next(']')
 			}
 			if bad == "" {
@@ -324,14 +349,14 @@ func (s *scanner) updates(ups []scanned) (_ []scanned, bad string, err error) {
 		}
 		var u scanned
 		var seq, version, section, client []byte
-		var more2 bool
+		var more2, plain, sectionPlain, clientPlain bool
 		more2, err = s.open('{', '}')
 		for err == nil && more2 {
 			var key, raw []byte
 			if key, err = s.key(); err != nil {
 				break
 			}
-			if raw, err = s.value(); err != nil {
+			if raw, plain, err = s.value(); err != nil {
 				break
 			}
 			switch string(key) {
@@ -340,9 +365,9 @@ func (s *scanner) updates(ups []scanned) (_ []scanned, bad string, err error) {
 			case "version":
 				version = raw
 			case "section":
-				section = raw
+				section, sectionPlain = raw, plain
 			case "client":
-				client = raw
+				client, clientPlain = raw, plain
 			case "changes":
 				u.changes = raw
 			case "structure":
@@ -352,6 +377,13 @@ func (s *scanner) updates(ups []scanned) (_ []scanned, bad string, err error) {
 		}
 		if err != nil {
 			break
+		}
+		// Plain strings need no decoding.
+		if sectionPlain {
+			u.section, section = section[1:len(section)-1], nil
+		}
+		if clientPlain {
+			u.client, client = client[1:len(client)-1], nil
 		}
 		if why := u.interpret(seq, version, section, client); why != "" && bad == "" {
 			bad = fmt.Sprintf("update %d: %s", len(ups), why)
@@ -390,17 +422,36 @@ func (u *scanned) interpret(seq, version, section, client []byte) string {
 	return ""
 }
 
-// decodeInt reads a raw JSON value that must be an integer, as
-// encoding/json reads one into an integer type.
+// decodeInt reads a raw JSON value (its grammar already checked) that must
+// be an integer of the given bits, as encoding/json reads one into an
+// integer type: no fraction or exponent, within range.
 func decodeInt(raw []byte, bits int) (int64, error) {
-	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+	digits, neg := raw, false
+	if len(digits) > 0 && digits[0] == '-' {
+		digits, neg = digits[1:], true
+	}
+	if len(digits) == 0 {
 		return 0, fmt.Errorf("not a number")
 	}
-	n, err := strconv.ParseInt(string(raw), 10, bits)
-	if err != nil {
-		return 0, fmt.Errorf("not an integer in range")
+	limit := uint64(1)<<(bits-1) - 1 // the largest positive value
+	if neg {
+		limit++
 	}
-	return n, nil
+	var n uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("not an integer")
+		}
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			return 0, fmt.Errorf("out of range")
+		}
+		n = n*10 + d
+	}
+	if neg {
+		return -int64(n), nil // for n = 2^63 this is the smallest int64
+	}
+	return int64(n), nil
 }
 
 // decodeString reads a raw JSON value that must be a string (its grammar
