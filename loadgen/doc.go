@@ -59,10 +59,12 @@
 //
 // Result.Generator and Result.ServerUse say how busy each was. Light
 // viewers and editors are not reconnected: a run that loses one does not
-// converge (full clients reconnect and catch up). A light editor holds at
-// most 8 unconfirmed edits; an edit due beyond them waits, and one that
-// falls 250 ms overdue meanwhile is counted as held (Result.Held), not
-// made. Only loopback servers are accepted (Config.Server is checked when
+// converge (full clients reconnect and catch up). An edit more than 250 ms
+// overdue is not made: it is held (Result.Held) when its editor was
+// waiting on its connection (a light editor with 8 edits unconfirmed, or
+// a full client whose last edit blocked: a server too busy to read its
+// pushes stops reading sockets) and skipped (Result.Skipped) when the
+// editor's goroutine was simply late. Only loopback servers are accepted (Config.Server is checked when
 // resolved and again on every dial). Durations are capped at MaxDuration
 // and connections at MaxConnections.
 package loadgen

@@ -56,7 +56,8 @@ type lightEditor struct {
 	closing, counted atomic.Bool
 	seen             atomic.Int64 // seq, for sampling deliveries without the lock
 	wmu              sync.Mutex   // serializes writes to ws
-	chain            *textChain   // shared with the run's other light editors of the section
+	writes           sync.WaitGroup
+	chain            *textChain // shared with the run's other light editors of the section
 
 	// Owned by mu, shared by the reader and the editing goroutine.
 	mu        sync.Mutex
@@ -157,7 +158,7 @@ func (le *lightEditor) read(welcomed chan struct{}) {
 		le.wakeUp()
 		le.mu.Unlock()
 		if frame != nil {
-			le.write(frame)
+			le.send(frame)
 		}
 	}
 }
@@ -310,7 +311,7 @@ func (le *lightEditor) edit(typist func(text string) []editor.Change) (bool, err
 	frame := le.pushFrame()
 	le.mu.Unlock()
 	if frame != nil {
-		le.write(frame)
+		le.send(frame)
 	}
 	return true, nil
 }
@@ -355,6 +356,19 @@ func (le *lightEditor) pushFrame() []byte {
 	b = append(b, "]}"...)
 	le.inflight = len(le.pending)
 	return b
+}
+
+// send writes a push without making its caller wait: a server too busy to
+// read blocks the write, and neither the reader (which would stop reading
+// and be dropped as a slow consumer) nor the editing goroutine (whose
+// schedule would slip as if the generator were slow) may wait for it.
+// There is at most one push in flight, so at most one write at a time.
+func (le *lightEditor) send(frame []byte) {
+	le.writes.Add(1)
+	go func() {
+		defer le.writes.Done()
+		le.write(frame)
+	}()
 }
 
 func (le *lightEditor) write(frame []byte) {
@@ -468,6 +482,7 @@ func (le *lightEditor) close() {
 	le.wmu.Unlock()
 	le.ws.Close()
 	<-le.done
+	le.writes.Wait()
 }
 
 // chainSize is how many recent versions of a section a textChain keeps:

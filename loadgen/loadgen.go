@@ -163,10 +163,11 @@ type Result struct {
 	// Skipped edits were due but more than 250 ms late (the generator's
 	// editor was blocked, usually by its client's backlog) and not made.
 	Skipped int64 `json:"skipped"`
-	// Held edits were not made because a light editor had maxUnconfirmed
-	// edits waiting for confirmation when they fell 250 ms overdue: the
-	// confirmations came slowly (from the server, or from a generator too
-	// busy to read them; the CPU figures tell which).
+	// Held edits were due but not made in time because the editor was
+	// waiting on its connection: a light editor had maxUnconfirmed edits
+	// unconfirmed, or a full client's previous edit was blocked for more
+	// than half of 250 ms (a server too busy to read its pushes, or a
+	// client busy with a backlog; the CPU figures tell which).
 	Held int64 `json:"held"`
 	// CommittedPerS is the seq's growth over the steady window (after the
 	// warm-up, until the editors stop), SteadyS long.
@@ -537,17 +538,18 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	waiting := false // a light editor's last edit waited for confirmations
+	waiting := false // the editor's last edit waited on its connection
 	for {
 		now := time.Now()
 		if !now.Before(end) {
 			return
 		}
 		due := int(now.Sub(first).Seconds()*rate) + 1
-		// Edits more than maxLate overdue are skipped and counted: a
+		// Edits more than maxLate overdue are not made and are counted: a
 		// generator that cannot keep up must not turn into a burst that
-		// buries the server (and the client) in a backlog. A light editor
-		// that was waiting for confirmations holds them instead.
+		// buries the server (and the client) in a backlog. They are held
+		// when the editor was waiting on its connection, and skipped when
+		// it was simply late: its goroutine did not get the CPU in time.
 		if late := due - (e.next + e.skipped + e.held) - max(int(rate*maxLate.Seconds()), 1); late > 0 {
 			if waiting {
 				e.held += late
@@ -557,7 +559,8 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 		}
 		waiting = false
 		for e.next+e.skipped+e.held < due && e.next < len(e.sent) {
-			e.sent[e.next].Store(time.Now().UnixNano())
+			t0 := time.Now()
+			e.sent[e.next].Store(t0.UnixNano())
 			if e.le != nil {
 				made, err := e.le.edit(e.typ.edit)
 				if err != nil {
@@ -568,9 +571,14 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 				if waiting = !made; waiting {
 					break
 				}
-			} else if err := e.c.Edit(e.section, e.typ.edit); err != nil {
-				r.addError("edit")
-				break
+			} else {
+				err := e.c.Edit(e.section, e.typ.edit)
+				// Edit writes the push: a server that does not read blocks it.
+				waiting = time.Since(t0) > maxLate/2
+				if err != nil {
+					r.addError("edit")
+					break
+				}
 			}
 			e.next++
 		}
@@ -1085,7 +1093,7 @@ func (res *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "document %s on %s: %d editors (%d full clients) × %g/s over %d section(s), %d viewers (%d full clients), %.0fs (seed %d)\n",
 		res.Doc, res.Server, res.Editors, res.EditorSample, res.Rate, res.Sections, res.Viewers, res.ViewerSample, res.DurationS, res.Seed)
 	fmt.Fprintf(w, "connect: editors %.3fs, viewers %.3fs\n", res.ConnectEditorsS, res.ConnectViewersS)
-	fmt.Fprintf(w, "offered %.0f/s; edits %d (%d skipped as overdue, %d held waiting for confirmations), confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
+	fmt.Fprintf(w, "offered %.0f/s; edits %d (%d skipped as overdue, %d held waiting on their connection), confirmed %d, committed %d; committed %.0f/s over the steady %.1fs\n",
 		res.Offered, res.Edits, res.Skipped, res.Held, res.Confirmed, res.Committed, res.CommittedPerS, res.SteadyS)
 	switch {
 	case res.GeneratorLimited:

@@ -21,9 +21,11 @@ func (res *Result) judge() {
 // nothing when the run measured the server. The generator is the limit
 // when
 //
-//   - editors fell more than maxLate behind their schedule (skipped
-//     edits): the load asked for was not offered, for want of the
-//     generator's goroutines getting the CPU in time;
+//   - editors fell more than maxLate behind their schedule while not
+//     waiting on their connections (skipped edits): the load asked for
+//     was not offered, for want of the generator's goroutines getting the
+//     CPU in time (edits held while an editor waited for the server are
+//     the server's pace, and not counted here);
 //   - the generator kept more than 85% of its cores busy;
 //   - the machine was more than 85% busy: the generator took CPU the
 //     server would have used, and the server's latency includes waiting
