@@ -30,6 +30,11 @@ type HubConfig struct {
 	// RecentUpdates is how many encoded updates stay in memory for clients
 	// catching up; older catch-ups read the store.
 	RecentUpdates int
+	// LoadHistory is how many updates from before the latest snapshot a
+	// document reads back when it loads, so that pushes made at versions
+	// before a restart are still rebased; a push older than that is told
+	// too_old and its client catches up (from the log) and pushes again.
+	LoadHistory int
 	// SnapshotEvery writes a snapshot after this many updates.
 	SnapshotEvery int
 	// SnapshotKeep is how many updates a snapshot leaves in the log.
@@ -75,6 +80,7 @@ func (c HubConfig) withDefaults() HubConfig {
 	def(&c.MaxParagraphs, editor.Limits.Paragraphs)
 	def(&c.RecentPerSection, 5000)
 	def(&c.RecentUpdates, 10000)
+	def(&c.LoadHistory, 500)
 	def(&c.SnapshotEvery, 500)
 	def(&c.SnapshotKeep, 10000)
 	def(&c.SendQueue, 256)

@@ -639,3 +639,67 @@ func TestSnapshotFails(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkOpenDocument: what a hub does to open a document with 100,000
+// updates of history, made and snapshotted as the hub makes them (every
+// 500 updates, keeping the last 10,000 in the log): read the latest
+// snapshot and every update the log keeps, replay those after the
+// snapshot, and build the histories and the catch-up memory.
+func BenchmarkOpenDocument(b *testing.B) {
+	ctx := context.Background()
+	st, err := boltstore.Open(b.TempDir(), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	tmpl, _ := editor.LookupTemplate("bpf-output")
+	doc := tmpl.NewDocument("bench", "History", time.Now())
+	if err := st.CreateDocument(ctx, doc); err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{}.withDefaults()
+	a, err := authority.New(cfg.Hub.authority(), doc, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const total, every = 100_000, 500
+	length, version := map[string]int{}, map[string]int{}
+	for _, s := range doc.Sections {
+		length[s.ID] = editor.UTF16Len(s.Text)
+	}
+	for i := 1; i <= total; i++ {
+		sec := doc.Sections[i%3].ID
+		n := length[sec]
+		ins := "x"
+		if i%40 == 0 {
+			ins = "\n\n"
+		}
+		cs, _ := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: ins}}, n)
+		if _, err := a.Do(authority.Push{Author: authority.Author{Client: "bench"}, Section: sec, Base: version[sec], Updates: []editor.ChangeSet{cs}, Time: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		length[sec] += len(ins)
+		version[sec]++
+		if i%every == 0 {
+			expect, ups := a.Take()
+			if err := st.Append(ctx, "bench", expect, ups); err != nil {
+				b.Fatal(err)
+			}
+			a.Settle(true)
+			if i < total-250 { // the last snapshot lags, as it would live
+				if err := st.PutSnapshot(ctx, a.Durable(), cfg.Hub.SnapshotKeep); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	srv := New(Config{}, st, nil, time.Now)
+	b.ResetTimer()
+	for b.Loop() {
+		h := newHub(srv, "bench")
+		if err := h.load(); err != nil || h.auth.Durable().Seq != total {
+			b.Fatalf("loaded %v", err)
+		}
+		h.pipe.stopWatching()
+	}
+}

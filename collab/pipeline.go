@@ -90,8 +90,8 @@ func (h *Hub) storeCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), h.cfg.StoreTimeout)
 }
 
-// load reads the latest snapshot and every update the log keeps (those
-// before the snapshot fill the authority's histories).
+// load reads the latest snapshot and the updates after it, with up to
+// LoadHistory of those before it (they fill the authority's histories).
 func (p *pipeline) load(h *Hub) (*editor.Document, []store.Update, error) {
 	ctx, cancel := h.storeCtx()
 	defer cancel()
@@ -105,7 +105,8 @@ func (p *pipeline) load(h *Hub) (*editor.Document, []store.Update, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		first = max(1, min(first, snap.Seq+1))
+		first = max(1, first, snap.Seq+1-int64(h.cfg.LoadHistory))
+		first = min(first, snap.Seq+1)
 		log, err := st.ReadUpdates(ctx, h.id, first-1, 0)
 		if errors.Is(err, store.ErrCompacted) {
 			continue // a snapshot moved the log's start meanwhile

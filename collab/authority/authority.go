@@ -244,11 +244,12 @@ func New(cfg Config, snap *editor.Document, log []store.Update) (*Authority, err
 			delete(a.sections, id)
 		}
 	}
+	last := lastOfSections(log)
 	for _, u := range log {
 		if u.Seq <= doc.Seq {
 			continue
 		}
-		if _, err := a.replay(doc, u); err != nil {
+		if _, err := a.replay(doc, u, last); err != nil {
 			return nil, err
 		}
 	}
@@ -257,6 +258,17 @@ func New(cfg Config, snap *editor.Document, log []store.Update) (*Authority, err
 	a.units, a.paras = sizeOf(doc)
 	a.trim()
 	return a, nil
+}
+
+// lastOfSections returns the seq of each section's last text update.
+func lastOfSections(ups []store.Update) map[string]int64 {
+	last := map[string]int64{}
+	for _, u := range ups {
+		if u.Kind == store.KindText {
+			last[u.Section] = u.Seq
+		}
+	}
+	return last
 }
 
 func (h *history) push(u editor.Update, inv inverse) {
@@ -306,12 +318,15 @@ func sizeOf(d *editor.Document) (units, paras int) {
 // it was accepted (editor.Document.Apply), checking the checksum the log
 // kept, and returns it in its three forms.
 func Replay(doc *editor.Document, u store.Update) (Accepted, error) {
-	acc, _, err := replay(doc, u)
+	acc, _, err := replay(doc, u, true)
 	return acc, err
 }
 
-// replay is Replay that also returns the inverse of a text update.
-func replay(doc *editor.Document, u store.Update) (Accepted, editor.ChangeSet, error) {
+// replay is Replay that also returns the inverse of a text update (the
+// one the log kept, or one computed), and checks the text against the
+// logged checksum only when checkText is set: a replay of many updates
+// checks each section's last, which the earlier ones led to.
+func replay(doc *editor.Document, u store.Update, checkText bool) (Accepted, editor.ChangeSet, error) {
 	var inv editor.ChangeSet
 	if u.Seq != doc.Seq+1 {
 		return Accepted{}, inv, fmt.Errorf("document %s: update %d follows %d: the log has a gap", doc.ID, u.Seq, doc.Seq)
@@ -345,7 +360,7 @@ func replay(doc *editor.Document, u store.Update) (Accepted, editor.ChangeSet, e
 	if step.Structure != nil {
 		out.Structure = u.Payload
 	} else {
-		if u.Check != nil && *u.Check != editor.Checksum(doc.Section(u.Section).Text) {
+		if checkText && u.Check != nil && *u.Check != editor.Checksum(doc.Section(u.Section).Text) {
 			return Accepted{}, inv, fmt.Errorf("document %s: replaying update %d does not give the text it gave when accepted", doc.ID, u.Seq)
 		}
 		if u.Paras != nil && (!eff.Paras.Changed || !slices.Equal(u.Paras, eff.Paras.Paras)) {
@@ -354,14 +369,21 @@ func replay(doc *editor.Document, u store.Update) (Accepted, editor.ChangeSet, e
 		if eff.Paras.Changed {
 			out.Paras, out.Merged = eff.Paras.Paras, eff.Paras.Merged
 		}
-		inv, _ = step.Changes.Invert(before) // it applied to before, so it inverts
+		if len(u.Inverse) > 0 {
+			inv, err = editor.ChangeSetFromJSON(u.Inverse)
+		}
+		if len(u.Inverse) == 0 || err != nil || inv.LenBefore() != step.Changes.LenAfter() || inv.LenAfter() != step.Changes.LenBefore() {
+			inv, _ = step.Changes.Invert(before) // it applied to before, so it inverts
+		}
 	}
 	return Accepted{Log: u, Out: out, Changes: step.Changes}, inv, nil
 }
 
-// replay is Replay that also keeps the section's history.
-func (a *Authority) replay(doc *editor.Document, u store.Update) (Accepted, error) {
-	acc, inv, err := replay(doc, u)
+// replay is Replay that also keeps the section's history; last gives
+// the seq of each section's last update in the run replayed, the one whose
+// text is checked.
+func (a *Authority) replay(doc *editor.Document, u store.Update, last map[string]int64) (Accepted, error) {
+	acc, inv, err := replay(doc, u, last[u.Section] == u.Seq)
 	if err != nil {
 		return Accepted{}, err
 	}
@@ -701,8 +723,9 @@ func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
 	a.reset()
 	doc := a.durable.Clone()
 	var out Settled
+	last := lastOfSections(foreign)
 	for _, u := range foreign {
-		acc, err := a.replay(doc, u)
+		acc, err := a.replay(doc, u, last)
 		if err != nil {
 			for _, e := range a.entries {
 				out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket, Err: ErrNotStored})
