@@ -14,9 +14,11 @@
 // every section and are compared with the server at the end. The others
 // are light: a light viewer (light.go) only follows the seq numbers of the
 // frames it reads; a light editor (lighteditor.go) reads frames with a
-// hand-written scanner (scan.go), keeps only its own section's text,
-// applying the updates of that section in place, and has one push in
-// flight. Every connection still checks that seqs arrive in order, none
+// hand-written scanner (scan.go), keeps only its own section's text (each
+// version made once per run and shared between the light editors of the
+// section, when it holds exactly what the version was made from), has one
+// push in flight, and, while it waits for nothing, reads what has arrived
+// every 25 ms instead of each frame as it comes (Config.PromptReads). Every connection still checks that seqs arrive in order, none
 // missing or doubled; every editor that each of its edits is confirmed
 // exactly once and that its text ends equal to the server's. Frames are
 // the same bytes for every connection (the server encodes each broadcast
@@ -31,7 +33,9 @@
 // the k-th update from editor c that any receiver sees is c's k-th edit
 // (an update emptied by rebasing is still one update). Latencies are kept
 // in log-linear histograms with about 3% resolution; only edits made
-// after the warm-up count. Committed updates per second come from the
+// after the warm-up count. Confirmations are measured by every editor,
+// broadcast only by the sampled editors and viewers, which read every
+// frame as it comes. Committed updates per second come from the
 // server's seq, read over the API, over the steady window; deliveries
 // (updates received, summed over all connections) from the growth of
 // every connection's seq over the same window, and the CPU of the

@@ -22,6 +22,30 @@ import (
 // edit due beyond them waits for a confirmation.
 const maxUnconfirmed = 8
 
+// readLead is how long before its next edit is due a light editor that
+// pauses between reads (lightOptions.readEvery) reads every frame as it
+// comes again, so the edit is made on as fresh a text as a prompt
+// reader's, and the server rebases it over no more than it would.
+const readLead = 5 * time.Millisecond
+
+// lightOptions are a light editor's links to its run.
+type lightOptions struct {
+	// chain is shared by the light editors of the section (nil: one of
+	// its own).
+	chain *textChain
+	// onError, if set, receives the code of every error message.
+	onError func(code string)
+	// record, if set, is called (under the editor's lock) for every update
+	// of its own received, with the time its frame was read.
+	record func(client []byte, now int64)
+	// readEvery, if set, makes an editor that waits for nothing read what
+	// has arrived every readEvery, several frames with one read, instead
+	// of each frame as it comes; it still reads each frame as it comes
+	// while a push is in flight (so its confirmations are timed exactly)
+	// and from readLead before its next edit is due.
+	readEvery time.Duration
+}
+
 // lightEditor is an editor beyond the sample (Config.EditorSample). It
 // edits its one section as the full client does, under protocol 2's rules
 // (pushes based on its synced version, with the checksum of the text after
@@ -36,6 +60,10 @@ const maxUnconfirmed = 8
 //     (editor.ChangeSetFromJSON) and applies it itself;
 //   - it has one push in flight and at most maxUnconfirmed edits
 //     unconfirmed, rebased over foreign updates only while there are any;
+//   - while it waits for nothing it may read every few milliseconds,
+//     several frames with one read (lightOptions.readEvery), so it records
+//     no broadcast latency, only its own confirmations (read as they
+//     come);
 //   - its own updates are recognised by its client id, which the server
 //     derives from its key (wire.ClientID), and confirm its oldest edit.
 //
@@ -50,14 +78,14 @@ type lightEditor struct {
 	ws               *websocket.Conn
 	id, section      string
 	sectionJSON      []byte
-	onError          func(code string)
-	record           func(client []byte, now int64) // latency bookkeeping, called under mu; may be nil
-	done             chan struct{}                  // closed when the reader returns
+	opts             lightOptions
+	done             chan struct{} // closed when the reader returns
+	poke             chan struct{} // wakes a reader waiting to read, after a push
+	nextEdit         atomic.Int64  // Unix ns when the next edit is due (0: unknown, read every frame)
 	closing, counted atomic.Bool
 	seen             atomic.Int64 // seq, for sampling deliveries without the lock
 	wmu              sync.Mutex   // serializes writes to ws
 	writes           sync.WaitGroup
-	chain            *textChain // shared with the run's other light editors of the section
 
 	// Owned by mu, shared by the reader and the editing goroutine.
 	mu        sync.Mutex
@@ -79,13 +107,10 @@ type lightEditor struct {
 var errEditorFailed = errors.New("light editor failed")
 
 // dialLightEditor connects a light editor with key to section and waits
-// for its welcome. chain is shared by the light editors of the section
-// (nil: one of its own); record, if set, is called for every update
-// received.
-func dialLightEditor(ctx context.Context, d *websocket.Dialer, base, doc, key, name, section string,
-	chain *textChain, onError func(string), record func([]byte, int64)) (*lightEditor, error) {
-	if chain == nil {
-		chain = new(textChain)
+// for its welcome.
+func dialLightEditor(ctx context.Context, d *websocket.Dialer, base, doc, key, name, section string, o lightOptions) (*lightEditor, error) {
+	if o.chain == nil {
+		o.chain = new(textChain)
 	}
 	u, err := wsURL(base, doc, false)
 	if err != nil {
@@ -102,7 +127,7 @@ func dialLightEditor(ctx context.Context, d *websocket.Dialer, base, doc, key, n
 	}
 	secJSON, _ := json.Marshal(section)
 	le := &lightEditor{ws: ws, id: wire.ClientID(key), section: section, sectionJSON: secJSON,
-		onError: onError, record: record, chain: chain, done: make(chan struct{})}
+		opts: o, done: make(chan struct{}), poke: make(chan struct{}, 1)}
 	welcomed := make(chan struct{})
 	go le.read(welcomed)
 	select {
@@ -156,10 +181,35 @@ func (le *lightEditor) read(welcomed chan struct{}) {
 		le.seen.Store(le.seq)
 		frame := le.pushFrame()
 		le.wakeUp()
+		idle := le.inflight == 0
 		le.mu.Unlock()
 		if frame != nil {
 			le.send(frame)
 		}
+		if idle {
+			le.pause()
+		}
+	}
+}
+
+// pause waits before the next read, when the editor waits for nothing:
+// readEvery, but no later than readLead before its next edit is due, and
+// no longer than until it sends a push.
+func (le *lightEditor) pause() {
+	next := le.nextEdit.Load()
+	if le.opts.readEvery <= 0 || next == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	wake := min(now+int64(le.opts.readEvery), next-int64(readLead))
+	if wake <= now {
+		return
+	}
+	t := time.NewTimer(time.Duration(wake - now))
+	select {
+	case <-t.C:
+	case <-le.poke:
+		t.Stop()
 	}
 }
 
@@ -183,8 +233,8 @@ func (le *lightEditor) handle(line []byte, now int64) (welcome bool) {
 	case "error":
 		var e client.ServerError
 		json.Unmarshal(line, &e)
-		if le.onError != nil {
-			le.onError(e.Code)
+		if le.opts.onError != nil {
+			le.opts.onError(e.Code)
 		}
 		// A light editor sends nothing the server should refuse.
 		le.fail(fmt.Sprintf("error from the server: %s: %s", e.Code, e.Message))
@@ -229,9 +279,6 @@ func (le *lightEditor) receive(u *scanned, now int64) {
 		le.fail(fmt.Sprintf("seq %d after %d", u.seq, le.seq))
 	}
 	le.seq = u.seq
-	if le.record != nil {
-		le.record(u.client, now)
-	}
 	if u.structure != nil || string(u.section) != le.section || le.problem != "" {
 		return
 	}
@@ -249,7 +296,7 @@ func (le *lightEditor) receive(u *scanned, now int64) {
 	if parsed {
 		cs, err = editor.ChangeSetFromJSON(u.changes)
 	}
-	text, shared := le.chain.next(u.version, le.synced, u.changes)
+	text, shared := le.opts.chain.next(u.version, le.synced, u.changes)
 	if !shared && err == nil {
 		if !parsed {
 			cs, err = editor.ChangeSetFromJSON(u.changes)
@@ -258,7 +305,7 @@ func (le *lightEditor) receive(u *scanned, now int64) {
 			text, err = cs.Apply(le.synced)
 		}
 		if err == nil {
-			le.chain.add(u.version, le.synced, u.changes, text)
+			le.opts.chain.add(u.version, le.synced, u.changes, text)
 		}
 	}
 	if err != nil {
@@ -276,6 +323,9 @@ func (le *lightEditor) receive(u *scanned, now int64) {
 		le.pending = le.pending[1:]
 		le.inflight = max(le.inflight-1, 0)
 		le.confirmed++
+		if le.opts.record != nil {
+			le.opts.record(u.client, now)
+		}
 		return
 	}
 	// Our edits are rebased over the foreign update, and it over them,
@@ -364,6 +414,10 @@ func (le *lightEditor) pushFrame() []byte {
 // schedule would slip as if the generator were slow) may wait for it.
 // There is at most one push in flight, so at most one write at a time.
 func (le *lightEditor) send(frame []byte) {
+	select {
+	case le.poke <- struct{}{}: // read as frames come until it is confirmed
+	default:
+	}
 	le.writes.Add(1)
 	go func() {
 		defer le.writes.Done()

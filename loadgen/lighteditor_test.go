@@ -3,11 +3,13 @@ package loadgen
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/gorilla/websocket"
@@ -45,11 +47,16 @@ func TestLightEditorsConverge(t *testing.T) {
 	chains := map[string]*textChain{secs[0]: new(textChain), secs[1]: new(textChain)}
 	for i := range 4 {
 		sec := secs[min(i/3, 1)] // three light editors in one section, one in the other
-		le, err := dialLightEditor(t.Context(), d, env.URL, doc.ID, collabtest.Key(fmt.Sprint("light", i)), "light", sec, chains[sec], nil, nil)
+		le, err := dialLightEditor(t.Context(), d, env.URL, doc.ID, collabtest.Key(fmt.Sprint("light", i)), "light", sec,
+			lightOptions{chain: chains[sec], readEvery: time.Duration(i%2) * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(le.close)
+		if i%2 == 1 {
+			// It pauses between reads until a push of its own.
+			le.nextEdit.Store(math.MaxInt64)
+		}
 		actors = append(actors, &actor{le: le, section: sec})
 	}
 	for i, sec := range secs {
@@ -177,7 +184,7 @@ var scriptID = wire.ClientID(scriptKey)
 
 func dialScripted(t *testing.T, url string) *lightEditor {
 	t.Helper()
-	le, err := dialLightEditor(t.Context(), &websocket.Dialer{}, url, "doc", scriptKey, "light", "s", nil, func(string) {}, nil)
+	le, err := dialLightEditor(t.Context(), &websocket.Dialer{}, url, "doc", scriptKey, "light", "s", lightOptions{onError: func(string) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +327,12 @@ func TestLightEditorChecks(t *testing.T) {
 // is refused at dial.
 func TestLightEditorWelcome(t *testing.T) {
 	hs := scripted(t, `{"type":"welcome","protocol":2,"client":"not-mine","seq":0,"document":{"seq":0,"sections":[{"id":"s","text":"","version":0}]}}`)
-	_, err := dialLightEditor(t.Context(), &websocket.Dialer{}, hs.URL, "doc", scriptKey, "light", "s", nil, nil, nil)
+	_, err := dialLightEditor(t.Context(), &websocket.Dialer{}, hs.URL, "doc", scriptKey, "light", "s", lightOptions{})
 	if err == nil || !strings.Contains(err.Error(), "welcomed as client not-mine") {
 		t.Fatalf("dial: %v; want the client id refused", err)
 	}
 	hs = scripted(t, fmt.Sprintf(`{"type":"welcome","protocol":2,"client":%q,"seq":0,"document":{"seq":0,"sections":[]}}`, scriptID))
-	_, err = dialLightEditor(t.Context(), &websocket.Dialer{}, hs.URL, "doc", scriptKey, "light", "s", nil, nil, nil)
+	_, err = dialLightEditor(t.Context(), &websocket.Dialer{}, hs.URL, "doc", scriptKey, "light", "s", lightOptions{})
 	if err == nil || !strings.Contains(err.Error(), `no section "s"`) {
 		t.Fatalf("dial: %v; want the missing section noticed", err)
 	}
@@ -365,7 +372,7 @@ func TestLightEditorsShareOnlyTheirOwnStream(t *testing.T) {
 	var les []*lightEditor
 	for _, changes := range []string{`[3,[0,"!"]]`, `[3,[0,"!"]]`, `[[0,"?"],3]`} {
 		url, out, _ := scriptedEditor(t)
-		le, err := dialLightEditor(t.Context(), &websocket.Dialer{}, url, "doc", scriptKey, "light", "s", chain, nil, nil)
+		le, err := dialLightEditor(t.Context(), &websocket.Dialer{}, url, "doc", scriptKey, "light", "s", lightOptions{chain: chain})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,7 +436,7 @@ func BenchmarkLightEditorFrame(b *testing.B) {
 				les = les[:0]
 				chain := new(textChain)
 				for range editors {
-					les = append(les, &lightEditor{id: "me", section: "s", synced: text, chain: chain})
+					les = append(les, &lightEditor{id: "me", section: "s", synced: text, opts: lightOptions{chain: chain}})
 				}
 			}
 			reset()

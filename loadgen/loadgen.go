@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -54,11 +55,16 @@ type Config struct {
 	// ServerPID, if set, is the server's process id on this machine: its
 	// CPU time and resident memory are measured too.
 	ServerPID int
-	// EditorSample is how many editors are full clients (collab/client)
-	// that apply every update to every section and are compared with the
-	// server at the end (default 20); the others are light editors
-	// (lighteditor.go), which keep only their own section.
+	// EditorSample is how many editors are full clients (package client)
+	// that apply every update to every section, measure broadcast latency
+	// and are compared with the server at the end (default 10); the others
+	// are light editors (lighteditor.go), which keep only their own
+	// section.
 	EditorSample int
+	// PromptReads makes light editors read every frame as it comes;
+	// by default one that waits for nothing reads what has arrived every
+	// 25 ms (lightOptions.readEvery), much cheaper for the generator.
+	PromptReads bool
 	// ViewerSample is how many viewers are full clients that record
 	// broadcast latency and are compared with the server at the end
 	// (default 100); the others read every frame but only check that the
@@ -96,7 +102,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Sections = 1
 	}
 	if c.EditorSample == 0 {
-		c.EditorSample = 20
+		c.EditorSample = 10
 	}
 	if c.ViewerSample == 0 {
 		c.ViewerSample = 100
@@ -145,9 +151,11 @@ type Result struct {
 	DurationS float64 `json:"duration_s"`
 	Seed      uint64  `json:"seed"`
 	// EditorSample and ViewerSample are how many editors and viewers were
-	// full clients (at most Editors and Viewers).
-	EditorSample int `json:"editor_sample"`
-	ViewerSample int `json:"viewer_sample"`
+	// full clients (at most Editors and Viewers); PromptReads, whether the
+	// light editors read every frame as it came.
+	EditorSample int  `json:"editor_sample"`
+	ViewerSample int  `json:"viewer_sample"`
+	PromptReads  bool `json:"prompt_reads"`
 
 	// Connection set-up, in seconds.
 	ConnectEditorsS float64 `json:"connect_editors_s"`
@@ -180,8 +188,9 @@ type Result struct {
 	DeliveriesPerS float64 `json:"deliveries_per_s"`
 
 	// Confirm: an edit until it comes back to its editor. Broadcast: an
-	// edit until it reaches another editor or a sampled viewer. Both are
-	// nil when GeneratorLimited: they are then not the server's.
+	// edit until it reaches another sampled editor or a sampled viewer
+	// (light editors do not read every frame as it comes). Both are nil
+	// when GeneratorLimited: they are then not the server's.
 	Confirm   *Latency `json:"confirm,omitempty"`
 	Broadcast *Latency `json:"broadcast,omitempty"`
 	// GeneratorLimited says the generator, not the server, was the limit
@@ -249,6 +258,11 @@ type ServerUse struct {
 // maxLate is how far behind its schedule an editor may fall before it
 // skips edits instead of catching up.
 const maxLate = 250 * time.Millisecond
+
+// lightReadEvery is how often a light editor that waits for nothing reads
+// what has arrived (lightOptions.readEvery): with the server committing
+// at most every 5 ms, a read then brings about five frames instead of one.
+const lightReadEvery = 25 * time.Millisecond
 
 // saturatedAbove is the CPU fraction above which a process is called
 // saturated.
@@ -375,7 +389,7 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	}
 	res := Result{Server: r.base, Doc: cfg.Doc, Editors: cfg.Editors, Viewers: cfg.Viewers, Sections: cfg.Sections,
 		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, Offered: float64(cfg.Editors) * cfg.Rate,
-		EditorSample: min(cfg.Editors, cfg.EditorSample), ViewerSample: min(cfg.Viewers, cfg.ViewerSample)}
+		EditorSample: min(cfg.Editors, cfg.EditorSample), ViewerSample: min(cfg.Viewers, cfg.ViewerSample), PromptReads: cfg.PromptReads}
 	if res.Doc == "" {
 		if res.Doc, err = r.createDocument(ctx); err != nil {
 			return res, err
@@ -538,6 +552,10 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	if e.le != nil {
+		// A light editor reads as frames come shortly before each edit.
+		defer e.le.nextEdit.Store(math.MaxInt64)
+	}
 	waiting := false // the editor's last edit waited on its connection
 	for {
 		now := time.Now()
@@ -582,6 +600,11 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 			}
 			e.next++
 		}
+		if e.le != nil {
+			// The (k+1)-th edit is due k/rate after the first.
+			k := e.next + e.skipped + e.held
+			e.le.nextEdit.Store(first.Add(time.Duration(float64(k) / rate * float64(time.Second))).UnixNano())
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -599,7 +622,8 @@ func (r *run) onUpdate(rc *receiver) func(client.Update, bool) {
 	}
 }
 
-// onLightUpdate returns the record callback of a light editor's receiver.
+// onLightUpdate returns the record callback of a light editor's receiver:
+// it is called for the editor's own updates only.
 func (r *run) onLightUpdate(rc *receiver) func([]byte, int64) {
 	return func(client []byte, now int64) {
 		if idx, ok := r.editorIndex[string(client)]; ok {
@@ -653,6 +677,10 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 		r.editors = append(r.editors, e)
 	}
 	d := &websocket.Dialer{NetDialContext: dialLoopback, HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
+	every := lightReadEvery
+	if cfg.PromptReads {
+		every = 0
+	}
 	// The light editors of a section share the texts of its versions.
 	chains := map[string]*textChain{}
 	for _, e := range r.editors {
@@ -665,7 +693,9 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 		e := r.editors[i]
 		name := fmt.Sprintf("Load editor %d", i)
 		if i >= cfg.EditorSample {
-			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, chains[e.section], r.addError, r.onLightUpdate(e.rc))
+			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, lightOptions{
+				chain: chains[e.section], onError: r.addError, record: r.onLightUpdate(e.rc), readEvery: every,
+			})
 			if err != nil {
 				return err
 			}

@@ -39,7 +39,7 @@ func (s seconds) Set(v string) error {
 }
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, EditorSample: 20, ViewerSample: 100, DialConcurrency: 64}
+	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, EditorSample: 10, ViewerSample: 100, DialConcurrency: 64}
 	var asJSON, quiet bool
 	var cpuProfile string
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
@@ -52,7 +52,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.Var(seconds{&c.Duration}, "duration", fmt.Sprintf("how long to edit, in seconds or as a duration (at most %v)", loadgen.MaxDuration))
 	fs.IntVar(&c.Sections, "sections", c.Sections, "how many sections the editors spread over (1: all in one, the hardest case)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, to measure its CPU and memory")
-	fs.IntVar(&c.EditorSample, "editor-sample", c.EditorSample, "editors that are full clients, applying every update to every section; the others keep only their own section's text and read frames without decoding them fully")
+	fs.IntVar(&c.EditorSample, "editor-sample", c.EditorSample, "editors that are full clients, applying every update to every section and measuring broadcast latency; the others keep only their own section's text and read frames without decoding them fully")
+	fs.BoolVar(&c.PromptReads, "prompt-reads", false, "light editors read every frame as it comes, instead of what has arrived every 25 ms while they wait for nothing (costlier for the generator)")
 	fs.IntVar(&c.ViewerSample, "viewer-sample", c.ViewerSample, "viewers that apply every update and measure broadcast latency; the others only check the seq numbers")
 	fs.IntVar(&c.DialConcurrency, "dial-concurrency", c.DialConcurrency, "connections opened at once")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for the edits (0: pick one)")
