@@ -556,7 +556,7 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 		// A light editor reads as frames come shortly before each edit.
 		defer e.le.nextEdit.Store(math.MaxInt64)
 	}
-	waiting := false // the editor's last edit waited on its connection
+	waiting := false // an edit of the last round waited on its connection
 	for {
 		now := time.Now()
 		if !now.Before(end) {
@@ -592,7 +592,9 @@ func (r *run) edit(ctx context.Context, i int, e *editorState, start, end time.T
 			} else {
 				err := e.c.Edit(e.section, e.typ.edit)
 				// Edit writes the push: a server that does not read blocks it.
-				waiting = time.Since(t0) > maxLate/2
+				if time.Since(t0) > maxLate/2 {
+					waiting = true
+				}
 				if err != nil {
 					r.addError("edit")
 					break
