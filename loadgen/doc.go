@@ -46,8 +46,9 @@
 // A run in which the generator, not the server, was the limit does not
 // report latencies (Result.GeneratorLimited, verdict.go): they would be
 // the generator's. It is decided from what was measured: skipped edits
-// (an editor more than 250 ms behind its schedule), the generator's own
-// cores or the machine more than 85% busy, or a generator using more CPU
+// (editors more than 250 ms behind their schedule, for more than one edit
+// in a thousand), the generator's own cores or the machine more than 85%
+// busy, or a generator using more CPU
 // than the server (or, without the server's process id, than the rest of
 // the machine together).
 //

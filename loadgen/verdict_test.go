@@ -12,7 +12,7 @@ func use(cpus float64, cores int) CPUUse {
 
 func measured(gen CPUUse, server *CPUUse, machineCores int, busy float64, skipped, held int64) *Result {
 	res := &Result{Generator: gen, MachineCores: machineCores, MachineBusy: busy, MachineSaturated: busy > saturatedAbove,
-		Skipped: skipped, Held: held, Confirm: &Latency{Count: 10, P50ms: 7, P99ms: 847, Maxms: 900},
+		Edits: 30000 - skipped - held, Skipped: skipped, Held: held, Confirm: &Latency{Count: 10, P50ms: 7, P99ms: 847, Maxms: 900},
 		Broadcast: &Latency{Count: 90, P50ms: 8, P99ms: 848, Maxms: 901}}
 	if server != nil {
 		res.ServerUse = &ServerUse{PID: 1, CPUUse: *server}
@@ -29,12 +29,13 @@ func TestGeneratorLimit(t *testing.T) {
 	}{
 		{"issue 8's run: a heavy generator, skipped edits, a full machine",
 			measured(use(1.29, 2), server(0.52), 2, 0.99, 2105, 0),
-			[]string{"2105 edits skipped", "99% busy", "1.29 cores, more than the server's 0.52"}},
+			[]string{"2105 of 30000 edits skipped", "99% busy", "1.29 cores, more than the server's 0.52"}},
 		{"a light generator on a quiet machine", measured(use(0.30, 2), server(0.52), 2, 0.45, 0, 0), nil},
 		{"edits held for confirmations are the server's pace", measured(use(0.30, 2), server(0.9), 2, 0.7, 0, 40), nil},
 		{"as heavy as the server (one process)", measured(use(0.5, 2), server(0.5), 2, 0.6, 0, 0), nil},
 		{"heavier than the server", measured(use(0.51, 2), server(0.5), 2, 0.6, 0, 0), []string{"0.51 cores, more than the server's 0.50"}},
-		{"skipped edits alone", measured(use(0.2, 2), server(0.5), 2, 0.4, 1, 0), []string{"1 edits skipped"}},
+		{"skipped edits alone", measured(use(0.2, 2), server(0.5), 2, 0.4, 31, 0), []string{"31 of 30000 edits skipped"}},
+		{"one skipped edit in a thousand", measured(use(0.2, 2), server(0.5), 2, 0.4, 30, 0), nil},
 		{"a full machine alone", measured(use(0.2, 2), server(0.5), 2, 0.86, 0, 0), []string{"86% busy"}},
 		{"the generator's own cores full", measured(use(0.9, 1), server(1.0), 2, 0.8, 0, 0), []string{"90% of its 1 cores"}},
 		{"no server pid: lighter than the rest of the machine", measured(use(0.5, 2), nil, 2, 0.6, 0, 0), nil},
@@ -67,7 +68,7 @@ func TestLimitedRunReportsNoLatency(t *testing.T) {
 	var sb strings.Builder
 	res.WriteText(&sb)
 	text := sb.String()
-	if !strings.Contains(text, "latency not reported: the generator was the limit (2105 edits skipped") || strings.Contains(text, "p99") || strings.Contains(text, "848") {
+	if !strings.Contains(text, "latency not reported: the generator was the limit (2105 of 30000 edits skipped") || strings.Contains(text, "p99") || strings.Contains(text, "848") {
 		t.Errorf("text of a generator-limited run:\n%s", text)
 	}
 	data, _ := json.Marshal(res)
