@@ -283,25 +283,23 @@ func (h *history) truncate(v int) {
 }
 
 // textAt rebuilds the text at version v from text, the text at the end of
-// the history; false when an inverse on the way is not known.
-func (h *history) textAt(text string, v int) (string, bool) {
+// the history, undoing the updates after v one by one in an editor.Text
+// (each a splice where a keystroke was, not a pass over the text); false
+// when an inverse on the way is not known.
+func (h *history) textAt(text string, v int) (*editor.Text, bool) {
 	k := v - h.base
-	if k == len(h.recent) {
-		return text, true
-	}
-	var undo editor.ChangeSet
-	for i := len(h.inv) - 1; i >= k; i-- {
+	for i := k; i < len(h.inv); i++ {
 		if !h.inv[i].ok {
-			return "", false
-		}
-		if i == len(h.inv)-1 {
-			undo = h.inv[i].cs
-		} else {
-			undo = undo.Compose(h.inv[i].cs)
+			return nil, false
 		}
 	}
-	out, err := undo.Apply(text)
-	return out, err == nil
+	t := editor.NewText(text)
+	for i := len(h.inv) - 1; i >= k; i-- {
+		if t.Apply(h.inv[i].cs) != nil {
+			return nil, false // cannot happen: each undoes what followed it
+		}
+	}
+	return t, true
 }
 
 // sizeOf returns the UTF-16 length and the paragraphs of a document's
@@ -485,15 +483,19 @@ func (a *Authority) push(e *entry, p Push) error {
 		// The client's text is the server's at Base with its updates
 		// applied; when nothing came in between, the result of applying
 		// them below says it.
-		before, ok := h.textAt(sec.Text, p.Base)
+		t, ok := h.textAt(sec.Text, p.Base)
 		if !ok {
 			return refuse(wire.CodeTooOld, "version %d of section %q can no longer be rebuilt to check the push; catch up and push again", p.Base, p.Section)
 		}
-		after, err := composeAll(p.Updates).Apply(before)
-		if err != nil && !errors.Is(err, editor.ErrSplitSurrogate) {
-			return refuse(wire.CodeBadChanges, "the updates do not apply to the section's text at version %d: %v", p.Base, err)
+		for _, cs := range p.Updates {
+			if err := t.Apply(cs); err != nil {
+				if !errors.Is(err, editor.ErrSplitSurrogate) {
+					return refuse(wire.CodeBadChanges, "the updates do not apply to the section's text at version %d: %v", p.Base, err)
+				}
+				return refuse(wire.CodeDiverged, "the client's updates do not fit the server's text of section %q: the client's copy differs", p.Section)
+			}
 		}
-		if err != nil || editor.Checksum(after) != *p.Check {
+		if t.Checksum() != *p.Check {
 			return refuse(wire.CodeDiverged, "the client's text of section %q is not what the server's gives with its updates", p.Section)
 		}
 	}
@@ -563,15 +565,6 @@ func (a *Authority) push(e *entry, p Push) error {
 	a.units += grow
 	a.paras += added
 	return nil
-}
-
-// composeAll composes updates made one after the other.
-func composeAll(sets []editor.ChangeSet) editor.ChangeSet {
-	out := sets[0]
-	for _, c := range sets[1:] {
-		out = out.Compose(c)
-	}
-	return out
 }
 
 func mustJSON(v any) json.RawMessage {

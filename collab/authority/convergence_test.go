@@ -684,3 +684,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// composeAll composes updates made one after the other.
+func composeAll(sets []editor.ChangeSet) editor.ChangeSet {
+	out := sets[0]
+	for _, c := range sets[1:] {
+		out = out.Compose(c)
+	}
+	return out
+}
