@@ -176,15 +176,24 @@ func TestWebsocketOrigins(t *testing.T) {
 	}
 }
 
-// rawHello says hello with a seq and returns the welcome and the updates
-// that follow it in the same frame.
+// rawHello says hello with a seq and returns the welcome and, for a
+// catch-up, the updates that follow it up to the welcome's seq.
 func rawHello(t *testing.T, r *rawConn, name string, seq int64) (map[string]any, []map[string]any) {
 	t.Helper()
 	r.send(fmt.Sprintf(`{"type":"hello","protocol":%d,"key":%q,"seq":%d}`, collab.ProtocolVersion, collabtest.Key(name), seq))
 	r.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var welcome map[string]any
 	var updates []map[string]any
-	for welcome == nil {
+	caughtUp := func() bool {
+		if welcome == nil {
+			return false
+		}
+		if _, snap := welcome["document"]; snap || welcome["seq"].(float64) == float64(seq) {
+			return true
+		}
+		return len(updates) > 0 && updates[len(updates)-1]["seq"] == welcome["seq"]
+	}
+	for !caughtUp() {
 		_, data, err := r.ws.ReadMessage()
 		if err != nil {
 			t.Fatal(err)
