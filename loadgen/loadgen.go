@@ -1162,11 +1162,12 @@ func (res *Result) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if s := res.ServerUse; s != nil {
-		fmt.Fprintf(w, "server RSS: %.1f MiB before viewers, %.1f MiB after, %.1f MiB at the end", mib(s.RSSBefore), mib(s.RSSViewers), mib(s.RSSEnd))
 		if res.Viewers > 0 {
-			fmt.Fprintf(w, "; %.1f KiB per viewer", s.PerViewer/1024)
+			fmt.Fprintf(w, "server RSS: %.1f MiB before viewers, %.1f MiB after, %.1f MiB at the end; %.1f KiB per viewer\n",
+				mib(s.RSSBefore), mib(s.RSSViewers), mib(s.RSSEnd), s.PerViewer/1024)
+		} else {
+			fmt.Fprintf(w, "server RSS: %.1f MiB before editing, %.1f MiB at the end\n", mib(s.RSSBefore), mib(s.RSSEnd))
 		}
-		fmt.Fprintln(w)
 	}
 	if res.Edits > 0 && res.Committed != res.Edits {
 		fmt.Fprintf(w, "WARNING: %d edits made but the server's seq moved by %d\n", res.Edits, res.Committed)
