@@ -62,6 +62,10 @@ type HubConfig struct {
 	// clock stamps what is stored.)
 	// StoreTimeout bounds each call to the store.
 	StoreTimeout time.Duration
+	// WriteTimeout bounds one write to a connection: a client that reads
+	// nothing for that long, its buffers full, is cut off without a close
+	// frame.
+	WriteTimeout time.Duration
 }
 
 // silence is how long a connection may stay silent before it is closed.
@@ -95,6 +99,7 @@ func (c HubConfig) withDefaults() HubConfig {
 	dur(&c.PingEvery, 25*time.Second)
 	dur(&c.CommitInterval, 5*time.Millisecond)
 	dur(&c.StoreTimeout, 30*time.Second)
+	dur(&c.WriteTimeout, 10*time.Second)
 	return c
 }
 

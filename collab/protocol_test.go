@@ -181,7 +181,7 @@ func TestWebsocketOrigins(t *testing.T) {
 func rawHello(t *testing.T, r *rawConn, name string, seq int64) (map[string]any, []map[string]any) {
 	t.Helper()
 	r.send(fmt.Sprintf(`{"type":"hello","protocol":%d,"key":%q,"seq":%d}`, collab.ProtocolVersion, collabtest.Key(name), seq))
-	r.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r.ws.SetReadDeadline(time.Now().Add(time.Minute))
 	var welcome map[string]any
 	var updates []map[string]any
 	caughtUp := func() bool {

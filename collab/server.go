@@ -103,11 +103,12 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 	}
 	s.hubCfg = s.cfg.Hub
 	s.transport = transport.New(transport.Options{
-		MaxMessage: s.cfg.MaxMessageBytes,
-		Queue:      s.hubCfg.SendQueue,
-		FirstRead:  s.hubCfg.silence(),
-		NoPoll:     s.cfg.NoPoll,
-		Log:        log,
+		MaxMessage:   s.cfg.MaxMessageBytes,
+		Queue:        s.hubCfg.SendQueue,
+		FirstRead:    s.hubCfg.silence(),
+		NoPoll:       s.cfg.NoPoll,
+		WriteTimeout: s.hubCfg.WriteTimeout,
+		Log:          log,
 	})
 	s.render = newRenderCache(s.cfg.RenderCacheBytes)
 	s.reg.hubs = map[string]*Hub{}

@@ -66,6 +66,10 @@ type Options struct {
 	// NoPoll keeps every connection on a reader goroutine of its own (what
 	// systems without epoll get; a test setting elsewhere).
 	NoPoll bool
+	// WriteTimeout bounds one write to a connection (default 10 s): a
+	// client that reads nothing for that long, its buffers full, is cut
+	// off without a close frame.
+	WriteTimeout time.Duration
 	// Log receives debug lines about connections ending.
 	Log *slog.Logger
 }
@@ -82,6 +86,9 @@ type Transport struct {
 func New(opts Options) *Transport {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
 	}
 	return &Transport{opts: opts}
 }
@@ -231,8 +238,6 @@ func (c *Conn) Close(code int, reason string) {
 	})
 }
 
-const writeWait = 10 * time.Second
-
 var newline = []byte{'\n'}
 
 // writeLoop sends what is due and exits when nothing is: all queued
@@ -240,7 +245,7 @@ var newline = []byte{'\n'}
 // ping, and at the end the close frame.
 func (c *Conn) writeLoop() {
 	write := func(msgs [][][]byte) error {
-		c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+		c.ws.SetWriteDeadline(time.Now().Add(c.t.opts.WriteTimeout))
 		if len(msgs) == 1 && len(msgs[0]) == 1 {
 			return c.ws.WriteMessage(websocket.TextMessage, msgs[0][0])
 		}
@@ -274,7 +279,7 @@ func (c *Conn) writeLoop() {
 			c.Close(websocket.CloseNormalClosure, "")
 		}
 		if !failed && ping {
-			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			c.ws.SetWriteDeadline(time.Now().Add(c.t.opts.WriteTimeout))
 			if c.ws.WriteMessage(websocket.PingMessage, nil) != nil {
 				failed = true
 				c.Close(websocket.CloseNormalClosure, "")
@@ -461,7 +466,7 @@ func (c *Conn) handleFrame(ev frameEvent) bool {
 		c.t.opts.Log.Debug("client closed", "remote", c.Remote)
 		return false
 	case opPing:
-		c.ws.WriteControl(websocket.PongMessage, ev.data, time.Now().Add(writeWait))
+		c.ws.WriteControl(websocket.PongMessage, ev.data, time.Now().Add(c.t.opts.WriteTimeout))
 		return true
 	case opPong:
 		return true
