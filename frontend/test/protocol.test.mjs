@@ -72,7 +72,8 @@ test("reconnecting with unconfirmed updates loses nothing and doubles nothing", 
   // The server accepts A's push but the confirmation never arrives.
   wsA.hold = true
   a.edit("issues", {changes: {from: 11, insert: " one"}})
-  await waitFor(() => server.seq === 1)
+  // B has it (A does not: its socket holds the confirmation back).
+  await waitFor(() => server.seq === 1 && b.seq === 1)
   net.offline = true
   net.drop()
   await waitFor(() => a.state === RECONNECTING && b.state === RECONNECTING)
