@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/gorilla/websocket"
 
@@ -18,41 +17,8 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/editor/editortest"
 )
-
-// boundaries returns the UTF-16 offsets of text that fall between
-// characters (never inside a surrogate pair).
-func boundaries(text string) []int {
-	out := []int{0}
-	n := 0
-	for _, r := range text {
-		n += len(utf16.Encode([]rune{r}))
-		out = append(out, n)
-	}
-	return out
-}
-
-var snippets = []string{"a", "bc", " ", "\n", "\n\n", "é", "e\u0301", "漢字", "😀", "👩‍💻", "policy ", "IGF", "🇺🇳", "—", "multistakeholder "}
-
-// randomEdit makes one random change to text: an insertion, a deletion or
-// a replacement, at character boundaries.
-func randomEdit(rng *rand.Rand, text string) []editor.Change {
-	b := boundaries(text)
-	from := b[rng.IntN(len(b))]
-	to := from
-	if rng.IntN(3) == 0 && len(b) > 1 {
-		i := rng.IntN(len(b))
-		j := min(len(b)-1, i+rng.IntN(6))
-		from, to = b[i], b[j]
-	}
-	var ins strings.Builder
-	if to == from || rng.IntN(2) == 0 {
-		for k := rng.IntN(3) + 1; k > 0; k-- {
-			ins.WriteString(snippets[rng.IntN(len(snippets))])
-		}
-	}
-	return []editor.Change{{From: from, To: to, Insert: ins.String()}}
-}
 
 // TestConvergence drives many clients editing random sections with random
 // delays through the real server; some drop their connection with
@@ -93,7 +59,7 @@ func TestConvergence(t *testing.T) {
 					if rng.IntN(4) == 0 {
 						sec = sections[rng.IntN(len(sections))]
 					}
-					if err := c.Edit(sec, func(text string) []editor.Change { return randomEdit(rng, text) }); err != nil {
+					if err := c.Edit(sec, func(text string) []editor.Change { return editortest.RandomEdit(rng, text) }); err != nil {
 						t.Errorf("%s: edit: %v", c.ID(), err)
 						return
 					}
@@ -107,7 +73,7 @@ func TestConvergence(t *testing.T) {
 						c.Drop()
 						// Edits while offline stay local.
 						for k := rng.IntN(3); k > 0; k-- {
-							c.Edit(sec, func(text string) []editor.Change { return randomEdit(rng, text) })
+							c.Edit(sec, func(text string) []editor.Change { return editortest.RandomEdit(rng, text) })
 							mu.Lock()
 							made[c.ID()]++
 							mu.Unlock()

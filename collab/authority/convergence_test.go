@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/editor/editortest"
 )
 
 // An in-memory world in the style of CodeMirror's collab tests: nodes
@@ -287,7 +286,7 @@ func (c *simClient) edit() {
 
 func (c *simClient) editSection(id string) {
 	s := c.sections[id]
-	cs, err := editor.ChangeSetOf(randomChange(c.w.rng, s.text), editor.UTF16Len(s.text))
+	cs, err := editor.ChangeSetOf(editortest.RandomEdit(c.w.rng, s.text), editor.UTF16Len(s.text))
 	if err != nil {
 		c.w.fatalf("%s: %v", c.id, err)
 	}
@@ -648,33 +647,6 @@ func TestConvergence(t *testing.T) {
 }
 
 // ---- helpers ----
-
-var snippets = []string{"a", "bc", " ", "\n", "\n\n", "é", "漢字", "😀", "👩‍💻", "policy ", "IGF", "🇺🇳", "—"}
-
-// randomChange makes an insertion, deletion or replacement at character
-// boundaries of text.
-func randomChange(rng *rand.Rand, text string) []editor.Change {
-	b := []int{0}
-	n := 0
-	for _, r := range text {
-		n += len(utf16.Encode([]rune{r}))
-		b = append(b, n)
-	}
-	from := b[rng.IntN(len(b))]
-	to := from
-	if rng.IntN(3) == 0 && len(b) > 1 {
-		i := rng.IntN(len(b))
-		j := min(len(b)-1, i+rng.IntN(6))
-		from, to = b[i], b[j]
-	}
-	var ins strings.Builder
-	if to == from || rng.IntN(2) == 0 {
-		for k := rng.IntN(3) + 1; k > 0; k-- {
-			ins.WriteString(snippets[rng.IntN(len(snippets))])
-		}
-	}
-	return []editor.Change{{From: from, To: to, Insert: ins.String()}}
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
