@@ -104,10 +104,10 @@ func TestRemoteCursorShowsName(t *testing.T) {
 	bo.openEditor(s)
 
 	first, second := s.sections[0], s.sections[1]
-	if err := ana.typeAt(first, true, "\rRansomware attacks on hospitals grew in every region we surveyed."); err != nil {
+	if err := ana.typeAt(first, true, "Ransomware attacks on hospitals grew in every region we surveyed."); err != nil {
 		t.Fatal(err)
 	}
-	if err := bo.typeAt(second, true, "\rRegional CERTs share indicators informally"); err != nil {
+	if err := bo.typeAt(second, true, "Regional CERTs share indicators informally"); err != nil {
 		t.Fatal(err)
 	}
 	converged(t, s, 15*time.Second, ana, bo)
