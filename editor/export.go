@@ -30,7 +30,7 @@ func ExportMarkdown(doc *Document) string {
 		if exportMarker.MatchString("<!-- bpfdraft: section " + s.ID + " -->") {
 			fmt.Fprintf(&b, "<!-- bpfdraft: section %s -->\n", s.ID)
 		}
-		if text := trimBlankLines(SubHeadings(s.Text)); text != "" {
+		if text := trimBlankLines(SubHeadings(exportText(doc, s))); text != "" {
 			b.WriteString("\n")
 			b.WriteString(text)
 			b.WriteString("\n")
@@ -76,4 +76,31 @@ func headingText(s string) string {
 // A line break stays: CheckTitle refuses it.
 func oneLine(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' }), " ")
+}
+
+// exportText is a section's text as exported: without the starter comment
+// that templates once put in a new section's text ("<!-- prompt -->"),
+// which documents made before prompts became placeholders still hold.
+// Guidance is not content.
+func exportText(doc *Document, s Section) string {
+	prompt := s.Prompt
+	if prompt == "" {
+		if t, err := LookupTemplate(doc.Template); err == nil {
+			for _, ts := range t.Sections {
+				if ts.Key == s.ID {
+					prompt = ts.Prompt
+				}
+			}
+		}
+	}
+	if prompt == "" {
+		return s.Text
+	}
+	starter := "<!-- " + prompt + " -->"
+	for _, p := range Paragraphs(s.Text) {
+		if strings.TrimSpace(s.Text[p.Start:p.End]) == starter {
+			return s.Text[:p.Start] + s.Text[p.End:]
+		}
+	}
+	return s.Text
 }

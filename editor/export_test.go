@@ -251,3 +251,27 @@ func randomWords(r *rand.Rand, n int) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// TestExportDropsLegacyStarter: documents made when templates put their
+// prompt in the text as a comment export without it; the rest of the
+// section, and a comment of the writers' own, stay.
+func TestExportDropsLegacyStarter(t *testing.T) {
+	tmpl, _ := LookupTemplate("bpf-output")
+	doc := tmpl.NewDocument("d", "Old draft", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	var prompt string
+	for _, ts := range tmpl.Sections {
+		if ts.Key == "methodology" {
+			prompt = ts.Prompt
+		}
+	}
+	s := doc.Section("methodology")
+	s.Prompt = "" // as stored before prompts were kept on sections
+	s.Text = "<!-- " + prompt + " -->\n\nWe held six meetings.\n\n<!-- our own note -->"
+	out := ExportMarkdown(doc)
+	if strings.Contains(out, prompt) {
+		t.Fatalf("the export holds the starter prompt:\n%s", out)
+	}
+	if !strings.Contains(out, "We held six meetings.") || !strings.Contains(out, "<!-- our own note -->") {
+		t.Fatalf("the export lost the section's own text:\n%s", out)
+	}
+}
