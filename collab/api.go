@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
@@ -386,5 +387,6 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 // client id is new for every command (and of a form no websocket client
 // can have), so two commands never pass for one repeated.
 func (s *Server) apiAuthor(r *http.Request) authority.Author {
-	return authority.Author{Client: "api:" + s.newID(), Name: "API"}
+	// Until people sign in, the API acts as the Secretariat.
+	return authority.Author{Client: "api:" + s.newID(), Name: "API", Role: access.Secretariat}
 }

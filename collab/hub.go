@@ -482,7 +482,7 @@ func (h *Hub) push(p pushMsg) {
 	}
 	check := p.check
 	tk, err := h.auth.Do(authority.Push{
-		Author:  authority.Author{Client: m.clientID, Name: m.peer.Name},
+		Author:  authority.Author{Client: m.clientID, Name: m.peer.Name, Account: m.account, Role: m.access},
 		Section: p.section, Base: p.version, Check: &check, Updates: p.updates, Time: h.srv.now().UTC(),
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
@@ -176,7 +177,7 @@ func (w *world) hub() *Hub {
 func (w *world) join(name, role string, seq *int64) (*member, *fakeConn) {
 	w.t.Helper()
 	c := newFakeConn()
-	m := &member{conn: c, role: role, clientID: wire.ClientID(name + "-key-0123456789")}
+	m := &member{conn: c, role: role, access: access.CoFacilitator, clientID: wire.ClientID(name + "-key-0123456789")}
 	m.peer = Peer{Client: m.clientID, Name: name}
 	if !w.hub().send(joinMsg{m: m, seq: seq}, nil) {
 		w.t.Fatalf("%s could not join", name)
@@ -280,7 +281,7 @@ func TestAppendFails(t *testing.T) {
 		_, bc := w.join("b", RoleEditor, nil)
 		done := make(chan error, 1)
 		go func() {
-			_, err := w.srv.do(context.Background(), w.doc, authority.AddSection{Author: authority.Author{Client: "api:t"}, Title: "Annex"})
+			_, err := w.srv.do(context.Background(), w.doc, authority.AddSection{Author: authority.Author{Client: "api:t", Role: access.Secretariat}, Title: "Annex"})
 			done <- err
 		}()
 		synctest.Wait()
@@ -331,7 +332,7 @@ func TestConflictAbsorbed(t *testing.T) {
 		}
 		w.st.Next(storetest.OpAppend, storetest.Fault{Before: func(c storetest.Call) {
 			cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other. "}}, 0)
-			if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere"}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
+			if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
 				t.Error(err)
 			}
 			expect, ups := other.Take()
@@ -675,7 +676,7 @@ func BenchmarkOpenDocument(b *testing.B) {
 			ins = "\n\n"
 		}
 		cs, _ := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: ins}}, n)
-		if _, err := a.Do(authority.Push{Author: authority.Author{Client: "bench"}, Section: sec, Base: version[sec], Updates: []editor.ChangeSet{cs}, Time: time.Now()}); err != nil {
+		if _, err := a.Do(authority.Push{Author: authority.Author{Client: "bench", Role: access.CoFacilitator}, Section: sec, Base: version[sec], Updates: []editor.ChangeSet{cs}, Time: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		length[sec] += len(ins)

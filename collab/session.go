@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/transport"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
@@ -41,6 +42,10 @@ type sink interface {
 type member struct {
 	conn sink
 	role string
+	// account and access are who the connection's session is: its
+	// account ("" for none) and its role for the document's BPF.
+	account string
+	access  access.Role
 	// clientID is derived from the client's secret key (wire.ClientID), so no
 	// other client can claim it; set before the member joins.
 	clientID string
@@ -291,7 +296,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	m := &member{role: role}
+	// Until people sign in, every editing connection is of the team.
+	m := &member{role: role, access: access.CoFacilitator}
 	sess := &session{hub: h, m: m, maxMsg: s.cfg.MaxMessageBytes}
 	// The reader gets a goroutine of its own and the handler returns, so
 	// net/http's buffers for this request are not held for the life of

@@ -97,9 +97,11 @@ type Document struct {
 	// followed by the number), so ids are never reused.
 	NextPara int `json:"next_para"`
 	// NextCustom numbers custom sections the same way.
-	NextCustom int       `json:"next_custom"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	NextCustom int `json:"next_custom"`
+	// Workflow is the document's stage and comment window.
+	Workflow Workflow  `json:"workflow,omitzero"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
 }
 
 // Section returns the section with the given id, or nil.

@@ -55,3 +55,105 @@ func PhaseAt(b *BPF, now time.Time) Phase {
 	}
 	return p
 }
+
+// Stage is where a document stands, as the Secretariat sets it: the
+// stages follow each other in this order.
+type Stage string
+
+// The stages.
+const (
+	// StageDrafting: the team writes; the draft is theirs.
+	StageDrafting Stage = "drafting"
+	// StagePublicComment: a version is published for the public to
+	// comment on while the comment window is open; the team may go on
+	// editing the live text unless the Secretariat froze it.
+	StagePublicComment Stage = "public-comment"
+	// StageRevision: the team updates the text with the comments.
+	StageRevision Stage = "revision"
+	// StageFinal: the final output is published, read-only.
+	StageFinal Stage = "final"
+)
+
+// Stages lists the stages in order.
+var Stages = []Stage{StageDrafting, StagePublicComment, StageRevision, StageFinal}
+
+// next returns the stage after s, or "" after the final one.
+func (s Stage) next() Stage {
+	for i, x := range Stages {
+		if x == s && i+1 < len(Stages) {
+			return Stages[i+1]
+		}
+	}
+	return ""
+}
+
+// Workflow is a document's stage and comment window as the Secretariat
+// set them; it is part of the document, changed by structural steps
+// (OpWorkflow) ordered with the edits.
+type Workflow struct {
+	Stage Stage     `json:"stage,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+	// Opens and Closes bound the public comment window.
+	Opens  time.Time `json:"opens,omitzero"`
+	Closes time.Time `json:"closes,omitzero"`
+	// Frozen: during public comment the team may not edit the live text.
+	Frozen bool `json:"frozen,omitempty"`
+	// PublicDraft: anyone may read the live draft before it is published.
+	PublicDraft bool `json:"public_draft,omitempty"`
+	// Published is the seq of the published version: the one opened for
+	// comment, then the final; 0 while nothing is.
+	Published int64 `json:"published,omitempty"`
+}
+
+// StageOf returns the document's stage (drafting when never set).
+func (w Workflow) StageOf() Stage {
+	if w.Stage == "" {
+		return StageDrafting
+	}
+	return w.Stage
+}
+
+// WindowOpen reports whether the comment window is open at now: the
+// document is open for comment and now is within [Opens, Closes).
+func (w Workflow) WindowOpen(now time.Time) bool {
+	return w.StageOf() == StagePublicComment && !now.Before(w.Opens) && now.Before(w.Closes)
+}
+
+// DefaultWindow returns the comment window the IGF modalities describe
+// for a BPF: opening six weeks before the first day of its annual
+// meeting, closing on that day (at 00:00 UTC). false without a meeting date.
+func DefaultWindow(b *BPF) (opens, closes time.Time, ok bool) {
+	if b == nil || b.MeetingDate == "" {
+		return time.Time{}, time.Time{}, false
+	}
+	meeting, err := time.Parse(time.DateOnly, b.MeetingDate)
+	if err != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return meeting.Add(-CommentWindow), meeting, true
+}
+
+// CheckTransition reports whether a document in workflow w may take
+// next: the stage may only move to the one after it (or stay, to change
+// the window or the flags); opening public comment needs a window that
+// closes after it opens; a window can be set only for public comment.
+func (w Workflow) CheckTransition(next Workflow) error {
+	from, to := w.StageOf(), next.StageOf()
+	if to != from && to != from.next() {
+		return fmt.Errorf("%w: a document in %s can move only to %s", ErrInvalid, from, orNothing(from.next()))
+	}
+	if to == StagePublicComment && (next.Opens.IsZero() || !next.Opens.Before(next.Closes)) {
+		return fmt.Errorf("%w: the comment window must open before it closes", ErrInvalid)
+	}
+	if next.Frozen && to != StagePublicComment {
+		return fmt.Errorf("%w: the text can be frozen only while it is open for comment", ErrInvalid)
+	}
+	return nil
+}
+
+func orNothing(s Stage) string {
+	if s == "" {
+		return "nothing (it is final)"
+	}
+	return string(s)
+}

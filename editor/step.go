@@ -14,12 +14,18 @@ type Structure struct {
 	// section as added (id, title, kind, text, paras); only its title and
 	// text are needed to apply the step, the rest is checked.
 	Section *Section `json:"section,omitempty"`
+	// Workflow is the document's new workflow, for OpWorkflow.
+	Workflow *Workflow `json:"workflow,omitempty"`
 }
 
 // Structural operations.
 const (
 	// OpAddSection appends a custom section, version 0, to the document.
 	OpAddSection = "add_section"
+	// OpWorkflow sets the document's stage and comment window
+	// (Workflow.CheckTransition); moving to public comment or to final
+	// publishes the document as it is at this step's seq.
+	OpWorkflow = "workflow"
 )
 
 // Step is one accepted change to a document: a text change to one section
@@ -80,6 +86,30 @@ func (d *Document) Apply(s Step) (Effect, error) {
 		d.Seq++
 		d.Updated = s.Time
 		return Effect{Added: &added}, nil
+	case OpWorkflow:
+		w := s.Structure.Workflow
+		if w == nil {
+			return Effect{}, fmt.Errorf("%w: workflow without a workflow", ErrInvalid)
+		}
+		if err := d.Workflow.CheckTransition(*w); err != nil {
+			return Effect{}, err
+		}
+		next := *w
+		next.Stage = w.StageOf()
+		if next.Stage != d.Workflow.StageOf() {
+			next.Since = s.Time
+			if next.Stage == StagePublicComment || next.Stage == StageFinal {
+				next.Published = d.Seq + 1
+			} else {
+				next.Published = d.Workflow.Published
+			}
+		} else {
+			next.Since, next.Published = d.Workflow.Since, d.Workflow.Published
+		}
+		d.Workflow = next
+		d.Seq++
+		d.Updated = s.Time
+		return Effect{}, nil
 	default:
 		return Effect{}, fmt.Errorf("%w: unknown structural change %q", ErrInvalid, s.Structure.Op)
 	}

@@ -29,6 +29,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -58,9 +59,16 @@ type Author struct {
 	Client string
 	// Name is the person's name, kept in the log.
 	Name string
+	// Account is the person's account ("" for none).
+	Account string
+	// Role is what the person is for this document's BPF: every command
+	// is checked against the permission matrix (package access) before
+	// anything else.
+	Role access.Role
 }
 
-// Command is something asked of the authority: Push or AddSection.
+// Command is something asked of the authority: Push, AddSection or
+// SetWorkflow.
 type Command interface{ command() }
 
 // Push offers a client's updates to one section. They were made one after
@@ -87,8 +95,17 @@ type AddSection struct {
 	Time   time.Time
 }
 
-func (Push) command()       {}
-func (AddSection) command() {}
+// SetWorkflow moves the document to a stage, or changes its comment
+// window and flags (editor.Workflow.CheckTransition says what is allowed).
+type SetWorkflow struct {
+	Author   Author
+	Workflow editor.Workflow
+	Time     time.Time
+}
+
+func (Push) command()        {}
+func (AddSection) command()  {}
+func (SetWorkflow) command() {}
 
 // Refusal is a command refused: nothing of it was accepted. Code is one of
 // the wire error codes, or CodeInvalid.
@@ -440,12 +457,62 @@ func (a *Authority) Do(cmd Command) (Ticket, error) {
 func (a *Authority) exec(e *entry) error {
 	switch c := e.cmd.(type) {
 	case Push:
+		if err := a.allowed(c.Author, access.EditText, c.Time); err != nil {
+			return err
+		}
 		return a.push(e, c)
 	case AddSection:
+		if err := a.allowed(c.Author, access.EditStructure, c.Time); err != nil {
+			return err
+		}
 		return a.addSection(e, c)
+	case SetWorkflow:
+		if err := a.allowed(c.Author, access.ChangeStage, c.Time); err != nil {
+			return err
+		}
+		return a.setWorkflow(e, c)
 	default:
 		return refuse(CodeInvalid, "unknown command %T", e.cmd)
 	}
+}
+
+// Context returns where the working document stands for the permission
+// matrix, at now.
+func (a *Authority) Context(now time.Time) access.Context {
+	return ContextOf(a.work, now)
+}
+
+// ContextOf returns where a document stands for the permission matrix,
+// at now.
+func ContextOf(d *editor.Document, now time.Time) access.Context {
+	w := d.Workflow
+	return access.Context{Stage: w.StageOf(), Frozen: w.Frozen, PublicDraft: w.PublicDraft, WindowOpen: w.WindowOpen(now), Published: w.Published > 0}
+}
+
+// allowed is every command's first precondition: the permission matrix.
+func (a *Authority) allowed(who Author, action access.Action, now time.Time) error {
+	if err := access.Check(who.Role, action, a.Context(now)); err != nil {
+		return &Refusal{Code: wire.CodeForbidden, Message: err.Error(), Err: err}
+	}
+	return nil
+}
+
+func (a *Authority) setWorkflow(e *entry, c SetWorkflow) error {
+	if c.Author.Client == "" {
+		return refuse(CodeInvalid, "a change of workflow needs an author")
+	}
+	w := c.Workflow
+	step := editor.Step{Structure: &editor.Structure{Op: editor.OpWorkflow, Workflow: &w}, Time: c.Time}
+	if _, err := a.work.Apply(step); err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	next := a.work.Workflow
+	payload := mustJSON(editor.Structure{Op: editor.OpWorkflow, Workflow: &next})
+	e.acc = []Accepted{{
+		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},
+		Out: wire.Update{Seq: a.work.Seq, Client: c.Author.Client, Structure: payload},
+	}}
+	return nil
 }
 
 func (a *Authority) push(e *entry, p Push) error {

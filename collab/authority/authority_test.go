@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -50,7 +51,7 @@ func cs(t testing.TB, n, pos int, del int, s string) editor.ChangeSet {
 
 func check(s string) *uint32 { c := editor.Checksum(s); return &c }
 
-func author(c string) Author { return Author{Client: c, Name: "Name of " + c} }
+func author(c string) Author { return Author{Client: c, Name: "Name of " + c, Role: access.CoFacilitator} }
 
 // commit stores the batch in log (as a store would) and settles it.
 func commit(t testing.TB, a *Authority, log *[]store.Update) Settled {
@@ -92,7 +93,9 @@ func TestPushRefusals(t *testing.T) {
 		push Push
 		code string
 	}{
-		{"no author", Push{Section: "issues", Base: 3, Updates: []editor.ChangeSet{cs(t, 9, 0, 0, "x")}}, CodeInvalid},
+		{"no author", Push{Section: "issues", Base: 3, Updates: []editor.ChangeSet{cs(t, 9, 0, 0, "x")}}, wire.CodeForbidden},
+		{"no client", Push{Author: Author{Role: access.Secretariat}, Section: "issues", Base: 3, Updates: []editor.ChangeSet{cs(t, 9, 0, 0, "x")}}, CodeInvalid},
+		{"a reader", Push{Author: Author{Client: "r", Role: access.Public}, Section: "issues", Base: 3, Updates: []editor.ChangeSet{cs(t, 9, 0, 0, "x")}}, wire.CodeForbidden},
 		{"unknown section", Push{Author: author("w"), Section: "nope", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "x")}}, wire.CodeUnknownSection},
 		{"no updates", Push{Author: author("w"), Section: "issues", Base: 3}, wire.CodeBadMessage},
 		{"future", Push{Author: author("w"), Section: "issues", Base: 4, Updates: []editor.ChangeSet{cs(t, 9, 0, 0, "x")}}, wire.CodeFutureVersion},
@@ -452,5 +455,75 @@ func TestParagraphLimit(t *testing.T) {
 	}
 	if _, err := a.Do(Push{Author: author("w"), Section: "methodology", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "x")}}); err != nil {
 		t.Fatalf("a paragraph after a merge: %v", err)
+	}
+}
+
+// TestWorkflowAndPermissions: the stage moves only forward, by the
+// Secretariat; each command is checked against the permission matrix in
+// the document's stage (a frozen text during public comment, a final
+// document read-only), whoever sends it; the log replays to the same.
+func TestWorkflowAndPermissions(t *testing.T) {
+	a := newAuthority(t, testCfg)
+	var log []store.Update
+	sec := Author{Client: "api:1", Name: "Secretariat", Role: access.Secretariat}
+	team := author("writer")
+	at := t0
+	do := func(cmd Command) error {
+		_, err := a.Do(cmd)
+		if err == nil && a.Pending() > 0 {
+			commit(t, a, &log)
+		}
+		return err
+	}
+	stage := func(w editor.Workflow, who Author) error { return do(SetWorkflow{Author: who, Workflow: w, Time: at}) }
+	if err := stage(editor.Workflow{Stage: editor.StagePublicComment, Opens: t0, Closes: t0.Add(time.Hour)}, team); refusalCode(err) != wire.CodeForbidden {
+		t.Fatalf("the team changed the stage: %v", err)
+	}
+	if err := stage(editor.Workflow{Stage: editor.StageRevision}, sec); refusalCode(err) != CodeInvalid {
+		t.Fatalf("drafting straight to revision: %v", err)
+	}
+	if err := stage(editor.Workflow{Stage: editor.StagePublicComment, Opens: t0.Add(time.Hour), Closes: t0}, sec); refusalCode(err) != CodeInvalid {
+		t.Fatalf("a window closing before it opens: %v", err)
+	}
+	if err := do(Push{Author: team, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs(t, 0, 0, 0, "draft")}, Time: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stage(editor.Workflow{Stage: editor.StagePublicComment, Opens: t0, Closes: t0.Add(time.Hour), Frozen: true}, sec); err != nil {
+		t.Fatal(err)
+	}
+	w := a.Durable().Workflow
+	if w.Stage != editor.StagePublicComment || w.Published != a.Durable().Seq || !w.Since.Equal(at) {
+		t.Fatalf("workflow %+v at seq %d", w, a.Durable().Seq)
+	}
+	// Frozen: the team may not edit; the Secretariat may.
+	if err := do(Push{Author: team, Section: "issues", Base: 1, Updates: []editor.ChangeSet{cs(t, 5, 5, 0, "!")}, Time: at}); refusalCode(err) != wire.CodeForbidden {
+		t.Fatalf("the team edited a frozen text: %v", err)
+	}
+	if err := do(Push{Author: sec, Section: "issues", Base: 1, Updates: []editor.ChangeSet{cs(t, 5, 5, 0, "!")}, Time: at}); err != nil {
+		t.Fatalf("the Secretariat could not edit a frozen text: %v", err)
+	}
+	// Unfrozen, then revision, then final: read-only for everyone.
+	for _, st := range []editor.Workflow{{Stage: editor.StagePublicComment, Opens: t0, Closes: t0.Add(time.Hour)}, {Stage: editor.StageRevision}, {Stage: editor.StageFinal}} {
+		if err := stage(st, sec); err != nil {
+			t.Fatalf("%s: %v", st.Stage, err)
+		}
+	}
+	for _, who := range []Author{team, sec} {
+		if err := do(Push{Author: who, Section: "issues", Base: 2, Updates: []editor.ChangeSet{cs(t, 6, 0, 0, "x")}, Time: at}); refusalCode(err) != wire.CodeForbidden {
+			t.Fatalf("%s edited the final output: %v", who.Role, err)
+		}
+		if err := do(AddSection{Author: who, Title: "Late annex", Time: at}); refusalCode(err) != wire.CodeForbidden {
+			t.Fatalf("%s added a section to the final output: %v", who.Role, err)
+		}
+	}
+	if err := stage(editor.Workflow{Stage: editor.StageDrafting}, sec); refusalCode(err) != CodeInvalid {
+		t.Fatalf("back from final: %v", err)
+	}
+	b, err := New(testCfg, newDoc(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Durable().Workflow, a.Durable().Workflow; got != want {
+		t.Fatalf("replayed workflow %+v; live %+v", got, want)
 	}
 }

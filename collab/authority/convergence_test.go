@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -216,7 +217,7 @@ func (n *node) deliver(s Settled) {
 
 func (n *node) addSection() {
 	n.w.apis++
-	if _, err := n.a.Do(AddSection{Author: Author{Client: fmt.Sprint("api-", n.w.apis)}, Title: fmt.Sprint("Annex ", n.w.apis), Text: "Table.\r\n\r\nNotes."}); err != nil {
+	if _, err := n.a.Do(AddSection{Author: Author{Client: fmt.Sprint("api-", n.w.apis), Role: access.Secretariat}, Title: fmt.Sprint("Annex ", n.w.apis), Text: "Table.\r\n\r\nNotes."}); err != nil {
 		n.w.fatalf("add section: %v", err)
 	}
 }
@@ -325,7 +326,7 @@ func (c *simClient) flush() {
 			check = editor.Checksum(after)
 		}
 		s.inflight = k
-		push := Push{Author: Author{Client: c.id}, Section: id, Base: s.version, Check: &check, Updates: append([]editor.ChangeSet(nil), s.pending[:k]...)}
+		push := Push{Author: Author{Client: c.id, Role: access.CoFacilitator}, Section: id, Base: s.version, Check: &check, Updates: append([]editor.ChangeSet(nil), s.pending[:k]...)}
 		c.node.inbox = append(c.node.inbox, clientMsg{c: c, conn: c.conn, push: push})
 	}
 }
