@@ -51,7 +51,9 @@ func cs(t testing.TB, n, pos int, del int, s string) editor.ChangeSet {
 
 func check(s string) *uint32 { c := editor.Checksum(s); return &c }
 
-func author(c string) Author { return Author{Client: c, Name: "Name of " + c, Role: access.CoFacilitator} }
+func author(c string) Author {
+	return Author{Client: c, Name: "Name of " + c, Role: access.CoFacilitator}
+}
 
 // commit stores the batch in log (as a store would) and settles it.
 func commit(t testing.TB, a *Authority, log *[]store.Update) Settled {
