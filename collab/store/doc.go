@@ -4,13 +4,21 @@
 //   - Catalog: the BPFs and the listing of documents.
 //   - DocLog: each document's latest snapshot and its log of accepted
 //     updates, appended atomically at an expected seq.
+//   - Accounts: the people who can sign in, and their roles in BPF teams
+//     (Memberships).
+//   - Sessions: signed-in browsers, each expiring.
+//   - Invitations: one-time, expiring links to join a BPF's team, taken
+//     atomically.
+//   - Audit: the log of who did what, numbered without gaps.
+//   - Versions: documents as published, kept apart from the log.
 //   - Notifier (optional): "document D reached seq V", for engines sharing
 //     one backend.
 //
-// Store is Catalog and DocLog with Ping and Close; it is what a server is
-// built on. Backends (bbolt for one node, Redis for several) assert each
-// capability they implement and pass its conformance suite in storetest
-// (RunCatalog, RunDocLog, RunNotifier, or Run for all of them), so a new
+// Store is all of them but Notifier, with Ping and Close; it is what a
+// server is built on. Backends (bbolt for one node, Redis for several)
+// assert each capability they implement and pass its conformance suite in
+// storetest (RunCatalog, RunDocLog, RunAccounts, RunSessions,
+// RunInvitations, RunAudit, RunVersions, RunNotifier, or Run for all of them), so a new
 // backend can be built and proven one capability at a time.
 //
 // # Errors
@@ -19,7 +27,8 @@
 // them with errors.Is. ErrVersionConflict is normal when several engines
 // append to one log; ErrCorrupt means one stored record could not be
 // decoded and names it: it is confined to that record, and listings carry
-// on around it (DocInfo.Broken, or ListBPFs's joined error).
+// on around it (DocInfo.Broken, or ListBPFs's joined error). ErrExpired
+// and ErrUsed are normal answers about sessions and invitations.
 //
 // # Concurrency
 //

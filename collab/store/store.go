@@ -11,9 +11,11 @@ import (
 
 // Errors a store returns, wrapped with context; check them with errors.Is.
 var (
-	// ErrNotFound: no BPF or document with that id.
+	// ErrNotFound: nothing stored under that id (a BPF, a document, an
+	// account, a membership, a session, an invitation).
 	ErrNotFound = errors.New("not found")
-	// ErrExists: a BPF or document with that id is already stored.
+	// ErrExists: something with that id (or an account with that email) is
+	// already stored.
 	ErrExists = errors.New("already exists")
 	// ErrVersionConflict: Append was called with an expected sequence number
 	// that is not the document's current one; nothing was written.
@@ -178,12 +180,19 @@ type DocLog interface {
 	ReadUpdates(ctx context.Context, id string, after int64, limit int) ([]Update, error)
 }
 
-// Store is everything bpfdraft keeps: the catalog and the documents' logs.
+// Store is everything bpfdraft keeps: the catalog, the documents' logs,
+// the people (accounts, their sessions and invitations), the audit log and
+// the published versions of documents.
 // Backends (bbolt for one node, Redis for several) implement it and pass
 // the conformance suite storetest.Run.
 type Store interface {
 	Catalog
 	DocLog
+	Accounts
+	Sessions
+	Invitations
+	Audit
+	Versions
 
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error

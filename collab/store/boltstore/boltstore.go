@@ -1,8 +1,8 @@
 // Package boltstore is the embedded store: one bbolt file, no other
 // process. It is the default backend of a single bpfdraft node and
-// implements every capability of package store: Catalog, DocLog and
-// Notifier (an in-process fan-out, so engines sharing one Store see each
-// other's appends).
+// implements every capability of package store: Catalog, DocLog, Accounts,
+// Sessions, Invitations, Audit and Notifier (an in-process fan-out, so
+// engines sharing one Store see each other's appends).
 //
 // # Layout (format 1)
 //
@@ -11,6 +11,21 @@
 //	docs/<id>/       "snap" -> Document JSON, "info" -> DocInfo JSON,
 //	                 "head" -> 8-byte big-endian seq, "first" -> oldest seq kept
 //	docs/<id>/log/   8-byte big-endian seq -> Update JSON
+//	accounts         id -> Account JSON
+//	emails           lower-cased email -> account id
+//	members          pair(bpf, account) -> Membership JSON
+//	teams            pair(account, bpf) -> "" (index of members by account)
+//	sessions         id -> Session JSON
+//	account-sessions pair(account, session id) -> "" (index)
+//	invitations      id -> Invitation JSON
+//	bpf-invitations  pair(bpf, invitation id) -> "" (index)
+//	audit            8-byte big-endian seq -> AuditEntry JSON; the bucket's
+//	                 sequence is the last seq given
+//
+// pair(a, b) is the uvarint length of a, a, then b: the keys of one a are
+// contiguous and no id, whatever bytes it holds, can run into the next.
+// The buckets from accounts on were added within format 1: Open creates
+// them in an older file, and an older binary ignores them.
 //
 // # Concurrency
 //
@@ -24,7 +39,10 @@
 // One process per file: bbolt locks it, and Open fails with store.ErrInUse
 // after its timeout. Engines in one process share one *Store rather than
 // opening the file twice. A record that cannot be decoded is reported as
-// store.ErrCorrupt for that record only; nothing repairs it.
+// store.ErrCorrupt for that record only; nothing repairs it, except that
+// UpdateAccount may replace an unreadable account. ListAudit reads the log
+// from After on and filters as it goes, without indexes: fine for the
+// thousands of entries a year of BPFs makes.
 package boltstore
 
 import (
@@ -62,7 +80,26 @@ var (
 	keyInfo    = []byte("info")
 	keyHead    = []byte("head")
 	keyFirst   = []byte("first")
+
+	bucketAccounts        = []byte("accounts")
+	bucketEmails          = []byte("emails")
+	bucketMembers         = []byte("members")
+	bucketTeams           = []byte("teams")
+	bucketSessions        = []byte("sessions")
+	bucketAccountSessions = []byte("account-sessions")
+	bucketInvitations     = []byte("invitations")
+	bucketBPFInvitations  = []byte("bpf-invitations")
+	bucketAudit           = []byte("audit")
 )
+
+// topBuckets are created by Open when missing.
+var topBuckets = [][]byte{
+	bucketBPFs, bucketDocs,
+	bucketAccounts, bucketEmails, bucketMembers, bucketTeams,
+	bucketSessions, bucketAccountSessions,
+	bucketInvitations, bucketBPFInvitations,
+	bucketAudit,
+}
 
 // Store is a store.Store and a store.Notifier on one bbolt file.
 type Store struct {
@@ -71,10 +108,14 @@ type Store struct {
 }
 
 var (
-	_ store.Catalog  = (*Store)(nil)
-	_ store.DocLog   = (*Store)(nil)
-	_ store.Store    = (*Store)(nil)
-	_ store.Notifier = (*Store)(nil)
+	_ store.Catalog     = (*Store)(nil)
+	_ store.DocLog      = (*Store)(nil)
+	_ store.Accounts    = (*Store)(nil)
+	_ store.Sessions    = (*Store)(nil)
+	_ store.Invitations = (*Store)(nil)
+	_ store.Audit       = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.Notifier    = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the store in dir. It waits at most
@@ -105,7 +146,7 @@ func Open(dir string, lockTimeout time.Duration) (*Store, error) {
 		} else if err := meta.Put(keyFormat, []byte(fmt.Sprint(FormatVersion))); err != nil {
 			return err
 		}
-		for _, b := range [][]byte{bucketBPFs, bucketDocs} {
+		for _, b := range topBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

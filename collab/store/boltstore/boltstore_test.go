@@ -65,6 +65,62 @@ func TestFormat1Fixture(t *testing.T) {
 	if b, err := s.GetBPF(ctx, "bpf-fixture"); err != nil || b.Year != 2026 {
 		t.Fatalf("fixture BPF = %+v, %v", b, err)
 	}
+	// The buckets added within format 1 are created on open: the people
+	// and the audit log start empty and work.
+	if list, err := s.ListAccounts(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("fixture ListAccounts = %v, %v; want none", list, err)
+	}
+	if err := s.CreateAccount(ctx, &store.Account{ID: "a", Email: "a@example.org", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil || seq != 1 {
+		t.Fatalf("fixture AppendAudit = %d, %v; want 1", seq, err)
+	}
+}
+
+// TestReopen checks that the people and the audit log outlive the Store,
+// and that audit seqs go on from where they were.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateAccount(ctx, &store.Account{ID: "a", Email: "Ana@Example.org", Created: at}))
+	must(s.SetMembership(ctx, store.Membership{BPF: "x", Account: "a", Role: "co-facilitator", Added: at}))
+	must(s.CreateSession(ctx, &store.Session{ID: "h", Account: "a", Created: at, Expires: at.Add(time.Hour)}))
+	must(s.CreateInvitation(ctx, &store.Invitation{ID: "i", BPF: "x", Created: at, Expires: at.Add(time.Hour)}))
+	for range 3 {
+		_, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"})
+		must(err)
+	}
+	must(s.Close())
+
+	s, err = Open(dir, time.Second)
+	must(err)
+	defer s.Close()
+	if a, err := s.AccountByEmail(ctx, "ana@example.org"); err != nil || a.ID != "a" {
+		t.Fatalf("AccountByEmail after reopen = %+v, %v", a, err)
+	}
+	if ms, err := s.Members(ctx, "x"); err != nil || len(ms) != 1 {
+		t.Fatalf("Members after reopen = %+v, %v", ms, err)
+	}
+	if _, err := s.GetSession(ctx, "h", at); err != nil {
+		t.Fatalf("GetSession after reopen: %v", err)
+	}
+	if _, err := s.TakeInvitation(ctx, "i", "a", at); err != nil {
+		t.Fatalf("TakeInvitation after reopen: %v", err)
+	}
+	if seq, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil || seq != 4 {
+		t.Fatalf("AppendAudit after reopen = %d, %v; want 4", seq, err)
+	}
 }
 
 func TestRefusesNewerFormat(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,205 @@ func TestCorruptSeqs(t *testing.T) {
 	wantCorrupt(t, "LogStart(e)", err, "document e first")
 	if head, err := s.Head(ctx, "e"); err != nil || head != 1 {
 		t.Fatalf("Head(e) = %d, %v; want 1", head, err)
+	}
+}
+
+func createAccounts(t *testing.T, s *Store, ids ...string) {
+	t.Helper()
+	for i, id := range ids {
+		a := &store.Account{ID: id, Email: id + "@example.org", Name: "Person " + id, Secretariat: i%2 == 0,
+			Created: at.Add(time.Duration(i) * time.Hour)}
+		if err := s.CreateAccount(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func accountIDs(list []*store.Account) string {
+	var s []string
+	for _, a := range list {
+		s = append(s, a.ID)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestCorruptAccount(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	createAccounts(t, s, "a", "b", "c", "d")
+	putRaw(t, s, []string{"accounts"}, []byte("b"), []byte(`{"id":"b","email":`))
+	putRaw(t, s, []string{"accounts"}, []byte("d"), []byte(`{"id":"zzz","email":"d@example.org"}`))
+
+	list, err := s.ListAccounts(ctx)
+	if accountIDs(list) != "a,c" {
+		t.Fatalf("ListAccounts = %s; want a,c, the readable ones", accountIDs(list))
+	}
+	wantCorrupt(t, "ListAccounts", err, "account b")
+	wantCorrupt(t, "ListAccounts", err, "account d")
+	_, err = s.GetAccount(ctx, "b")
+	wantCorrupt(t, "GetAccount(b)", err, "account b")
+	_, err = s.AccountByEmail(ctx, "B@example.org")
+	wantCorrupt(t, "AccountByEmail(b's email)", err, "account b")
+	if a, err := s.GetAccount(ctx, "c"); err != nil || a.Name != "Person c" {
+		t.Fatalf("GetAccount(c) = %+v, %v; want it intact", a, err)
+	}
+	// a and c are of the Secretariat; b was too, but cannot be read.
+	n, err := s.CountSecretariat(ctx)
+	if n != 2 {
+		t.Fatalf("CountSecretariat = %d; want 2, the readable ones", n)
+	}
+	wantCorrupt(t, "CountSecretariat", err, "account b")
+
+	// An unreadable account still holds its email, and can be replaced.
+	err = s.CreateAccount(ctx, &store.Account{ID: "e", Email: "b@example.org", Created: at})
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("CreateAccount(b's email) = %v; want ErrExists", err)
+	}
+	repaired := &store.Account{ID: "b", Email: "b.new@example.org", Name: "Person b", Created: at}
+	if err := s.UpdateAccount(ctx, repaired); err != nil {
+		t.Fatalf("UpdateAccount(b) = %v; want the unreadable record replaced", err)
+	}
+	if a, err := s.AccountByEmail(ctx, "b.new@example.org"); err != nil || a.ID != "b" {
+		t.Fatalf("AccountByEmail(b's new email) = %+v, %v; want b", a, err)
+	}
+	if _, err := s.AccountByEmail(ctx, "b@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AccountByEmail(b's old email) = %v; want ErrNotFound", err)
+	}
+	if err := s.CreateAccount(ctx, &store.Account{ID: "e", Email: "b@example.org", Created: at}); err != nil {
+		t.Fatalf("CreateAccount(b's old email) = %v; want it free", err)
+	}
+}
+
+func TestCorruptMembership(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for i, acct := range []string{"a", "b", "c"} {
+		for _, bpf := range []string{"x", "y"} {
+			m := store.Membership{BPF: bpf, Account: acct, Role: "co-facilitator", Added: at.Add(time.Duration(i) * time.Hour)}
+			if err := s.SetMembership(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	putRaw(t, s, []string{"members"}, pairKey("x", "b"), []byte(`[]`))
+	list, err := s.Members(ctx, "x")
+	if len(list) != 2 || list[0].Account != "a" || list[1].Account != "c" {
+		t.Fatalf("Members(x) = %+v; want a, c", list)
+	}
+	wantCorrupt(t, "Members(x)", err, "membership of account b in BPF x")
+	teams, err := s.Memberships(ctx, "b")
+	if len(teams) != 1 || teams[0].BPF != "y" {
+		t.Fatalf("Memberships(b) = %+v; want y", teams)
+	}
+	wantCorrupt(t, "Memberships(b)", err, "membership of account b in BPF x")
+	if list, err := s.Members(ctx, "y"); err != nil || len(list) != 3 {
+		t.Fatalf("Members(y) = %+v, %v; want a, b, c", list, err)
+	}
+	// Setting it again replaces it.
+	if err := s.SetMembership(ctx, store.Membership{BPF: "x", Account: "b", Role: "mag-facilitator", Added: at}); err != nil {
+		t.Fatal(err)
+	}
+	if teams, err := s.Memberships(ctx, "b"); err != nil || len(teams) != 2 || teams[0].Role != "mag-facilitator" {
+		t.Fatalf("Memberships(b) after repair = %+v, %v", teams, err)
+	}
+}
+
+func TestCorruptSession(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for _, id := range []string{"h1", "h2", "h3"} {
+		if err := s.CreateSession(ctx, &store.Session{ID: id, Account: "ana", Created: at, Expires: at.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putRaw(t, s, []string{"sessions"}, []byte("h2"), []byte(`{"id":"h2","expires":"yesterday"}`))
+	_, err := s.GetSession(ctx, "h2", at)
+	wantCorrupt(t, "GetSession(h2)", err, "session h2")
+	if sess, err := s.GetSession(ctx, "h1", at); err != nil || sess.Account != "ana" {
+		t.Fatalf("GetSession(h1) = %+v, %v; want it intact", sess, err)
+	}
+	// Signing out deletes an unreadable session too.
+	if err := s.DeleteSession(ctx, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "h2", at); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetSession(h2) after DeleteSession = %v; want ErrNotFound", err)
+	}
+	// Its index entry is left over, and not counted.
+	putRaw(t, s, []string{"sessions"}, []byte("h3"), []byte(`garbage`))
+	if n, err := s.DeleteSessions(ctx, "ana"); err != nil || n != 2 {
+		t.Fatalf("DeleteSessions(ana) = %d, %v; want 2 (h1 and the unreadable h3)", n, err)
+	}
+	if _, err := s.GetSession(ctx, "h3", at); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetSession(h3) after DeleteSessions = %v; want ErrNotFound", err)
+	}
+}
+
+func TestCorruptInvitation(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for i, id := range []string{"i1", "i2", "i3"} {
+		inv := &store.Invitation{ID: id, BPF: "x", Role: "co-facilitator", Created: at.Add(time.Duration(i) * time.Hour), Expires: at.Add(48 * time.Hour)}
+		if err := s.CreateInvitation(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putRaw(t, s, []string{"invitations"}, []byte("i2"), []byte(`{"id":"i2","bpf":"x","revoked":"no"}`))
+	list, err := s.ListInvitations(ctx, "x")
+	if len(list) != 2 || list[0].ID != "i3" || list[1].ID != "i1" {
+		t.Fatalf("ListInvitations(x) = %+v; want i3, i1", list)
+	}
+	wantCorrupt(t, "ListInvitations(x)", err, "invitation i2")
+	_, err = s.TakeInvitation(ctx, "i2", "ana", at)
+	wantCorrupt(t, "TakeInvitation(i2)", err, "invitation i2")
+	wantCorrupt(t, "RevokeInvitation(i2)", s.RevokeInvitation(ctx, "i2"), "invitation i2")
+	if inv, err := s.TakeInvitation(ctx, "i1", "ana", at); err != nil || inv.UsedBy != "ana" {
+		t.Fatalf("TakeInvitation(i1) = %+v, %v; want taken", inv, err)
+	}
+}
+
+func TestCorruptAuditEntry(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for i := range 6 {
+		bpf := map[bool]string{true: "x", false: "y"}[i%2 == 0]
+		if _, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Account: "ana", Action: "sign-in", BPF: bpf}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putRaw(t, s, []string{"audit"}, seqKey(3), []byte(`{"seq":3,"time":`))
+	putRaw(t, s, []string{"audit"}, seqKey(4), []byte(`{"seq":40,"action":"sign-in"}`))
+	seqs := func(list []store.AuditEntry) []int64 {
+		var out []int64
+		for _, e := range list {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	list, err := s.ListAudit(ctx, store.AuditFilter{})
+	if got := seqs(list); !slices.Equal(got, []int64{1, 2, 5, 6}) {
+		t.Fatalf("ListAudit = %v; want 1, 2, 5, 6", got)
+	}
+	wantCorrupt(t, "ListAudit", err, "audit entry 3")
+	wantCorrupt(t, "ListAudit", err, "audit entry 4")
+	// Filtered: an unreadable entry is reported, since it might match.
+	list, err = s.ListAudit(ctx, store.AuditFilter{BPF: "x"})
+	if got := seqs(list); !slices.Equal(got, []int64{1, 5}) {
+		t.Fatalf("ListAudit(x) = %v; want 1, 5", got)
+	}
+	wantCorrupt(t, "ListAudit(x)", err, "audit entry 3")
+	// Paged past it: sound.
+	if list, err := s.ListAudit(ctx, store.AuditFilter{After: 4}); err != nil || !slices.Equal(seqs(list), []int64{5, 6}) {
+		t.Fatalf("ListAudit(after 4) = %v, %v; want 5, 6", seqs(list), err)
+	}
+	// The unreadable ones do not count towards Limit.
+	list, err = s.ListAudit(ctx, store.AuditFilter{After: 1, Limit: 2})
+	if got := seqs(list); !slices.Equal(got, []int64{2, 5}) {
+		t.Fatalf("ListAudit(after 1, limit 2) = %v; want 2, 5", got)
+	}
+	wantCorrupt(t, "ListAudit(after 1, limit 2)", err, "audit entry 3")
+	// Appending goes on from the last seq given.
+	if seq, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil || seq != 7 {
+		t.Fatalf("AppendAudit = %d, %v; want 7", seq, err)
 	}
 }

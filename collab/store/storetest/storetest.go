@@ -4,15 +4,21 @@
 //
 // A backend's tests call the suite of each capability it implements:
 //
-//	storetest.RunCatalog(t, newCatalog)   // store.Catalog
-//	storetest.RunDocLog(t, newDocLog)     // store.DocLog
-//	storetest.RunNotifier(t, newNotifier) // store.Notifier
-//	storetest.Run(t, newStore)            // a full store.Store: all of the above
+//	storetest.RunCatalog(t, newCatalog)         // store.Catalog
+//	storetest.RunDocLog(t, newDocLog)           // store.DocLog
+//	storetest.RunAccounts(t, newAccounts)       // store.Accounts
+//	storetest.RunSessions(t, newSessions)       // store.Sessions
+//	storetest.RunInvitations(t, newInvitations) // store.Invitations
+//	storetest.RunAudit(t, newAudit)             // store.Audit
+//	storetest.RunVersions(t, newVersions)       // store.Versions
+//	storetest.RunNotifier(t, newNotifier)       // store.Notifier
+//	storetest.Run(t, newStore)                  // a full store.Store: all of the above
 //
 // Every check is a named subtest, so one can be run alone with -run. Tests
 // with random choices log their seed; set STORETEST_SEED to repeat one.
 // Nothing waits on the wall clock: goroutines meet on channels, and the only
-// timer is a guard that turns a hang into a failure.
+// timer is a guard that turns a hang into a failure. Expiry is tested with
+// the times the methods take, never with the clock.
 package storetest
 
 import (
@@ -75,9 +81,9 @@ func runAll[S any](t *testing.T, newS func(t *testing.T) S, tests []subtest[S]) 
 }
 
 // Run runs every suite a full store must pass, each under its own name
-// (Catalog, DocLog, Notifier, Store), the Notifier one only when the store
-// implements store.Notifier. It runs the notifier suite with one handle
-// twice; a backend with several clients also calls RunNotifier with two.
+// (Catalog, DocLog, Accounts, Sessions, Invitations, Audit, Versions,
+// Notifier, Store), the Notifier one only when the store implements
+// store.Notifier. It runs the notifier suite with one handle twice; a backend with several clients also calls RunNotifier with two.
 func Run(t *testing.T, newStore NewStore) {
 	fresh := func(t *testing.T) store.Store {
 		s := newStore(t)
@@ -89,6 +95,21 @@ func Run(t *testing.T, newStore NewStore) {
 	})
 	t.Run("DocLog", func(t *testing.T) {
 		RunDocLog(t, func(t *testing.T) DocLogStore { return fresh(t) })
+	})
+	t.Run("Accounts", func(t *testing.T) {
+		RunAccounts(t, func(t *testing.T) store.Accounts { return fresh(t) })
+	})
+	t.Run("Sessions", func(t *testing.T) {
+		RunSessions(t, func(t *testing.T) store.Sessions { return fresh(t) })
+	})
+	t.Run("Invitations", func(t *testing.T) {
+		RunInvitations(t, func(t *testing.T) store.Invitations { return fresh(t) })
+	})
+	t.Run("Audit", func(t *testing.T) {
+		RunAudit(t, func(t *testing.T) store.Audit { return fresh(t) })
+	})
+	t.Run("Versions", func(t *testing.T) {
+		RunVersions(t, func(t *testing.T) VersionsStore { return fresh(t) })
 	})
 	t.Run("Notifier", func(t *testing.T) {
 		if _, ok := fresh(t).(store.Notifier); !ok {
@@ -218,5 +239,23 @@ func testClosed(t *testing.T, s store.Store) {
 	}
 	if _, err := s.ListDocuments(ctx, ""); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("ListDocuments after Close = %v; want ErrClosed", err)
+	}
+	if _, err := s.GetAccount(ctx, "a"); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("GetAccount after Close = %v; want ErrClosed", err)
+	}
+	if err := s.CreateAccount(ctx, account("a", "a@example.org", 0)); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("CreateAccount after Close = %v; want ErrClosed", err)
+	}
+	if _, err := s.GetSession(ctx, "h", t0); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("GetSession after Close = %v; want ErrClosed", err)
+	}
+	if _, err := s.TakeInvitation(ctx, "i", "a", t0); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("TakeInvitation after Close = %v; want ErrClosed", err)
+	}
+	if _, err := s.AppendAudit(ctx, store.AuditEntry{Time: t0, Action: "sign-in"}); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("AppendAudit after Close = %v; want ErrClosed", err)
+	}
+	if _, err := s.ListAudit(ctx, store.AuditFilter{}); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("ListAudit after Close = %v; want ErrClosed", err)
 	}
 }
