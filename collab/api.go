@@ -104,17 +104,29 @@ func (s *Server) createBPF(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
+	b, err := s.makeBPF(r, req)
+	if err != nil {
+		s.refuse(w, r, "bpf", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+// makeBPF checks and stores a new BPF (for the API and the dashboard).
+func (s *Server) makeBPF(r *http.Request, req createBPFRequest) (*editor.BPF, error) {
 	b := &editor.BPF{ID: s.newID(), Name: strings.TrimSpace(req.Name), Year: req.Year, MeetingDate: req.MeetingDate, Created: s.now().UTC()}
 	if err := b.Validate(); err != nil {
-		s.storeError(w, r, "bpf", err)
-		return
+		return nil, err
+	}
+	if err := s.allowCreation(r); err != nil {
+		return nil, err
 	}
 	if err := s.store.PutBPF(r.Context(), b); err != nil {
-		s.storeError(w, r, "bpf", err)
-		return
+		return nil, err
 	}
 	s.log.Info("bpf created", "bpf", b.ID, "name", b.Name)
-	writeJSON(w, http.StatusCreated, b)
+	s.audit(r.Context(), r, "bpf created", b.ID, "", b.Name)
+	return b, nil
 }
 
 func (s *Server) listBPFs(w http.ResponseWriter, r *http.Request) {
@@ -168,32 +180,54 @@ func (s *Server) createDocument(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	if req.Template == "" {
-		writeError(w, http.StatusBadRequest, "invalid", `"template" is required; GET /api/templates lists them`)
+	doc, err := s.makeDocument(r, req)
+	if err != nil {
+		if errors.Is(err, errUnknownBPF) {
+			writeError(w, http.StatusBadRequest, "unknown_bpf", err.Error())
+			return
+		}
+		s.refuse(w, r, "document", err)
 		return
+	}
+	w.Header().Set("Location", "/api/documents/"+doc.ID)
+	writeJSON(w, http.StatusCreated, doc)
+}
+
+// errUnknownBPF: a document names a BPF that does not exist.
+var errUnknownBPF = fmt.Errorf("%w: no such BPF", editor.ErrInvalid)
+
+// makeDocument checks and stores a new document from a template (for
+// the API and the dashboard).
+func (s *Server) makeDocument(r *http.Request, req createDocumentRequest) (*editor.Document, error) {
+	if req.Template == "" {
+		return nil, fmt.Errorf("%w: \"template\" is required; GET /api/templates lists them", editor.ErrInvalid)
 	}
 	tmpl, err := editor.LookupTemplate(req.Template)
 	if err != nil {
-		s.storeError(w, r, "template", err)
-		return
+		return nil, err
 	}
 	title, err := editor.CheckTitle(req.Title, "document title")
 	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
+		return nil, err
 	}
-	if !s.checkBPF(w, r, req.BPF) {
-		return
+	if req.BPF != "" {
+		if _, err := s.store.GetBPF(r.Context(), req.BPF); errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("bpf %q does not exist: %w", req.BPF, errUnknownBPF)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if err := s.allowCreation(r); err != nil {
+		return nil, err
 	}
 	doc := tmpl.NewDocument(s.newID(), title, s.now().UTC())
 	doc.BPF = req.BPF
 	if err := s.store.CreateDocument(r.Context(), doc); err != nil {
-		s.storeError(w, r, "document", err)
-		return
+		return nil, err
 	}
 	s.log.Info("document created", "doc", doc.ID, "template", doc.Template)
-	w.Header().Set("Location", "/api/documents/"+doc.ID)
-	writeJSON(w, http.StatusCreated, doc)
+	s.audit(r.Context(), r, "document created", doc.BPF, doc.ID, doc.Title)
+	return doc, nil
 }
 
 // importResponse is the answer to an import: the new document and what
@@ -236,61 +270,90 @@ func (s *Server) importDocument(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, importResponse{Document: doc, Report: report})
 		return
 	}
+	if err := s.allowCreation(r); err != nil {
+		s.refuse(w, r, "document", err)
+		return
+	}
 	if err := s.store.CreateDocument(r.Context(), doc); err != nil {
 		s.storeError(w, r, "document", err)
 		return
 	}
 	s.log.Info("document imported", "doc", doc.ID, "template", doc.Template, "bytes", len(src))
+	s.audit(r.Context(), r, "document imported", doc.BPF, doc.ID, doc.Title)
 	w.Header().Set("Location", "/api/documents/"+doc.ID)
 	writeJSON(w, http.StatusCreated, importResponse{Document: doc, Report: report})
 }
 
 func (s *Server) listDocuments(w http.ResponseWriter, r *http.Request) {
-	list, err := s.store.ListDocuments(r.Context(), r.URL.Query().Get("bpf"))
+	list, err := s.visibleDocuments(r, r.URL.Query().Get("bpf"))
 	if err != nil {
 		s.storeError(w, r, "document", err)
-		return
-	}
-	if list == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"documents": []any{}})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"documents": list})
 }
 
-func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+// docListing is a document in a listing: its summary and its stage.
+type docListing struct {
+	store.DocInfo
+	Stage editor.Stage `json:"stage,omitempty"`
+	// Published: a version is published; Editable: the person may edit
+	// the live text.
+	Published bool `json:"published,omitempty"`
+	Editable  bool `json:"editable,omitempty"`
+}
+
+// visibleDocuments lists the documents (of one BPF, or all) the person
+// may read, live or published; damaged entries only for the Secretariat.
+func (s *Server) visibleDocuments(r *http.Request, bpf string) ([]docListing, error) {
+	list, err := s.store.ListDocuments(r.Context(), bpf)
 	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
+		return nil, err
 	}
+	wh := whoOf(r)
+	secretariat := wh.account != nil && wh.account.Secretariat
+	out := []docListing{}
+	for _, info := range list {
+		if info.Broken != "" {
+			if secretariat {
+				out = append(out, docListing{DocInfo: info})
+			}
+			continue
+		}
+		doc, err := s.currentDocument(r.Context(), info.ID)
+		if err != nil {
+			if secretariat {
+				info.Broken = "the document cannot be read"
+				out = append(out, docListing{DocInfo: info})
+			}
+			continue
+		}
+		if s.readable(r.Context(), wh, doc) {
+			role, _ := s.roleFor(r.Context(), wh, doc.BPF)
+			out = append(out, docListing{DocInfo: info, Stage: doc.Workflow.StageOf(), Published: doc.Workflow.Published > 0,
+				Editable: access.Check(role, access.EditText, authority.ContextOf(doc, s.now())) == nil})
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) getDocument(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc := d.doc
 	writeJSON(w, http.StatusOK, doc)
 }
 
-func (s *Server) completeness(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
-	}
+func (s *Server) completeness(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc := d.doc
 	writeJSON(w, http.StatusOK, editor.Check(doc))
 }
 
-func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
-	}
+func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc := d.doc
 	writeJSON(w, http.StatusOK, s.render.render(doc))
 }
 
-func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.storeError(w, r, "document", err)
-		return
-	}
+func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc := d.doc
 	format := r.URL.Query().Get("format")
 	switch format {
 	case "md", "markdown", "":
@@ -332,13 +395,13 @@ type addSectionRequest struct {
 	Text  string `json:"text"`
 }
 
-func (s *Server) addSection(w http.ResponseWriter, r *http.Request) {
+func (s *Server) addSection(w http.ResponseWriter, r *http.Request, d docRequest) {
 	var req addSectionRequest
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	out, err := s.do(r.Context(), r.PathValue("id"), authority.AddSection{
-		Author: s.apiAuthor(r), Title: req.Title, Text: req.Text, Time: s.now().UTC(),
+	out, err := s.do(r.Context(), d.doc.ID, authority.AddSection{
+		Author: s.authorOf(r, d.role), Title: req.Title, Text: req.Text, Time: s.now().UTC(),
 	})
 	if err != nil {
 		s.storeError(w, r, "document", err)
@@ -349,7 +412,7 @@ func (s *Server) addSection(w http.ResponseWriter, r *http.Request) {
 
 // history lists a document's accepted updates after a sequence number, as
 // kept in its log.
-func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+func (s *Server) history(w http.ResponseWriter, r *http.Request, d docRequest) {
 	q := r.URL.Query()
 	after, limit := int64(0), 1000
 	if v := q.Get("after"); v != "" {
@@ -381,12 +444,4 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		ups = []store.Update{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updates": ups})
-}
-
-// apiAuthor is who a command made through the HTTP API acts for. Its
-// client id is new for every command (and of a form no websocket client
-// can have), so two commands never pass for one repeated.
-func (s *Server) apiAuthor(r *http.Request) authority.Author {
-	// Until people sign in, the API acts as the Secretariat.
-	return authority.Author{Client: "api:" + s.newID(), Name: "API", Role: access.Secretariat}
 }

@@ -209,6 +209,7 @@ func TestAPICrossSiteRefused(t *testing.T) {
 		{"https://bpf.example.org", 201},
 	} {
 		req, _ := http.NewRequest("POST", e.URL+"/api/documents", strings.NewReader(body))
+		req.Header = e.Header()
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", tc.origin)
 		resp, err := e.HTTP.Client().Do(req)

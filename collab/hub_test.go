@@ -12,6 +12,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/client"
 	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
@@ -39,7 +40,10 @@ func TestPresence(t *testing.T) {
 	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{PresenceIdle: time.Hour}})
 	d := e.CreateDoc(t, "bpf-output", "Presence")
 	ctx := waitCtx(t)
-	a := e.Dial(t, d.ID, "writer-a")
+	// a is another member of the Secretariat; the name the others see is
+	// her account's, not the one her client says.
+	ana := e.NewPerson(t, access.Secretariat, "")
+	a := ana.Dial(t, d.ID, "writer-a")
 	b := e.Dial(t, d.ID, "writer-b")
 	if err := a.Edit("issues", replaceAll("Hello 😀 world")); err != nil {
 		t.Fatal(err)
@@ -62,8 +66,8 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("b never saw a's selection: %v; peers %+v", err, b.Peers())
 	}
 	pa := b.Peers()[a.ID()]
-	if pa.Name != "Name of writer-a" || pa.Color == "" {
-		t.Fatalf("peer = %+v; want a name and a colour", pa)
+	if pa.Name != ana.Account.Name || pa.Color == "" {
+		t.Fatalf("peer = %+v; want the name of a's account (%q) and a colour", pa, ana.Account.Name)
 	}
 	// b types before the selection: a newcomer sees it mapped.
 	if err := b.Edit("issues", insertAt(0, "Say: ")); err != nil {

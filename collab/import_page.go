@@ -56,7 +56,7 @@ type importSection struct {
 	Blocks   int
 }
 
-const importContent = `{{define "content"}}{{with .Content}}<main class="bpf-doc" id="import">
+const importContent = `{{define "content"}}{{$csrf := .CSRF}}{{with .Content}}<main class="bpf-doc" id="import">
 <p><a href="/">bpfdraft</a></p>
 {{if .Error}}<div class="error-summary" role="alert" aria-labelledby="error-title" tabindex="-1">
 <h2 id="error-title">There is a problem</h2>
@@ -65,6 +65,7 @@ const importContent = `{{define "content"}}{{with .Content}}<main class="bpf-doc
 {{end}}<h1>Import a draft</h1>
 <p>Bring a draft written in Google Docs, HedgeDoc, Etherpad or any editor that saves Markdown. You will see where each of its headings goes before anything is stored.</p>
 <form method="post" action="/import" enctype="multipart/form-data" novalidate>
+{{with $csrf}}<input type="hidden" name="csrf" value="{{.}}">{{end}}
 <div class="form-group">
 <label for="template">Template</label>
 <select id="template" name="template">{{$t := .Template}}{{range .Templates}}<option value="{{.Name}}"{{if eq .Name $t}} selected{{end}}>{{.Title}}</option>{{end}}</select>
@@ -132,7 +133,7 @@ var importPageTemplate = template.Must(editor.PageTemplate(importContent, import
 func (s *Server) importPage(w http.ResponseWriter, r *http.Request) {
 	f := s.newImportForm(r)
 	f.Template = "bpf-output"
-	s.writeImportPage(w, http.StatusOK, f)
+	s.writeImportPage(w, r, http.StatusOK, f)
 }
 
 func (s *Server) newImportForm(r *http.Request) *importForm {
@@ -143,24 +144,26 @@ func (s *Server) newImportForm(r *http.Request) *importForm {
 	return f
 }
 
-func (s *Server) writeImportPage(w http.ResponseWriter, status int, f *importForm) {
+func (s *Server) writeImportPage(w http.ResponseWriter, r *http.Request, status int, f *importForm) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.writePageStatus(w, status, importPageTemplate, editor.Layout{Title: "Import a draft — bpfdraft", Scripts: []string{"/assets/import.js"}, Content: f})
+	l := s.layout(r, "Import a draft", f)
+	l.Scripts = []string{"/assets/import.js"}
+	s.writePageStatus(w, status, importPageTemplate, l)
 }
 
 // importPost previews the mapping of a draft or imports it.
 func (s *Server) importPost(w http.ResponseWriter, r *http.Request) {
 	f := s.newImportForm(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 2*s.cfg.MaxImportBytes+1<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, s.formBytes())
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			f.Error, f.ErrorFor = fmt.Sprintf("The draft is over the import size limit of %d bytes", s.cfg.MaxImportBytes), "file"
-			s.writeImportPage(w, http.StatusRequestEntityTooLarge, f)
+			s.writeImportPage(w, r, http.StatusRequestEntityTooLarge, f)
 			return
 		}
 		f.Error, f.ErrorFor = "The form could not be read: send it again", "file"
-		s.writeImportPage(w, http.StatusBadRequest, f)
+		s.writeImportPage(w, r, http.StatusBadRequest, f)
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
@@ -179,19 +182,19 @@ func (s *Server) importPost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		f.Template = "bpf-output"
 		f.Error, f.ErrorFor = "Choose a template", "template"
-		s.writeImportPage(w, http.StatusBadRequest, f)
+		s.writeImportPage(w, r, http.StatusBadRequest, f)
 		return
 	}
 	if f.BPF != "" {
 		if _, err := s.store.GetBPF(r.Context(), f.BPF); err != nil {
 			f.Error, f.ErrorFor = "Choose a Best Practice Forum from the list", "bpf"
-			s.writeImportPage(w, http.StatusBadRequest, f)
+			s.writeImportPage(w, r, http.StatusBadRequest, f)
 			return
 		}
 	}
 	if strings.TrimSpace(f.Source) == "" {
 		f.Error, f.ErrorFor = "Choose a Markdown file or paste the draft", "file"
-		s.writeImportPage(w, http.StatusBadRequest, f)
+		s.writeImportPage(w, r, http.StatusBadRequest, f)
 		return
 	}
 	opts := editor.ImportOptions{Title: f.Title, Assign: map[int]string{}}
@@ -223,23 +226,29 @@ func (s *Server) importPost(w http.ResponseWriter, r *http.Request) {
 		if limit != nil && limit.Limit == "title length" {
 			f.ErrorFor = "title"
 		}
-		s.writeImportPage(w, status, f)
+		s.writeImportPage(w, r, status, f)
 		return
 	}
 	if r.FormValue("action") == "import" {
 		doc.BPF = f.BPF
+		if err := s.allowCreation(r); err != nil {
+			f.Error, f.ErrorFor = s.messageOf(r, err), "file"
+			s.writeImportPage(w, r, statusOf(err), f)
+			return
+		}
 		if err := s.store.CreateDocument(r.Context(), doc); err != nil {
 			s.log.Error("import page: store", "err", err)
 			f.Error, f.ErrorFor = "The document could not be stored; try again", "file"
-			s.writeImportPage(w, http.StatusInternalServerError, f)
+			s.writeImportPage(w, r, http.StatusInternalServerError, f)
 			return
 		}
 		s.log.Info("document imported", "doc", doc.ID, "template", doc.Template, "bytes", len(f.Source), "via", "import page")
+		s.audit(r.Context(), r, "document imported", doc.BPF, doc.ID, doc.Title)
 		http.Redirect(w, r, "/edit/"+doc.ID, http.StatusSeeOther)
 		return
 	}
 	f.fill(tmpl, doc, rep)
-	s.writeImportPage(w, http.StatusOK, f)
+	s.writeImportPage(w, r, http.StatusOK, f)
 }
 
 // fill puts a proposed (or chosen) mapping on the page.

@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/frontend"
@@ -49,26 +51,71 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	role, err := s.roleFor(r.Context(), whoOf(r), doc.BPF)
+	if err != nil {
+		s.log.Error("role for a page", "doc", doc.ID, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	// The team reads the live draft (unless it asks for the published
+	// version); the public reads what is published.
+	c := authority.ContextOf(doc, s.now())
+	live := access.Check(role, access.ReadDraft, c) == nil && r.URL.Query().Get("version") != "published"
+	if !live {
+		if access.Check(role, access.ReadPublished, c) != nil {
+			http.Error(w, "This document is not published yet.", http.StatusNotFound)
+			return
+		}
+		published, err := s.publishedDocument(r, doc)
+		if err != nil {
+			s.log.Error("read the published version", "doc", doc.ID, "err", err)
+			http.Error(w, "The published version of this document cannot be read.", http.StatusInternalServerError)
+			return
+		}
+		doc = published
+	}
 	rd := s.render.render(doc)
 	opts := s.pageOptions(r, doc, true)
-	s.writePage(w, editor.DocumentTemplate(), editor.Layout{Title: rd.PageTitle(opts), Content: rd.View(opts)})
+	l := s.layout(r, "", rd.View(opts))
+	l.Title = rd.PageTitle(opts)
+	s.writePage(w, editor.DocumentTemplate(), l)
 }
 
-var homePage = template.Must(editor.PageTemplate(`{{define "content"}}<main class="bpf-doc">
+var homePage = formPage(`{{define "content"}}{{with .Content}}<main class="bpf-doc" id="main">
 <h1>bpfdraft</h1>
 <p>Documents of IGF Best Practice Forums, written in the open.</p>
-{{if .Content}}<ul>{{range .Content}}{{if .Broken}}<li>{{or .Title .ID}} — this document cannot be read: {{.Broken}}</li>{{else}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}{{end}}</ul>{{else}}<p>No documents yet. Create one with <code>POST /api/documents</code>, or import a draft.</p>{{end}}
-<p><a href="/import">Import a draft written elsewhere</a></p>
-</main>{{end}}`, nil))
+<h2>Published</h2>
+{{if .Published}}<ul>{{range .Published}}<li><a href="/d/{{.ID}}">{{.Title}}</a> — {{if eq (print .Stage) "public-comment"}}open for public comment{{else if eq (print .Stage) "final"}}final{{else}}{{.Stage}}{{end}}</li>{{end}}</ul>{{else}}<p>Nothing is published yet.</p>{{end}}
+{{with .Drafts}}<h2>Drafts you work on</h2>
+<ul>{{range .}}{{if .Broken}}<li>{{or .Title .ID}} — this document cannot be read: {{.Broken}}</li>{{else}}<li><a href="/d/{{.ID}}">{{.Title}}</a> ({{.Stage}}) — <a href="/edit/{{.ID}}" aria-label="Edit {{.Title}}">edit</a></li>{{end}}{{end}}</ul>{{end}}
+{{if .Secretariat}}<p><a href="/dashboard">Go to the dashboard</a> to create BPFs and documents, invite teams and open documents for comment.</p>{{end}}
+</main>{{end}}{{end}}`)
+
+// homeData is the home page: what is published, for everyone; the
+// drafts the person may work on, for a team.
+type homeData struct {
+	Published, Drafts []docListing
+	Secretariat       bool
+}
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	list, err := s.store.ListDocuments(r.Context(), "")
+	list, err := s.visibleDocuments(r, "")
 	if err != nil {
 		s.log.Error("list documents", "err", err)
 		http.Error(w, "documents could not be listed", http.StatusInternalServerError)
 		return
 	}
-	s.writePage(w, homePage, editor.Layout{Title: "bpfdraft", Content: list})
+	wh := whoOf(r)
+	d := homeData{Secretariat: wh.signedIn() && wh.account.Secretariat}
+	for _, l := range list {
+		switch {
+		case l.Broken == "" && l.Stage != editor.StageDrafting && l.Published:
+			d.Published = append(d.Published, l)
+		case l.Broken != "" || l.Editable:
+			d.Drafts = append(d.Drafts, l)
+		}
+	}
+	s.page(w, r, http.StatusOK, homePage, "Home", d)
 }
 
 // writePage executes a page into a buffer first, so a template error is a
@@ -91,14 +138,15 @@ func (s *Server) writePageStatus(w http.ResponseWriter, status int, t *template.
 
 // editView serves the editing app's page for a document; the app itself
 // comes from /static and talks to the websocket.
-func (s *Server) editView(w http.ResponseWriter, r *http.Request) {
-	doc, ok := s.pageDocument(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) editView(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc := d.doc
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := frontend.EditorPage(w, frontend.PageData{DocID: doc.ID, Title: doc.Title}); err != nil {
+	data := frontend.PageData{DocID: doc.ID, Title: doc.Title}
+	if wh := whoOf(r); wh.session != nil {
+		data.CSRF = wh.session.CSRF
+	}
+	if err := frontend.EditorPage(w, data); err != nil {
 		s.log.Warn("editor page", "doc", doc.ID, "err", err)
 	}
 }

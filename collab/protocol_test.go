@@ -83,8 +83,9 @@ func TestIdentityCannotBeTaken(t *testing.T) {
 }
 
 // TestWebsocketToBrokenDocument: a document that cannot be loaded is
-// answered before the upgrade, with an HTTP error, never with an open
-// websocket nobody serves; one that does not exist gets 404.
+// answered before the upgrade, with an HTTP error (500 "corrupt", as
+// every route answers a damaged record), never with an open websocket
+// nobody serves; one that does not exist gets 404.
 func TestWebsocketToBrokenDocument(t *testing.T) {
 	var faulty *storetest.Faulty
 	e := collabtest.New(t, collab.Config{}, collabtest.Options{Wrap: func(s store.Store) store.Store {
@@ -95,13 +96,13 @@ func TestWebsocketToBrokenDocument(t *testing.T) {
 	for _, tc := range []struct {
 		doc    string
 		status int
-	}{{"nope", http.StatusNotFound}, {d.ID, http.StatusServiceUnavailable}} {
+	}{{"nope", http.StatusNotFound}, {d.ID, http.StatusInternalServerError}} {
 		if tc.doc == d.ID {
 			faulty.Every(storetest.OpLoadSnapshot, storetest.Fault{Err: fmt.Errorf("document %s: %w", d.ID, store.ErrCorrupt)})
 		}
 		u := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/documents/" + tc.doc + "/ws"
 		d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-		ws, resp, err := d.Dial(u, nil)
+		ws, resp, err := d.Dial(u, e.Header())
 		if err == nil {
 			ws.Close()
 			t.Fatalf("%s: upgraded", tc.doc)
@@ -161,6 +162,7 @@ func TestWebsocketOrigins(t *testing.T) {
 		{"same-origin without origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.header.Set("Cookie", e.Cookie)
 			ws, resp, err := websocket.DefaultDialer.Dial(u, tc.header)
 			if ws != nil {
 				ws.Close()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,13 +16,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/transport"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
-	"github.com/bpfdraft/bpfdraft/frontend"
 )
 
 // Config holds the server's settings. Zero values take the defaults below.
@@ -46,6 +48,46 @@ type Config struct {
 	// state-changing requests and open websockets besides the server's own
 	// host. Empty means same-origin only.
 	AllowedOrigins []string
+	// PublicOrigins are the origins (https://host[:port]) the site is
+	// reached at. A request whose Host header is not one of theirs is
+	// refused, so that a page on another domain that resolves to this
+	// server (DNS rebinding) cannot act as the site; the first makes the
+	// links the server hands out (invitations). Empty: only IP addresses
+	// and localhost are accepted as hosts, enough on one's own machine.
+	PublicOrigins []string
+	// SessionLifetime is how long a sign-in lasts (default 14 days).
+	SessionLifetime time.Duration
+	// SecureCookies marks session cookies Secure even when requests do not
+	// say they came over TLS (set it behind a TLS proxy that does not send
+	// X-Forwarded-Proto).
+	SecureCookies bool
+	// PasswordCost is bcrypt's cost for new password hashes (default
+	// bcrypt.DefaultCost; tests use bcrypt.MinCost).
+	PasswordCost int
+	// SignInsPerMinute caps sign-in attempts per address and per email
+	// address (default 10).
+	SignInsPerMinute int
+	// SignUpsPerHour caps new public accounts per address (default 20).
+	SignUpsPerHour int
+	// ImageSources are the sources (https://images.example.org, or https:
+	// for any) that images in documents may come from besides this site;
+	// none by default.
+	ImageSources []string
+	// BodyTimeout is how long a request may take to send its body
+	// (default 1 minute): a slow sender is cut off.
+	BodyTimeout time.Duration
+	// CreationsPerHour caps BPFs and documents created (imports
+	// included) per account and per address (default 60; -1: no cap).
+	CreationsPerHour int
+	// EditsPerMinute caps the changes pushed per account and per address
+	// (default 1200, 20 a second; -1: no cap).
+	EditsPerMinute int
+	// SocketsPerAccount and SocketsPerAddress cap the websockets open at
+	// once (defaults 32 and 256; -1: no cap).
+	SocketsPerAccount, SocketsPerAddress int
+	// InvitationLifetime is how long an invitation link can be taken
+	// (default 7 days).
+	InvitationLifetime time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -61,6 +103,28 @@ func (c Config) withDefaults() Config {
 		c.MaxImportBytes = int64(editor.Limits.ImportBytes)
 	}
 	c.Hub = c.Hub.withDefaults()
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 14 * 24 * time.Hour
+	}
+	if c.PasswordCost <= 0 {
+		c.PasswordCost = bcrypt.DefaultCost
+	}
+	if c.SignInsPerMinute <= 0 {
+		c.SignInsPerMinute = 10
+	}
+	if c.SignUpsPerHour <= 0 {
+		c.SignUpsPerHour = 20
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = time.Minute
+	}
+	c.CreationsPerHour = orDefault(c.CreationsPerHour, 60)
+	c.EditsPerMinute = orDefault(c.EditsPerMinute, 1200)
+	c.SocketsPerAccount = orDefault(c.SocketsPerAccount, 32)
+	c.SocketsPerAddress = orDefault(c.SocketsPerAddress, 256)
+	if c.InvitationLifetime <= 0 {
+		c.InvitationLifetime = 7 * 24 * time.Hour
+	}
 	if c.RenderCacheBytes <= 0 {
 		c.RenderCacheBytes = 64 << 20
 	}
@@ -83,6 +147,10 @@ type Server struct {
 	reg          hubRegistry
 	shuttingDown atomic.Bool
 	transport    *transport.Transport
+	abuse        *abuseLimits
+	// signIns limits sign-in attempts per address and per email address;
+	// signUps new accounts per address.
+	signIns, signUps *limiter
 }
 
 // New returns a server on the given store. now is the clock (time.Now in
@@ -111,6 +179,9 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 		Log:          log,
 	})
 	s.render = newRenderCache(s.cfg.RenderCacheBytes)
+	s.signIns = newLimiter(s.cfg.SignInsPerMinute, time.Minute)
+	s.signUps = newLimiter(s.cfg.SignUpsPerHour, time.Hour)
+	s.abuse = newAbuseLimits(s.cfg)
 	s.reg.hubs = map[string]*Hub{}
 	s.upgrader = websocket.Upgrader{
 		// Reading is done by the connection itself (frames.go), so
@@ -129,71 +200,78 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 	return s
 }
 
-// Handler returns the HTTP handler with every route.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-
-	mux.HandleFunc("GET /api/templates", s.listTemplates)
-	mux.HandleFunc("GET /api/templates/{name}", s.getTemplate)
-	mux.HandleFunc("POST /api/bpfs", s.createBPF)
-	mux.HandleFunc("GET /api/bpfs", s.listBPFs)
-	mux.HandleFunc("GET /api/bpfs/{id}", s.getBPF)
-	mux.HandleFunc("POST /api/documents", s.createDocument)
-	mux.HandleFunc("POST /api/documents/import", s.importDocument)
-	mux.HandleFunc("GET /api/documents", s.listDocuments)
-	mux.HandleFunc("GET /api/documents/{id}", s.getDocument)
-	mux.HandleFunc("GET /api/documents/{id}/completeness", s.completeness)
-	mux.HandleFunc("GET /api/documents/{id}/render", s.renderDocument)
-	mux.HandleFunc("GET /api/documents/{id}/export", s.exportDocument)
-	mux.HandleFunc("POST /api/documents/{id}/sections", s.addSection)
-	mux.HandleFunc("GET /api/documents/{id}/ws", s.serveWS)
-	mux.HandleFunc("GET /api/documents/{id}/history", s.history)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	})
-
-	mux.HandleFunc("GET /d/{id}", s.readingView)
-	mux.HandleFunc("GET /import", s.importPage)
-	mux.HandleFunc("POST /import", s.importPost)
-	mux.HandleFunc("GET /assets/import.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		io.WriteString(w, importScript)
-	})
-	mux.HandleFunc("GET /edit/{id}", s.editView)
-	mux.Handle("GET /static/", frontend.Assets())
-	mux.HandleFunc("GET /{$}", s.home)
-	mux.HandleFunc("GET /assets/page.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		io.WriteString(w, editor.PageCSS)
-	})
-	return s.secure(mux)
-}
-
 // csp allows scripts and styles from this site only, plus the one inline
-// style element of rendered pages (by its hash); images may come from
-// https sources the writers linked.
-var csp = "default-src 'self'; script-src 'self'; style-src 'self' '" + editor.PageStyleHash + "'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+// style element of rendered pages (by its hash); images from this site,
+// data: URLs and the sources the Secretariat lists (ImageSources), so
+// that an image someone writes into a document cannot make readers'
+// browsers call any server the writer likes.
+func (s *Server) csp() string {
+	img := "'self' data:"
+	for _, src := range s.cfg.ImageSources {
+		if src != "" && !strings.ContainsAny(src, ";,'\" \t\r\n") { // one source, never a directive
+			img += " " + src
+		}
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self' '" + editor.PageStyleHash + "'; img-src " + img +
+		"; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+}
 
 // secure adds the headers every response carries and refuses
 // state-changing requests from origins not allowed.
 func (s *Server) secure(next http.Handler) http.Handler {
+	policy := s.csp()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
+		if !s.hostAllowed(r.Host) {
+			writeError(w, http.StatusMisdirectedRequest, "wrong_host", "this server does not answer for the host "+strconv.Quote(r.Host)+"; its operator lists the site's origins with --public-origin")
+			return
+		}
+		r = s.identify(r)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+			// A body sent too slowly is cut off (headers are, by the
+			// http.Server's ReadHeaderTimeout).
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 			if !s.originAllowed(r) {
 				writeError(w, http.StatusForbidden, "forbidden_origin", "requests that change data must come from this site")
+				return
+			}
+			if !s.csrfOK(w, r) {
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// orDefault is v, or def when v is 0 (-1 stays: no cap).
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// hostAllowed reports whether the server answers for host (a request's
+// Host header): a host of PublicOrigins, or without them an IP address or
+// localhost.
+func (s *Server) hostAllowed(host string) bool {
+	if len(s.cfg.PublicOrigins) > 0 {
+		for _, o := range s.cfg.PublicOrigins {
+			if u, err := url.Parse(o); err == nil && strings.EqualFold(u.Host, host) {
+				return true
+			}
+		}
+		return false
+	}
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return net.ParseIP(h) != nil || strings.EqualFold(h, "localhost")
 }
 
 // originAllowed reports whether a request's Origin (or, without one, its
@@ -208,9 +286,11 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	if origin == "http://"+r.Host || origin == "https://"+r.Host {
 		return true
 	}
-	for _, o := range s.cfg.AllowedOrigins {
-		if strings.EqualFold(o, origin) {
-			return true
+	for _, list := range [][]string{s.cfg.AllowedOrigins, s.cfg.PublicOrigins} {
+		for _, o := range list {
+			if strings.EqualFold(o, origin) {
+				return true
+			}
 		}
 	}
 	return false

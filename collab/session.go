@@ -42,9 +42,11 @@ type sink interface {
 type member struct {
 	conn sink
 	role string
-	// account and access are who the connection's session is: its
-	// account ("" for none) and its role for the document's BPF.
+	// account, name and access are who the connection's session is: its
+	// account ("" for none), the account's name, and its role for the
+	// document's BPF.
 	account string
+	name    string
 	access  access.Role
 	// clientID is derived from the client's secret key (wire.ClientID), so no
 	// other client can claim it; set before the member joins.
@@ -93,6 +95,10 @@ type session struct {
 	m      *member
 	maxMsg int64
 	joined atomic.Bool
+	// release gives back the connection's place under the websocket caps;
+	// allowPush counts a push under the edit rate limits.
+	release   func()
+	allowPush func() (bool, time.Duration)
 }
 
 // Message implements transport.Handler.
@@ -120,6 +126,7 @@ func (s *session) Message(msg transport.Message) bool {
 
 // Gone implements transport.Handler: a member that joined leaves.
 func (s *session) Gone() {
+	s.release()
 	if s.joined.Load() {
 		s.hub.send(leaveMsg{s.m}, nil)
 	}
@@ -153,6 +160,10 @@ func (s *session) handle(in *inMsg) bool {
 		m.sendError(CodeNotHello, "hello was already said on this connection", "", nil)
 		return true
 	case MsgPush:
+		if ok, wait := s.allowPush(); !ok {
+			m.kick(CodeRateLimited, fmt.Sprintf("too many changes in a minute; reconnect in %d s", retrySeconds(wait)))
+			return false
+		}
 		p, ok := s.push(in)
 		if !ok {
 			return true
@@ -204,6 +215,9 @@ func (s *session) hello(in *inMsg) (joinMsg, bool) {
 		return joinMsg{}, false
 	}
 	name := strings.TrimSpace(in.Name)
+	if m.name != "" {
+		name = m.name // the account's, not what the client says
+	}
 	if name == "" {
 		name = "Anonymous"
 	}
@@ -265,15 +279,17 @@ func decodeFrame(data []byte) ([]*inMsg, error) {
 	return out, nil
 }
 
-// serveWS upgrades a request to a websocket on a document. The document
-// is loaded first: one that does not exist or cannot be loaded is
-// answered with a plain HTTP error, never with an upgraded connection
-// that nobody serves.
-func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	role := RoleEditor
-	if r.URL.Query().Get("mode") == "view" {
-		role = RoleViewer
+// serveWS upgrades a request to a websocket on a document, for someone
+// who may read its live draft (onDocument checked it). The connection's
+// role comes from the session: the BPF's team edits (unless it asks for
+// ?mode=view), everyone else only reads. The document is loaded first:
+// one that cannot be loaded is answered with a plain HTTP error, never
+// with an upgraded connection that nobody serves.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, d docRequest) {
+	id := d.doc.ID
+	role := RoleViewer
+	if access.Check(d.role, access.EditText, access.Context{Stage: editor.StageDrafting}) == nil && r.URL.Query().Get("mode") != "view" {
+		role = RoleEditor
 	}
 	h, err := s.loadedHub(r.Context(), id)
 	if err != nil {
@@ -292,13 +308,26 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the document could not be loaded")
 		return
 	}
+	m := &member{role: role, access: d.role}
+	if wh := whoOf(r); wh.account != nil {
+		m.account, m.name = wh.account.ID, wh.account.Name
+	}
+	release, err := s.abuse.sockets.acquire(m.account, clientAddress(r))
+	if err != nil {
+		s.refuse(w, r, "document", err)
+		return
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader has answered
 	}
-	// Until people sign in, every editing connection is of the team.
-	m := &member{role: role, access: access.CoFacilitator}
-	sess := &session{hub: h, m: m, maxMsg: s.cfg.MaxMessageBytes}
+	if role == RoleEditor && m.account != "" {
+		s.audit(r.Context(), r, "editing session", d.doc.BPF, id, "")
+	}
+	keys := limitKeys(r)
+	sess := &session{hub: h, m: m, maxMsg: s.cfg.MaxMessageBytes, release: release,
+		allowPush: func() (bool, time.Duration) { return s.abuse.edits.allowAll(keys, s.now()) }}
 	// The reader gets a goroutine of its own and the handler returns, so
 	// net/http's buffers for this request are not held for the life of
 	// the connection; writers come and go with what there is to send.

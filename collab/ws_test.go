@@ -39,7 +39,7 @@ func TestConvergence(t *testing.T) {
 		made := map[string]int{}
 		cs := make([]*client.Client, clients)
 		for i := range cs {
-			c, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key(fmt.Sprintf("client-%02d", i)), Name: fmt.Sprintf("Writer %d", i),
+			c, err := client.Dial(ctx, e.URL, d.ID, client.Options{Header: e.Header(), Key: collabtest.Key(fmt.Sprintf("client-%02d", i)), Name: fmt.Sprintf("Writer %d", i),
 				OnError: func(e *client.ServerError) { t.Errorf("client-%02d: server error %v", i, e) }})
 			if err != nil {
 				t.Fatal(err)
@@ -155,7 +155,7 @@ type rawConn struct {
 func dialRaw(t *testing.T, e *collabtest.Env, doc string) *rawConn {
 	t.Helper()
 	u := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/documents/" + doc + "/ws"
-	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+	ws, _, err := websocket.DefaultDialer.Dial(u, e.Header())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestBadInput(t *testing.T) {
 		d := e.CreateDoc(t, "bpf-output", "Bad input")
 		ctx := t.Context()
 		// A document with some text in "issues": "Hi 😀" is 5 UTF-16 units.
-		good, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key("good-client")})
+		good, err := client.Dial(ctx, e.URL, d.ID, client.Options{Header: e.Header(), Key: collabtest.Key("good-client")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +311,7 @@ func TestBadInput(t *testing.T) {
 		})
 		t.Run("viewer cannot edit", func(t *testing.T) {
 			u := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/documents/" + d.ID + "/ws?mode=view"
-			ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+			ws, _, err := websocket.DefaultDialer.Dial(u, e.Header())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -361,12 +361,12 @@ func TestSlowReader(t *testing.T) {
 		// It reads the welcome, then nothing more until the end.
 		slow.next(collab.MsgWelcome)
 
-		w, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key("fast-writer")})
+		w, err := client.Dial(ctx, e.URL, d.ID, client.Options{Header: e.Header(), Key: collabtest.Key("fast-writer")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		other, err := client.Dial(ctx, e.URL, d.ID, client.Options{Key: collabtest.Key("fast-reader")})
+		other, err := client.Dial(ctx, e.URL, d.ID, client.Options{Header: e.Header(), Key: collabtest.Key("fast-reader")})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,11 +67,24 @@ type Layout struct {
 	// the pages work without them); Modules are module scripts (the
 	// editing app).
 	Scripts, Modules []string
-	// DocID and UserName, when set, are the body's data-doc and
-	// data-user-name, which the editing app reads.
-	DocID, UserName string
+	// DocID, UserName and CSRF, when set, are the body's data-doc,
+	// data-user-name and data-csrf, which the editing app reads (data-csrf
+	// is the token its state-changing requests send as X-CSRF-Token).
+	DocID, UserName, CSRF string
+	// Nav, when set, is the site's header of the server's pages (not of
+	// exported documents).
+	Nav *Nav
 	// Content is the data of the page's content template.
 	Content any
+}
+
+// Nav is the site's header: who is signed in (Name; empty for nobody)
+// and the links of their role. CSRF is the session's token, which the
+// sign-out form carries.
+type Nav struct {
+	Name        string
+	Secretariat bool
+	CSRF        string
 }
 
 // StylesheetURL is the stylesheet to link, for the layout.

@@ -157,3 +157,6 @@ func orNothing(s Stage) string {
 	}
 	return string(s)
 }
+
+// Next returns the stage after s, or "" after the final one.
+func (s Stage) Next() Stage { return s.next() }

@@ -176,6 +176,9 @@ type PageData struct {
 	// UserName, when the server knows who is signed in, is the name shown
 	// to others; the app then does not ask for one. Optional.
 	UserName string
+	// CSRF is the signed-in session's token, which the app sends as the
+	// X-CSRF-Token header of its state-changing requests. Optional.
+	CSRF string
 }
 
 // EditorPage writes the HTML page of the editing view of a document: the
@@ -189,7 +192,7 @@ func EditorPage(w io.Writer, data PageData) error {
 	}
 	return pageTmpl.Execute(w, editor.Layout{
 		Title: title, Stylesheet: AssetURL(styleName), Modules: []string{AssetURL(scriptName)},
-		DocID: data.DocID, UserName: data.UserName, Content: data,
+		DocID: data.DocID, UserName: data.UserName, CSRF: data.CSRF, Content: data,
 	})
 }
 

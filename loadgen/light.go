@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -43,15 +44,16 @@ var (
 	codeKey = []byte(`"code":"`)
 )
 
-// dialLight connects a light viewer and waits for its welcome.
-func dialLight(ctx context.Context, d *websocket.Dialer, base, doc, id string, onError func(string)) (*lightViewer, error) {
+// dialLight connects a light viewer, its handshake carrying header (the
+// session cookie, or nothing), and waits for its welcome.
+func dialLight(ctx context.Context, d *websocket.Dialer, base, doc, id string, header http.Header, onError func(string)) (*lightViewer, error) {
 	u, err := wsURL(base, doc, true)
 	if err != nil {
 		return nil, err
 	}
-	ws, _, err := d.DialContext(ctx, u, nil)
+	ws, err := dialSocket(ctx, d, u, header)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", u, err)
+		return nil, err
 	}
 	hello := fmt.Sprintf(`{"type":"hello","protocol":%d,"name":"viewer"}`, client.ProtocolVersion)
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(hello)); err != nil {
@@ -71,6 +73,25 @@ func dialLight(ctx context.Context, d *websocket.Dialer, base, doc, id string, o
 		v.close()
 		return nil, ctx.Err()
 	}
+}
+
+// dialSocket opens a websocket to u with header; a refused handshake is
+// an error naming the server's status and message.
+func dialSocket(ctx context.Context, d *websocket.Dialer, u string, header http.Header) (*websocket.Conn, error) {
+	ws, resp, err := d.DialContext(ctx, u, header)
+	if err == nil {
+		return ws, nil
+	}
+	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		path := u
+		if pu, perr := url.Parse(u); perr == nil {
+			path = pu.Path
+		}
+		return nil, fmt.Errorf("dial %s: %w", u, apiErrorOf("GET", path, resp, data))
+	}
+	return nil, fmt.Errorf("dial %s: %w", u, err)
 }
 
 // wsURL is the websocket address of document doc on the server at base.

@@ -59,7 +59,7 @@ func TestLightViewerFollowsSeqs(t *testing.T) {
 			hs := scripted(t, tc.frames...)
 			var mu sync.Mutex
 			var errs []string
-			v, err := dialLight(t.Context(), &websocket.Dialer{}, hs.URL, "doc", "viewer-1", func(code string) {
+			v, err := dialLight(t.Context(), &websocket.Dialer{}, hs.URL, "doc", "viewer-1", nil, func(code string) {
 				mu.Lock()
 				errs = append(errs, code)
 				mu.Unlock()
@@ -98,7 +98,7 @@ func TestLightViewerNoticesTheEnd(t *testing.T) {
 		ws.Close()
 	}))
 	defer hs.Close()
-	v, err := dialLight(t.Context(), &websocket.Dialer{}, hs.URL, "doc", "viewer-1", func(string) {})
+	v, err := dialLight(t.Context(), &websocket.Dialer{}, hs.URL, "doc", "viewer-1", nil, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}

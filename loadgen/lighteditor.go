@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,8 @@ const readLead = 5 * time.Millisecond
 
 // lightOptions are a light editor's links to its run.
 type lightOptions struct {
+	// header is sent with the websocket handshake (the session cookie).
+	header http.Header
 	// chain is shared by the light editors of the section (nil: one of
 	// its own).
 	chain *textChain
@@ -116,9 +119,9 @@ func dialLightEditor(ctx context.Context, d *websocket.Dialer, base, doc, key, n
 	if err != nil {
 		return nil, err
 	}
-	ws, _, err := d.DialContext(ctx, u, nil)
+	ws, err := dialSocket(ctx, d, u, o.header)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", u, err)
+		return nil, err
 	}
 	hello, _ := json.Marshal(map[string]any{"type": "hello", "protocol": client.ProtocolVersion, "key": key, "name": name})
 	if err := ws.WriteMessage(websocket.TextMessage, hello); err != nil {

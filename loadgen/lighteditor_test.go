@@ -48,7 +48,7 @@ func TestLightEditorsConverge(t *testing.T) {
 	for i := range 4 {
 		sec := secs[min(i/3, 1)] // three light editors in one section, one in the other
 		le, err := dialLightEditor(t.Context(), d, env.URL, doc.ID, collabtest.Key(fmt.Sprint("light", i)), "light", sec,
-			lightOptions{chain: chains[sec], readEvery: time.Duration(i%2) * time.Millisecond})
+			lightOptions{header: env.Header(), chain: chains[sec], readEvery: time.Duration(i%2) * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

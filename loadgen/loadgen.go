@@ -38,6 +38,13 @@ const (
 type Config struct {
 	// Server is the base URL of the server; it must resolve to loopback.
 	Server string
+	// Email and Password, if Email is set, are the account the run signs
+	// in as (POST /api/session) before anything else: every API request
+	// then carries the session's cookie and its X-CSRF-Token, and every
+	// websocket the cookie. Without them the run is anonymous, which a
+	// server refuses for creating a document and for an unpublished one.
+	Email    string
+	Password string
 	// Doc is the document to edit; empty creates a bpf-output document.
 	Doc string
 	// Editors is the number of editing connections (default 10).
@@ -136,6 +143,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("sections must be positive")
 	case c.DialConcurrency < 1:
 		return c, errors.New("dial concurrency must be positive")
+	case c.Email != "" && c.Password == "":
+		return c, fmt.Errorf("no password given to sign in as %s", c.Email)
+	case c.Email == "" && c.Password != "":
+		return c, errors.New("a password but no email address to sign in with")
 	}
 	return c, nil
 }
@@ -307,6 +318,8 @@ type run struct {
 	base  string
 	httpc *http.Client
 	logf  func(string, ...any)
+	// session is the run's sign-in (the zero Session when anonymous).
+	session Session
 
 	editors     []*editorState
 	editorIndex map[string]int // client id → index; read-only once built
@@ -386,6 +399,12 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	}
 	if r.logf == nil {
 		r.logf = func(string, ...any) {}
+	}
+	if cfg.Email != "" {
+		if r.session, err = SignIn(ctx, r.httpc, r.base, cfg.Email, cfg.Password); err != nil {
+			return Result{Server: r.base}, err
+		}
+		r.logf("signed in as %s", cfg.Email)
 	}
 	res := Result{Server: r.base, Doc: cfg.Doc, Editors: cfg.Editors, Viewers: cfg.Viewers, Sections: cfg.Sections,
 		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, Offered: float64(cfg.Editors) * cfg.Rate,
@@ -696,7 +715,8 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 		name := fmt.Sprintf("Load editor %d", i)
 		if i >= cfg.EditorSample {
 			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, lightOptions{
-				chain: chains[e.section], onError: r.addError, record: r.onLightUpdate(e.rc), readEvery: every,
+				header: r.session.SocketHeader(),
+				chain:  chains[e.section], onError: r.addError, record: r.onLightUpdate(e.rc), readEvery: every,
 			})
 			if err != nil {
 				return err
@@ -705,7 +725,7 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 			return nil
 		}
 		c, err := client.Dial(ctx, r.base, docID, client.Options{
-			Key: e.key, Name: name, Dialer: d,
+			Key: e.key, Name: name, Dialer: d, Header: r.session.SocketHeader(),
 			OnUpdate: r.onUpdate(e.rc), OnError: r.onError,
 		})
 		if err != nil {
@@ -747,13 +767,13 @@ func (r *run) connectViewers(ctx context.Context, docID string, res *Result) err
 	rand.Read(salt[:])
 	err := r.dialAll(ctx, cfg.Viewers, func(ctx context.Context, i int) error {
 		if i >= cfg.ViewerSample {
-			v, err := dialLight(ctx, d, r.base, docID, fmt.Sprintf("viewer-%x-%d", salt, i), r.addError)
+			v, err := dialLight(ctx, d, r.base, docID, fmt.Sprintf("viewer-%x-%d", salt, i), r.session.SocketHeader(), r.addError)
 			if err != nil {
 				return err
 			}
 			light[i] = v
 		} else {
-			opts := client.Options{Viewer: true, Name: "viewer", Dialer: d, OnError: r.onError}
+			opts := client.Options{Viewer: true, Name: "viewer", Dialer: d, Header: r.session.SocketHeader(), OnError: r.onError}
 			cn := &conn{rc: &receiver{self: -1, counts: make([]int32, cfg.Editors), bcast: new(hist)}}
 			opts.OnUpdate = r.onUpdate(cn.rc)
 			c, err := client.Dial(ctx, r.base, docID, opts)
@@ -1085,6 +1105,7 @@ func (r *run) api(ctx context.Context, method, path string, body []byte, want in
 	if err != nil {
 		return err
 	}
+	req.Header = r.session.Header()
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -1098,7 +1119,7 @@ func (r *run) api(ctx context.Context, method, path string, body []byte, want in
 		return err
 	}
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %s: %.200s", method, path, resp.Status, data)
+		return apiErrorOf(method, path, resp, data)
 	}
 	return json.Unmarshal(data, out)
 }

@@ -23,7 +23,7 @@ func TestRun(t *testing.T) {
 	}
 	env := collabtest.New(t, collab.Config{})
 	cfg := Config{
-		Server: env.URL, Editors: 5, EditorSample: 2, Rate: 20, Viewers: 20, ViewerSample: 10,
+		Server: env.URL, Email: env.Account.Email, Password: env.Password, Editors: 5, EditorSample: 2, Rate: 20, Viewers: 20, ViewerSample: 10,
 		Duration: 2 * time.Second, ServerPID: os.Getpid(), Logf: t.Logf,
 	}
 	res, err := Run(t.Context(), cfg)
@@ -208,7 +208,8 @@ func BenchmarkOneDocument(b *testing.B) {
 		}
 	}
 	for b.Loop() {
-		cfg.Server = collabtest.New(b, collab.Config{}).URL
+		srv := collabtest.New(b, collab.Config{})
+		cfg.Server, cfg.Email, cfg.Password = srv.URL, srv.Account.Email, srv.Password
 		res, err := Run(b.Context(), cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -139,7 +139,7 @@ func checkScan(t *testing.T, line []byte) (ok bool) {
 func realFrames(t testing.TB) [][]byte {
 	env := collabtest.New(t, collab.Config{})
 	doc := env.CreateDoc(t, "bpf-output", "Frames")
-	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(env.URL, "http", "ws", 1)+"/api/documents/"+doc.ID+"/ws", nil)
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(env.URL, "http", "ws", 1)+"/api/documents/"+doc.ID+"/ws", env.Header())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,15 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
-	p := startServer(t, bin, data, "--addr", addr)
+	acct := addAccount(t, bin, data)
+	// No cap on edits: the writers type far faster than a person.
+	p := startServer(t, bin, data, "--addr", addr, "--edits-per-minute", "0")
 	base := "http://" + p.addr
+	// The writers' session is kept in the data directory: their cookie
+	// still opens the document after the restart.
+	s := p.signIn(t, acct)
 	var doc struct{ ID string }
-	doJSON(t, "POST", p.url("/api/documents"), map[string]any{"template": "bpf-output", "title": "Crash"}, 201, &doc)
+	doJSON(t, s, "POST", p.url("/api/documents"), map[string]any{"template": "bpf-output", "title": "Crash"}, 201, &doc)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -50,7 +55,8 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 	clients := make([]*client.Client, writers)
 	for i := range clients {
 		c, err := client.Dial(ctx, base, doc.ID, client.Options{
-			Key: fmt.Sprintf("crash-writer-%d-key", i),
+			Key:    fmt.Sprintf("crash-writer-%d-key", i),
+			Header: s.SocketHeader(),
 			OnUpdate: func(u client.Update, own bool) {
 				for own {
 					cur := confirmed.Load()
@@ -115,9 +121,9 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 		t.Fatalf("only %d updates confirmed before the crash; the test needs more", atConfirmed)
 	}
 
-	p2 := startServer(t, bin, data, "--addr", addr)
+	p2 := startServer(t, bin, data, "--addr", addr, "--edits-per-minute", "0")
 	var after struct{ Seq int64 }
-	doJSON(t, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &after)
+	doJSON(t, s, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &after)
 	if after.Seq < atConfirmed {
 		t.Fatalf("after restart the document is at seq %d; %d updates were confirmed before the crash", after.Seq, atConfirmed)
 	}
@@ -138,7 +144,7 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 		Seq      int64
 		Sections []struct{ ID, Text string }
 	}
-	doJSON(t, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &final)
+	doJSON(t, s, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &final)
 	for _, c := range clients {
 		if err := c.WaitSeq(ctx, final.Seq); err != nil {
 			t.Fatal(err)
@@ -155,7 +161,7 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 			Client string
 		}
 	}
-	doJSON(t, "GET", p2.url(fmt.Sprintf("/api/documents/%s/history?limit=10000", doc.ID)), nil, 200, &hist)
+	doJSON(t, s, "GET", p2.url(fmt.Sprintf("/api/documents/%s/history?limit=10000", doc.ID)), nil, 200, &hist)
 	count := map[string]int{}
 	for i, u := range hist.Updates {
 		if u.Seq != int64(i+1) {

@@ -45,6 +45,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Server, "server", "", "URL of the bpfdraft server to load; must be a loopback address (required)")
+	fs.StringVar(&c.Email, "email", "", emailHelp+"; the run makes its requests and connections signed in as this account (a Secretariat one, to create the document)")
 	fs.StringVar(&c.Doc, "doc", "", "document to edit (default: create a fresh bpf-output document)")
 	fs.IntVar(&c.Editors, "editors", c.Editors, "editing connections")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "changes per second per editor")
@@ -70,6 +71,11 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if c.Server == "" {
 		return usageError{"--server is required (http://127.0.0.1:PORT)"}
 	}
+	if c.Email != "" {
+		if c.Password = getenv(passwordEnv); c.Password == "" {
+			return usageError{fmt.Sprintf("--email %s: set the environment variable %s to its password", c.Email, passwordEnv)}
+		}
+	}
 	if !quiet {
 		c.Logf = func(format string, args ...any) {
 			fmt.Fprintf(stderr, "%s load: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
@@ -87,6 +93,10 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		defer pprof.StopCPUProfile()
 	}
 	res, err := loadgen.Run(ctx, c)
+	var refused *loadgen.APIError
+	if err != nil && c.Email == "" && errors.As(err, &refused) && signInHint(refused.StatusCode) != "" {
+		return fmt.Errorf("%w\n%s", err, signInHint(refused.StatusCode))
+	}
 	if err != nil {
 		return err
 	}

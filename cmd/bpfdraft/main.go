@@ -3,6 +3,8 @@
 //	bpfdraft serve              run the server (default)
 //	bpfdraft import FILE.md     import a markdown draft as a new document
 //	bpfdraft export DOC         write a document as markdown or HTML
+//	bpfdraft user add|list      manage accounts (the first Secretariat)
+//	bpfdraft load               generate load and measure it
 //	bpfdraft version            print the version
 //
 // Every flag has an environment twin (BPFDRAFT_ADDR for --addr, ...); a
@@ -34,7 +36,9 @@ func main() {
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		cmd, args = "help", args[1:]
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -45,11 +49,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = importCmd(ctx, args, stdin, stdout, getenv)
 	case "export":
 		err = exportCmd(ctx, args, stdout, getenv)
+	case "user":
+		err = userCmd(ctx, args, stdin, stdout, getenv)
 	case "load":
 		err = loadCmd(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "bpfdraft", version)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 	default:
 		err = usageError{fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
@@ -75,6 +81,7 @@ commands:
   serve            run the server (the default command)
   import FILE.md   import a markdown draft as a new document ("-" reads standard input)
   export DOC       write a document as markdown (--format md) or a standalone HTML page (--format html)
+  user add|list    create an account (its password read from standard input) or list them
   load             generate load against a server on this machine and measure it
   version          print the version
 

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bpfdraft/bpfdraft/loadgen"
 )
 
 // buildBinary builds the real bpfdraft binary once per test run.
@@ -109,7 +111,9 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal) error {
 	}
 }
 
-func doJSON(t *testing.T, method, url string, body any, want int, out any) {
+// doJSON makes a request in session s (the zero Session: anonymous),
+// checks its status and decodes the answer into out (unless nil).
+func doJSON(t *testing.T, s loadgen.Session, method, url string, body any, want int, out any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -120,6 +124,7 @@ func doJSON(t *testing.T, method, url string, body any, want int, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header = s.Header()
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -142,18 +147,22 @@ func doJSON(t *testing.T, method, url string, body any, want int, out any) {
 func TestBinarySurvivesSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
+	acct := addAccount(t, bin, data)
 	p := startServer(t, bin, data)
-	doJSON(t, "GET", p.url("/healthz"), nil, 200, nil)
-	doJSON(t, "GET", p.url("/readyz"), nil, 200, nil)
+	doJSON(t, loadgen.Session{}, "GET", p.url("/healthz"), nil, 200, nil)
+	doJSON(t, loadgen.Session{}, "GET", p.url("/readyz"), nil, 200, nil)
+	// Nothing is created without signing in.
+	doJSON(t, loadgen.Session{}, "POST", p.url("/api/documents"), map[string]any{"template": "bpf-output", "title": "Anonymous"}, 401, nil)
+	s := p.signIn(t, acct)
 
 	var bpf struct{ ID string }
-	doJSON(t, "POST", p.url("/api/bpfs"), map[string]any{"name": "Cybersecurity", "year": 2026, "meeting_date": "2026-06-22"}, 201, &bpf)
+	doJSON(t, s, "POST", p.url("/api/bpfs"), map[string]any{"name": "Cybersecurity", "year": 2026, "meeting_date": "2026-06-22"}, 201, &bpf)
 	var doc struct {
 		ID       string
 		Title    string
 		Sections []struct{ ID string }
 	}
-	doJSON(t, "POST", p.url("/api/documents"), map[string]any{"template": "bpf-output", "title": "BPF Cybersecurity 2026 output", "bpf": bpf.ID}, 201, &doc)
+	doJSON(t, s, "POST", p.url("/api/documents"), map[string]any{"template": "bpf-output", "title": "BPF Cybersecurity 2026 output", "bpf": bpf.ID}, 201, &doc)
 	if len(doc.Sections) != 10 {
 		t.Fatalf("new bpf-output document has %d sections; want 10", len(doc.Sections))
 	}
@@ -166,16 +175,17 @@ func TestBinarySurvivesSIGTERM(t *testing.T) {
 	}
 
 	p2 := startServer(t, bin, data)
+	s2 := p2.signIn(t, acct)
 	var got struct {
 		ID, Title, BPF string
 		Sections       []struct{ ID string }
 	}
-	doJSON(t, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &got)
+	doJSON(t, s2, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &got)
 	if got.Title != doc.Title || got.BPF != bpf.ID || len(got.Sections) != 10 {
 		t.Fatalf("after restart: %+v; want the document created before SIGTERM", got)
 	}
 	var list struct{ Documents []struct{ ID string } }
-	doJSON(t, "GET", p2.url("/api/documents?bpf="+bpf.ID), nil, 200, &list)
+	doJSON(t, s2, "GET", p2.url("/api/documents?bpf="+bpf.ID), nil, 200, &list)
 	if len(list.Documents) != 1 || list.Documents[0].ID != doc.ID {
 		t.Fatalf("listing after restart: %+v", list)
 	}

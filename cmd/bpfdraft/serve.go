@@ -24,8 +24,15 @@ type serveConfig struct {
 	LogLevel        slog.Level
 	LogFormat       string
 	AllowedOrigins  string
+	PublicOrigins   string
+	SecureCookies   bool
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	Demo            bool
+	ImageSources    string
+	// Caps for a public site; 0 means no cap.
+	SocketsPerAccount, SocketsPerAddress int
+	EditsPerMinute, CreationsPerHour     int
 }
 
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
@@ -34,6 +41,14 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "comma-separated origins (https://host) allowed besides the server's own")
+	fs.StringVar(&c.PublicOrigins, "public-origin", "", "comma-separated origins the site is reached at (https://bpf.example.org); requests for other hosts are refused, and links (invitations) are made with the first. Empty: only IP addresses and localhost")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark session cookies Secure even when requests do not say they came over TLS (behind a TLS proxy that sends no X-Forwarded-Proto)")
+	fs.BoolVar(&c.Demo, "demo", false, "create (or refresh) a sample BPF with a partly written document and one account per role, with new passwords, and print how to sign in as each")
+	fs.StringVar(&c.ImageSources, "img-src", "", "space-separated sources images in documents may come from besides this site (https://www.intgovforum.org; https: for any); none by default, so a document cannot make readers' browsers call other servers")
+	fs.IntVar(&c.SocketsPerAccount, "sockets-per-account", 32, "most websockets one account may have open at once (0: no cap)")
+	fs.IntVar(&c.SocketsPerAddress, "sockets-per-address", 256, "most websockets one address may have open at once (0: no cap)")
+	fs.IntVar(&c.EditsPerMinute, "edits-per-minute", 1200, "most changes one account, or one address, may push in a minute (0: no cap)")
+	fs.IntVar(&c.CreationsPerHour, "creations-per-hour", 60, "most BPFs and documents one account, or one address, may create in an hour (0: no cap)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", int64(editor.Limits.BodyBytes), "largest JSON request body in bytes (the request body limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
 }
@@ -61,6 +76,25 @@ func newLogger(c serveConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// noCap turns a flag's 0 (no cap) into the server's -1.
+func noCap(v int) int {
+	if v <= 0 {
+		return -1
+	}
+	return v
+}
+
+// splitList splits a comma-separated flag value.
+func splitList(v string) []string {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // serve runs the server until ctx is done, then shuts down gracefully:
 // requests in flight finish, everything accepted is on disk. When ready is
 // not nil it receives the listening address.
@@ -75,13 +109,10 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	}
 	defer st.Close()
 
-	var origins []string
-	for _, o := range strings.Split(c.AllowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
-	srv := collab.New(collab.Config{MaxBodyBytes: c.MaxBodyBytes, AllowedOrigins: origins}, st, log, time.Now)
+	origins := splitList(c.AllowedOrigins)
+	srv := collab.New(collab.Config{MaxBodyBytes: c.MaxBodyBytes, AllowedOrigins: origins, PublicOrigins: splitList(c.PublicOrigins),
+		SecureCookies: c.SecureCookies, ImageSources: strings.Fields(c.ImageSources), SocketsPerAccount: noCap(c.SocketsPerAccount), SocketsPerAddress: noCap(c.SocketsPerAddress),
+		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour)}, st, log, time.Now)
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -96,7 +127,23 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	// Shutdown ignores hijacked (websocket) connections: the server drains
 	// its own when shutdown starts.
 	hs.RegisterOnShutdown(srv.BeginShutdown)
+	base := "http://" + ln.Addr().String()
+	if list := splitList(c.PublicOrigins); len(list) > 0 {
+		base = list[0]
+	}
 	log.Info("bpfdraft listening", "addr", "http://"+ln.Addr().String(), "data", c.DataDir, "version", version)
+	if c.Demo {
+		if err := printDemo(ctx, srv, base, logw); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	link, err := srv.SetupLink(ctx)
+	if err != nil {
+		return fmt.Errorf("setup link: %w", err)
+	}
+	if link != "" {
+		fmt.Fprintf(logw, "\nNo Secretariat account yet. Open this link to make the first one (it works once):\n\n    %s%s\n\nor stop the server and run: bpfdraft user add --role secretariat --email ... --name ... (the password on standard input)\n\n", base, link)
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -119,5 +166,19 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 		return fmt.Errorf("shutdown: %w", herr)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// printDemo makes the demo and prints how to sign in as each role.
+func printDemo(ctx context.Context, srv *collab.Server, base string, w io.Writer) error {
+	accounts, err := srv.Demo(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nDemo: a sample BPF, its output document (%s%s) and one account per role.\nSign in at %s/sign-in as:\n\n", base, collab.DemoDocument, base)
+	for _, a := range accounts {
+		fmt.Fprintf(w, "    %-16s %-40s password %s\n", a.Role, a.Email, a.Password)
+	}
+	fmt.Fprintln(w, "\nThe passwords change at every start with --demo.")
 	return nil
 }

@@ -20,19 +20,59 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/loadgen"
 )
 
 // toolConfig is shared by the commands that read or write documents:
 // either directly in a data directory (the server must not be running on
-// it) or through a running server's HTTP API.
+// it) or through a running server's HTTP API, signed in as Email.
 type toolConfig struct {
 	DataDir string
 	Server  string
+	Email   string
 }
+
+// passwordEnv is the environment variable that holds the password of
+// --email: a password on the command line would be seen by everyone on
+// the machine (ps) and kept in shell histories.
+const passwordEnv = "BPFDRAFT_PASSWORD"
+
+// emailHelp is the help of the --email flag of the commands that talk to
+// a server.
+const emailHelp = "account to sign in to the server as (also BPFDRAFT_EMAIL); its password is read from the environment variable " + passwordEnv + ", never from a flag or the command line"
 
 func toolFlags(fs *flag.FlagSet, c *toolConfig) {
 	fs.StringVar(&c.DataDir, "data", "./bpfdraft-data", "data directory to use directly")
 	fs.StringVar(&c.Server, "server", "", "URL of a running bpfdraft (http://127.0.0.1:8080) to use instead of the data directory")
+	fs.StringVar(&c.Email, "email", "", "with --server: "+emailHelp)
+}
+
+// signInFor signs in to the server as email with the password from the
+// environment; without an email it returns the zero session (anonymous).
+func signInFor(ctx context.Context, hc *http.Client, server, email string, getenv func(string) string) (loadgen.Session, error) {
+	if email == "" {
+		return loadgen.Session{}, nil
+	}
+	password := getenv(passwordEnv)
+	if password == "" {
+		return loadgen.Session{}, usageError{fmt.Sprintf("--email %s: set the environment variable %s to its password", email, passwordEnv)}
+	}
+	return loadgen.SignIn(ctx, hc, server, email, password)
+}
+
+// signInHint is what to add to an answer with status code status to a
+// request that was not signed in: how to sign in, when signing in could
+// change the answer (401; 404, which is also what a document not yet
+// published is to anyone not signed in), or "".
+func signInHint(status int) string {
+	how := "pass --email (or set BPFDRAFT_EMAIL) with the password in the environment variable " + passwordEnv
+	switch status {
+	case http.StatusUnauthorized:
+		return "the server wants a signed-in account for this: " + how
+	case http.StatusNotFound:
+		return "a document that is not published is hidden from anyone not signed in; to sign in, " + how
+	}
+	return ""
 }
 
 func openStore(c toolConfig) (store.Store, error) {
@@ -84,7 +124,10 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	var report editor.ImportReport
 	switch {
 	case c.Server != "":
-		doc, report, err = importOverHTTP(ctx, c.Server, tmplName, title, bpf, assigns, dryRun, src)
+		var s loadgen.Session
+		if s, err = signInFor(ctx, http.DefaultClient, c.Server, c.Email, getenv); err == nil {
+			doc, report, err = importOverHTTP(ctx, c.Server, s, tmplName, title, bpf, assigns, dryRun, src)
+		}
 	default:
 		doc, report, err = editor.ImportMarkdown(string(src), tmpl, uuid.NewString(), editor.ImportOptions{Title: title, Assign: assign}, time.Now().UTC())
 		if err == nil && !dryRun {
@@ -130,16 +173,24 @@ func storeImported(ctx context.Context, c toolConfig, doc *editor.Document) erro
 	return st.CreateDocument(ctx, doc)
 }
 
-// apiError reads the JSON error of a failed API call.
-func apiError(resp *http.Response) error {
+// apiError reads the JSON error of a failed API call. A refusal of a
+// request that was not signed in (401, or 404 for a document hidden from
+// anyone not signed in) says how to sign in.
+func apiError(resp *http.Response, signedIn bool) error {
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	var err error
 	if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-		return fmt.Errorf("server: %s (%s)", e.Error.Message, e.Error.Code)
+		err = fmt.Errorf("server: %s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
+	} else {
+		err = fmt.Errorf("server: %s", resp.Status)
 	}
-	return fmt.Errorf("server: %s", resp.Status)
+	if hint := signInHint(resp.StatusCode); !signedIn && hint != "" {
+		err = fmt.Errorf("%w\n%s", err, hint)
+	}
+	return err
 }
 
 // listFlag is a flag that may be given several times.
@@ -148,7 +199,7 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, assign []string, dryRun bool, src []byte) (*editor.Document, editor.ImportReport, error) {
+func importOverHTTP(ctx context.Context, server string, s loadgen.Session, tmpl, title, bpf string, assign []string, dryRun bool, src []byte) (*editor.Document, editor.ImportReport, error) {
 	q := url.Values{"template": {tmpl}, "assign": assign}
 	if title != "" {
 		q.Set("title", title)
@@ -164,6 +215,7 @@ func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, assign
 	if err != nil {
 		return nil, editor.ImportReport{}, err
 	}
+	req.Header = s.Header()
 	req.Header.Set("Content-Type", "text/markdown; charset=utf-8")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -171,7 +223,7 @@ func importOverHTTP(ctx context.Context, server, tmpl, title, bpf string, assign
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated && !(dryRun && resp.StatusCode == http.StatusOK) {
-		return nil, editor.ImportReport{}, apiError(resp)
+		return nil, editor.ImportReport{}, apiError(resp, s.Cookie != "")
 	}
 	var out struct {
 		Document *editor.Document    `json:"document"`
@@ -202,7 +254,10 @@ func exportCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 	}
 	var data []byte
 	if c.Server != "" {
-		data, err = exportOverHTTP(ctx, c.Server, pos[0], format)
+		var s loadgen.Session
+		if s, err = signInFor(ctx, http.DefaultClient, c.Server, c.Email, getenv); err == nil {
+			data, err = exportOverHTTP(ctx, c.Server, s, pos[0], format)
+		}
 	} else {
 		data, err = exportLocal(ctx, c, pos[0], format)
 	}
@@ -241,19 +296,20 @@ func exportLocal(ctx context.Context, c toolConfig, id, format string) ([]byte, 
 	return []byte(editor.ExportMarkdown(doc)), nil
 }
 
-func exportOverHTTP(ctx context.Context, server, id, format string) ([]byte, error) {
+func exportOverHTTP(ctx context.Context, server string, s loadgen.Session, id, format string) ([]byte, error) {
 	u := strings.TrimRight(server, "/") + "/api/documents/" + url.PathEscape(id) + "/export?format=" + url.QueryEscape(format)
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
 		return nil, err
 	}
+	req.Header = s.Header()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, apiError(resp)
+		return nil, apiError(resp, s.Cookie != "")
 	}
 	return io.ReadAll(resp.Body)
 }

@@ -161,6 +161,10 @@ type Outcome struct {
 	First, Last int64
 	// Added is the section an AddSection added.
 	Added *editor.Section
+	// Published is, for a SetWorkflow that published the document (to
+	// public comment or final), the document as published: at the seq of
+	// that step. The caller keeps it as a named version.
+	Published *editor.Document
 }
 
 // Settled is what became durable, in seq order, and the commands that
@@ -173,10 +177,11 @@ type Settled struct {
 // entry is an accepted command and the updates it produced on the working
 // document; they are produced again if the batch must be rebased.
 type entry struct {
-	ticket Ticket
-	cmd    Command
-	acc    []Accepted
-	added  *editor.Section
+	ticket    Ticket
+	cmd       Command
+	acc       []Accepted
+	added     *editor.Section
+	published *editor.Document
 }
 
 // history is what a section keeps for rebasing and checking pushes:
@@ -507,6 +512,9 @@ func (a *Authority) setWorkflow(e *entry, c SetWorkflow) error {
 		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
 	}
 	next := a.work.Workflow
+	if next.Published == a.work.Seq {
+		e.published = a.work.Clone()
+	}
 	payload := mustJSON(editor.Structure{Op: editor.OpWorkflow, Workflow: &next})
 	e.acc = []Accepted{{
 		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},
@@ -729,7 +737,7 @@ func (a *Authority) Settle(ok bool) Settled {
 }
 
 func (e *entry) outcome() Outcome {
-	o := Outcome{Ticket: e.ticket, Added: e.added}
+	o := Outcome{Ticket: e.ticket, Added: e.added, Published: e.published}
 	if len(e.acc) > 0 {
 		o.First, o.Last = e.acc[0].Log.Seq, e.acc[len(e.acc)-1].Log.Seq
 	}
@@ -808,7 +816,7 @@ func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
 func (a *Authority) redo(out *Settled) {
 	kept := a.entries[:0]
 	for _, e := range a.entries {
-		e.acc, e.added = nil, nil
+		e.acc, e.added, e.published = nil, nil, nil
 		err := a.exec(&e)
 		switch {
 		case err != nil:

@@ -481,7 +481,7 @@ class App {
     try {
       const resp = await fetch(`/api/documents/${encodeURIComponent(docID)}/sections`, {
         method: "POST", credentials: "same-origin",
-        headers: {"Content-Type": "application/json", Accept: "application/json"},
+        headers: {"Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": body.dataset.csrf || ""},
         body: JSON.stringify({title}),
       })
       const data = await resp.json().catch(() => ({}))
