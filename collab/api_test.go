@@ -86,10 +86,16 @@ func TestAPIDocumentLifecycle(t *testing.T) {
 	if status != 200 || !bytes.Contains(view, []byte("Thanks to all.")) {
 		t.Fatalf("reading view: %d", status)
 	}
-	// The reading view says where the document stands, from the BPF's
-	// meeting date and the clock.
-	if !bytes.Contains(view, []byte(`class="doc-phase"`)) || !bytes.Contains(view, []byte("22 June 2026")) {
-		t.Fatalf("reading view shows no phase with the meeting date")
+	// The reading view says where the document stands: from its stage,
+	// and once open for comment, from its window (by default, from the
+	// BPF's meeting date) and the clock.
+	if !bytes.Contains(view, []byte(`<p class="doc-phase"><strong>Draft in preparation</strong>`)) {
+		t.Fatalf("reading view shows no phase")
+	}
+	e.PostJSON(t, "/api/documents/"+d.ID+"/workflow", map[string]string{"stage": "public-comment"}, 200, nil)
+	status, view = e.Call(t, "GET", "/d/"+d.ID, "", "")
+	if !bytes.Contains(view, []byte(`<time datetime="2026-06-22T00:00:00Z" data-local>22 June 2026, 00:00 UTC</time>`)) || !bytes.Contains(view, []byte(`<script src="/assets/time.js" defer>`)) {
+		t.Fatalf("reading view shows no window from the meeting date:\n%s", view)
 	}
 }
 

@@ -19,21 +19,21 @@ import (
 
 // pageOptions says what a document page shows besides the document: its
 // BPF, the status and date of this version, and, for the live reading
-// view only, the current phase.
-func (s *Server) pageOptions(r *http.Request, doc *editor.Document, live bool) editor.PageOptions {
-	now := s.now().UTC()
+// view only, where the document stands now (wf, its current workflow).
+func (s *Server) pageOptions(r *http.Request, doc *editor.Document, wf editor.Workflow, live bool) editor.PageOptions {
 	opts := editor.PageOptions{Version: doc.Seq, VersionDate: doc.Updated.UTC(), Publication: !live}
-	var bpf *editor.BPF
 	if doc.BPF != "" {
 		if b, err := s.store.GetBPF(r.Context(), doc.BPF); err == nil {
-			bpf = b
 			opts.BPFName, opts.Year = b.Name, b.Year
 		}
 	}
-	phase := editor.PhaseAt(bpf, now)
-	opts.Status = phase.Status
+	phase := editor.PhaseOf(wf, s.now())
+	opts.Status = editor.PhaseOf(doc.Workflow, s.now()).Status
 	if live {
 		opts.Phase = phase.Label
+		if phase.Stage == editor.StagePublicComment {
+			opts.CommentOpens, opts.CommentCloses = phase.Opens, phase.Closes
+		}
 	}
 	return opts
 }
@@ -41,7 +41,7 @@ func (s *Server) pageOptions(r *http.Request, doc *editor.Document, live bool) e
 // exportPage is the standalone HTML export: a publication (empty sections
 // left out) with nothing in it that goes stale.
 func (s *Server) exportPage(r *http.Request, doc *editor.Document) []byte {
-	return s.render.render(doc).Page(s.pageOptions(r, doc, false))
+	return s.render.render(doc).Page(s.pageOptions(r, doc, doc.Workflow, false))
 }
 
 // readingView serves the public reading view: plain server-side HTML that
@@ -60,6 +60,7 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	// The team reads the live draft (unless it asks for the published
 	// version); the public reads what is published.
 	c := authority.ContextOf(doc, s.now())
+	wf := doc.Workflow
 	live := access.Check(role, access.ReadDraft, c) == nil && r.URL.Query().Get("version") != "published"
 	if !live {
 		if access.Check(role, access.ReadPublished, c) != nil {
@@ -75,9 +76,10 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 		doc = published
 	}
 	rd := s.render.render(doc)
-	opts := s.pageOptions(r, doc, true)
+	opts := s.pageOptions(r, doc, wf, true)
 	l := s.layout(r, "", rd.View(opts))
 	l.Title = rd.PageTitle(opts)
+	l.Scripts = []string{"/assets/time.js"}
 	s.writePage(w, editor.DocumentTemplate(), l)
 }
 

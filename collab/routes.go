@@ -91,6 +91,11 @@ func (s *Server) Handler() http.Handler {
 	anywhere("GET /audit.csv", access.ViewAudit, s.auditCSV)
 	anywhere("GET /import", access.CreateDocument, s.importPage)
 	anywhere("POST /import", access.CreateDocument, s.importPost)
+	open("GET /assets/time.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		io.WriteString(w, timeScript)
+	})
 	open("GET /assets/import.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -106,6 +111,22 @@ func (s *Server) Handler() http.Handler {
 	})
 	return s.secure(mux)
 }
+
+// timeScript shows the times of <time data-local> elements in the
+// reader's time zone too, after the UTC the server wrote.
+const timeScript = `"use strict";
+document.querySelectorAll("time[data-local]").forEach(function (el) {
+  var d = new Date(el.getAttribute("datetime"));
+  if (isNaN(d)) return;
+  var local = d.toLocaleString(undefined, {dateStyle: "long", timeStyle: "short"});
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "your time";
+  if (zone === "UTC" || zone === "Etc/UTC") return;
+  var span = document.createElement("span");
+  span.className = "local-time";
+  span.textContent = " (" + local + ", " + zone + ")";
+  el.after(span);
+});
+`
 
 // docRequest is what a document route was given: the document (durable
 // state, the caller's to read), the person's role for it and where it

@@ -121,8 +121,11 @@ type PageOptions struct {
 	Version     int64
 	VersionDate time.Time
 	// Phase, when set, is a banner of where the document stands now (the
-	// live reading view only: never in a saved file, never printed).
-	Phase string
+	// live reading view only: never in a saved file, never printed), and
+	// CommentOpens and CommentCloses the comment window it shows, in UTC
+	// and (with the page's script) in the reader's time zone.
+	Phase                       string
+	CommentOpens, CommentCloses time.Time
 	// Publication leaves empty sections out (the HTML export); otherwise
 	// they are shown with a line saying so, and left out when printed.
 	Publication bool
@@ -185,10 +188,12 @@ type docView struct {
 	Version     int64
 	VersionDate time.Time
 	Phase       string
-	Publication bool
-	TOC         []tocView
-	Sections    []sectionView
-	Footnotes   []noteView
+	// CommentOpens and CommentCloses: the window the banner shows.
+	CommentOpens, CommentCloses time.Time
+	Publication                 bool
+	TOC                         []tocView
+	Sections                    []sectionView
+	Footnotes                   []noteView
 }
 
 type tocView struct {
@@ -213,7 +218,8 @@ type noteView struct {
 }
 
 func (r *Rendered) view(opts PageOptions) docView {
-	v := docView{Forum: forum(opts), Title: r.Title, Status: opts.Status, Version: opts.Version, VersionDate: opts.VersionDate, Phase: opts.Phase, Publication: opts.Publication}
+	v := docView{Forum: forum(opts), Title: r.Title, Status: opts.Status, Version: opts.Version, VersionDate: opts.VersionDate, Phase: opts.Phase, Publication: opts.Publication,
+		CommentOpens: opts.CommentOpens, CommentCloses: opts.CommentCloses}
 	empty := map[string]bool{}
 	for _, s := range r.Sections {
 		if s.Empty() {
@@ -267,6 +273,7 @@ func (r *Rendered) BodyHTML() string {
 var documentPage = template.Must(template.Must(layout.Clone()).Funcs(template.FuncMap{
 	"date": func(t time.Time) string { return t.Format("2 January 2006") },
 	"iso":  func(t time.Time) string { return t.Format(time.DateOnly) },
+	"utc":  func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
 }).Parse(documentContent))
 
 const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-doc{{if .Publication}} publication{{end}}">
@@ -275,6 +282,7 @@ const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-do
 {{end}}<h1 class="doc-title">{{.Title}}</h1>
 {{if or .Status (not .VersionDate.IsZero)}}<p class="doc-version">{{with .Status}}<span class="doc-status">{{.}}</span>{{end}}{{if not .VersionDate.IsZero}}{{if .Status}} · {{end}}Version of <time datetime="{{iso .VersionDate}}">{{date .VersionDate}}</time>{{end}}</p>
 {{end}}{{with .Phase}}<p class="doc-phase"><strong>{{.}}</strong></p>
+{{end}}{{if and .Phase (not .CommentOpens.IsZero)}}<p class="doc-window">Comment window: from <time datetime="{{.CommentOpens.UTC.Format "2006-01-02T15:04:05Z"}}" data-local>{{utc .CommentOpens}}</time> to <time datetime="{{.CommentCloses.UTC.Format "2006-01-02T15:04:05Z"}}" data-local>{{utc .CommentCloses}}</time></p>
 {{end}}</header>
 <main>
 {{template "body" .}}</main>

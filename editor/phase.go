@@ -9,51 +9,71 @@ import (
 // open for public comment: about six weeks, in the IGF modalities.
 const CommentWindow = 42 * 24 * time.Hour
 
-// Phase names where a BPF's output stands in the year's timeline.
+// Phase says where a document stands, for readers: from its workflow,
+// as the Secretariat set it, and the clock.
 type Phase struct {
-	// Name is "drafting", "public-comment" or "revision".
-	Name string `json:"name"`
-	// Label says it to readers, with the dates that matter: for a live
-	// page, since it goes stale.
+	// Stage is the document's stage.
+	Stage Stage `json:"stage"`
+	// Label says it to readers, with the dates that matter (in UTC): for
+	// a live page, since it goes stale.
 	Label string `json:"label"`
-	// Status says what a version written in this phase is, without dates,
-	// for a title page that may be printed or saved ("Draft for public
+	// Status says what a version in this stage is, without dates, for a
+	// title page that may be printed or saved ("Draft for public
 	// comment").
 	Status string `json:"status"`
-	// CommentOpens and CommentCloses bound the public comment window; zero
-	// when the annual meeting date is not known.
-	CommentOpens  time.Time `json:"comment_opens,omitzero"`
-	CommentCloses time.Time `json:"comment_closes,omitzero"`
+	// Opens and Closes bound the comment window, when there is one;
+	// WindowOpen says whether it is open now, and Left how long it stays
+	// open (zero when it is not).
+	Opens, Closes time.Time
+	WindowOpen    bool
+	Left          time.Duration
 }
 
-// PhaseAt returns the phase of a BPF's output at the given time. The draft
-// is written by the team until the comment window opens six weeks before
-// the annual meeting; it is open for public comment until the meeting; after
-// the meeting the team updates it with the comments. Without a meeting date
-// (or without a BPF) the document is in drafting.
-func PhaseAt(b *BPF, now time.Time) Phase {
-	if b == nil || b.MeetingDate == "" {
-		return Phase{Name: "drafting", Label: "Draft in preparation", Status: "Draft"}
-	}
-	meeting, err := time.Parse(time.DateOnly, b.MeetingDate)
-	if err != nil {
-		return Phase{Name: "drafting", Label: "Draft in preparation", Status: "Draft"}
-	}
-	opens := meeting.Add(-CommentWindow)
-	p := Phase{CommentOpens: opens, CommentCloses: meeting}
-	day := func(t time.Time) string { return t.Format("2 January 2006") }
-	switch {
-	case now.Before(opens):
-		p.Name, p.Status = "drafting", "Draft"
-		p.Label = fmt.Sprintf("Draft in preparation; open for public comment from %s to %s", day(opens), day(meeting))
-	case now.Before(meeting):
-		p.Name, p.Status = "public-comment", "Draft for public comment"
-		p.Label = fmt.Sprintf("Open for public comment until %s, the first day of the annual meeting", day(meeting))
-	default:
-		p.Name, p.Status = "revision", "Draft, being updated after public comment"
-		p.Label = fmt.Sprintf("Being updated with the comments received; public comment closed on %s", day(meeting))
+// PhaseOf returns the phase of a document in workflow w at now.
+func PhaseOf(w Workflow, now time.Time) Phase {
+	p := Phase{Stage: w.StageOf(), Opens: w.Opens, Closes: w.Closes, WindowOpen: w.WindowOpen(now)}
+	at := func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
+	switch p.Stage {
+	case StageDrafting:
+		p.Status, p.Label = "Draft", "Draft in preparation"
+	case StagePublicComment:
+		p.Status = "Draft for public comment"
+		switch {
+		case now.Before(w.Opens):
+			p.Label = fmt.Sprintf("Published for public comment; comments open on %s", at(w.Opens))
+		case p.WindowOpen:
+			p.Left = w.Closes.Sub(now)
+			p.Label = fmt.Sprintf("Open for public comment until %s (%s left)", at(w.Closes), left(p.Left))
+		default:
+			p.Label = fmt.Sprintf("Public comment closed on %s", at(w.Closes))
+		}
+	case StageRevision:
+		p.Status = "Draft, being updated after public comment"
+		p.Label = "Being updated with the comments received"
+		if !w.Closes.IsZero() {
+			p.Label += fmt.Sprintf("; public comment closed on %s", at(w.Closes))
+		}
+	case StageFinal:
+		p.Status, p.Label = "Final output", "Final output"
 	}
 	return p
+}
+
+// left says a duration as people do: days, or hours, or minutes.
+func left(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= 48*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d >= 2*time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(max(1, int(d/time.Minute)), "minute")
 }
 
 // Stage is where a document stands, as the Secretariat sets it: the

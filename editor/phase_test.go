@@ -1,40 +1,34 @@
 package editor
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
-func TestPhaseAt(t *testing.T) {
-	b := &BPF{Name: "Cybersecurity", Year: 2026, MeetingDate: "2026-06-22"}
-	day := func(s string) time.Time {
-		d, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+func TestPhaseOf(t *testing.T) {
+	opens := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	closes := opens.Add(CommentWindow)
+	open := Workflow{Stage: StagePublicComment, Opens: opens, Closes: closes, Published: 7}
 	for _, tc := range []struct {
-		bpf  *BPF
-		now  string
-		want string
+		w      Workflow
+		now    time.Time
+		stage  Stage
+		window bool
+		label  string
 	}{
-		{b, "2026-03-01", "drafting"},
-		{b, "2026-05-10", "drafting"},       // the day before the window opens
-		{b, "2026-05-11", "public-comment"}, // six weeks before 22 June
-		{b, "2026-06-21", "public-comment"},
-		{b, "2026-06-22", "revision"},
-		{b, "2026-12-01", "revision"},
-		{&BPF{Name: "X", Year: 2026}, "2026-06-01", "drafting"},
-		{nil, "2026-06-01", "drafting"},
+		{Workflow{}, opens, StageDrafting, false, "Draft in preparation"},
+		{open, opens.Add(-time.Second), StagePublicComment, false, "comments open on 20 October 2026, 00:00 UTC"},
+		{open, opens, StagePublicComment, true, "until 1 December 2026, 00:00 UTC (42 days left)"},
+		{open, closes.Add(-3 * time.Hour), StagePublicComment, true, "(3 hours left)"},
+		{open, closes.Add(-time.Second), StagePublicComment, true, "(1 minute left)"},
+		{open, closes, StagePublicComment, false, "Public comment closed on 1 December 2026"},
+		{Workflow{Stage: StageRevision, Opens: opens, Closes: closes}, closes, StageRevision, false, "closed on 1 December 2026"},
+		{Workflow{Stage: StageFinal}, closes, StageFinal, false, "Final output"},
 	} {
-		got := PhaseAt(tc.bpf, day(tc.now))
-		if got.Name != tc.want || got.Label == "" {
-			t.Errorf("PhaseAt(%v, %s) = %+v; want %s with a label", tc.bpf, tc.now, got, tc.want)
+		p := PhaseOf(tc.w, tc.now)
+		if p.Stage != tc.stage || p.WindowOpen != tc.window || !strings.Contains(p.Label, tc.label) || p.Status == "" {
+			t.Errorf("PhaseOf(%+v, %s) = %+v; want %s, open %v, a label with %q", tc.w, tc.now, p, tc.stage, tc.window, tc.label)
 		}
-	}
-	p := PhaseAt(b, day("2026-06-01"))
-	if !p.CommentOpens.Equal(day("2026-05-11")) || !p.CommentCloses.Equal(day("2026-06-22")) {
-		t.Errorf("window %v – %v; want 11 May – 22 June 2026", p.CommentOpens, p.CommentCloses)
 	}
 }

@@ -283,14 +283,12 @@ func exportLocal(ctx context.Context, c toolConfig, id, format string) ([]byte, 
 	}
 	if format == "html" {
 		opts := editor.PageOptions{Version: doc.Seq, VersionDate: doc.Updated.UTC(), Publication: true}
-		var bpf *editor.BPF
 		if doc.BPF != "" {
 			if b, err := st.GetBPF(ctx, doc.BPF); err == nil {
-				bpf = b
 				opts.BPFName, opts.Year = b.Name, b.Year
 			}
 		}
-		opts.Status = editor.PhaseAt(bpf, time.Now().UTC()).Status
+		opts.Status = editor.PhaseOf(doc.Workflow, time.Now().UTC()).Status
 		return editor.RenderPage(doc, opts), nil
 	}
 	return []byte(editor.ExportMarkdown(doc)), nil
