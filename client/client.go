@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -427,6 +428,8 @@ func (c *Client) receive(u Update) error {
 	if len(u.Structure) > 0 {
 		var sc struct {
 			Op      string `json:"op"`
+			Title   string `json:"title"`
+			Index   *int   `json:"index"`
 			Section struct {
 				ID    string   `json:"id"`
 				Title string   `json:"title"`
@@ -442,6 +445,7 @@ func (c *Client) receive(u Update) error {
 				synced: editor.NewText(sc.Section.Text), paras: sc.Section.Paras}
 			c.order = append(c.order, sc.Section.ID)
 		}
+		c.restructure(sc.Op, sc.Section.ID, sc.Title, sc.Index)
 		if c.opts.OnUpdate != nil {
 			c.opts.OnUpdate(u, false)
 		}
@@ -708,6 +712,26 @@ func (c *Client) Paras(sectionID string) []string {
 		return append([]string(nil), s.paras...)
 	}
 	return nil
+}
+
+// restructure applies a rename, move or removal of a section the server
+// accepted to the client's copy (the document's title is not kept).
+func (c *Client) restructure(op, id, title string, index *int) {
+	i := slices.Index(c.order, id)
+	if i < 0 {
+		return
+	}
+	switch op {
+	case "rename_section":
+		c.sections[id].title = title
+	case "move_section":
+		if index != nil && *index >= 0 && *index < len(c.order) {
+			c.order = slices.Insert(slices.Delete(c.order, i, i+1), *index, id)
+		}
+	case "remove_section":
+		c.order = slices.Delete(c.order, i, i+1)
+		delete(c.sections, id)
+	}
 }
 
 // Sections returns the section ids in document order.

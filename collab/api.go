@@ -445,3 +445,84 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, d docRequest) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updates": ups})
 }
+
+// restructure carries out structural changes for a person, one after the
+// other, and returns the document as they left it.
+func (s *Server) restructure(r *http.Request, d docRequest, steps ...editor.Structure) (*editor.Document, error) {
+	for _, st := range steps {
+		if _, err := s.do(r.Context(), d.doc.ID, authority.Restructure{Author: s.authorOf(r, d.role), Structure: st, Time: s.now().UTC()}); err != nil {
+			return nil, err
+		}
+	}
+	return s.currentDocument(r.Context(), d.doc.ID)
+}
+
+type renameRequest struct {
+	Title string `json:"title"`
+}
+
+// renameDocument sets a document's title.
+func (s *Server) renameDocument(w http.ResponseWriter, r *http.Request, d docRequest) {
+	var req renameRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	doc, err := s.restructure(r, d, editor.Structure{Op: editor.OpRenameDocument, Title: req.Title})
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	s.audit(r.Context(), r, "document renamed", doc.BPF, doc.ID, doc.Title)
+	writeJSON(w, http.StatusOK, doc)
+}
+
+type changeSectionRequest struct {
+	Title *string `json:"title"`
+	Index *int    `json:"index"`
+}
+
+// changeSection renames a custom section, moves it, or both.
+func (s *Server) changeSection(w http.ResponseWriter, r *http.Request, d docRequest) {
+	var req changeSectionRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	sec := &editor.Section{ID: r.PathValue("section")}
+	var steps []editor.Structure
+	if req.Title != nil {
+		steps = append(steps, editor.Structure{Op: editor.OpRenameSection, Section: sec, Title: *req.Title})
+	}
+	if req.Index != nil {
+		steps = append(steps, editor.Structure{Op: editor.OpMoveSection, Section: sec, Index: req.Index})
+	}
+	if len(steps) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid", `give "title", "index" or both`)
+		return
+	}
+	if d.doc.Section(sec.ID) == nil {
+		writeError(w, http.StatusNotFound, "not_found", "the document has no section "+strconv.Quote(sec.ID))
+		return
+	}
+	doc, err := s.restructure(r, d, steps...)
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// removeSection removes a custom section; its text stays in the history.
+func (s *Server) removeSection(w http.ResponseWriter, r *http.Request, d docRequest) {
+	id := r.PathValue("section")
+	if d.doc.Section(id) == nil {
+		writeError(w, http.StatusNotFound, "not_found", "the document has no section "+strconv.Quote(id))
+		return
+	}
+	doc, err := s.restructure(r, d, editor.Structure{Op: editor.OpRemoveSection, Section: &editor.Section{ID: id}})
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	s.audit(r.Context(), r, "section removed", doc.BPF, doc.ID, id)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/bpfdraft/bpfdraft/collab/access"
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -64,9 +66,15 @@ func formPage(content string) *template.Template {
 // or for anything unexpected a sentence that blames nobody.
 func (s *Server) messageOf(r *http.Request, err error) string {
 	var f *failure
+	var refusal *authority.Refusal
+	var limit *editor.LimitError
 	switch {
 	case errors.As(err, &f):
 		return upperFirst(f.msg)
+	case errors.As(err, &limit):
+		return upperFirst(limit.Error())
+	case errors.As(err, &refusal):
+		return upperFirst(strings.TrimPrefix(refusal.Message, editor.ErrInvalid.Error()+": "))
 	case errors.Is(err, editor.ErrInvalid), errors.Is(err, editor.ErrUnknownTemplate):
 		return upperFirst(strings.TrimPrefix(err.Error(), editor.ErrInvalid.Error()+": "))
 	}
@@ -76,9 +84,26 @@ func (s *Server) messageOf(r *http.Request, err error) string {
 
 func statusOf(err error) int {
 	var f *failure
+	var refusal *authority.Refusal
+	var limit *editor.LimitError
 	switch {
 	case errors.As(err, &f):
 		return f.status
+	case errors.As(err, &limit):
+		if limit.TooLarge {
+			return http.StatusRequestEntityTooLarge
+		}
+		return http.StatusUnprocessableEntity
+	case errors.As(err, &refusal):
+		switch refusal.Code {
+		case wire.CodeForbidden:
+			return http.StatusForbidden
+		case wire.CodeTooLarge:
+			return http.StatusRequestEntityTooLarge
+		}
+		return http.StatusBadRequest
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
 	case errors.Is(err, editor.ErrInvalid), errors.Is(err, editor.ErrUnknownTemplate):
 		return http.StatusBadRequest
 	}

@@ -37,6 +37,7 @@ var pageFuncs = template.FuncMap{
 		return t.UTC().Format("2006-01-02T15:04")
 	},
 	"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"inc":  func(i int) int { return i + 1 },
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -389,6 +390,17 @@ var settingsPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Conte
 <div class="form-group checkbox"><input type="checkbox" id="public_draft" name="public_draft" value="yes"{{if .Workflow.PublicDraft}} checked{{end}}><label for="public_draft">Let everyone read the live draft</label></div>
 <button type="submit" class="button">Save</button>
 </form>
+<h2 id="title-heading">Title</h2>
+<form method="post" action="/d/{{.Doc.ID}}/rename" novalidate>{{template "csrf" $csrf}}
+<div class="form-group"><label for="title">Title of the document</label><input type="text" id="title" name="title" value="{{.Doc.Title}}" size="60"></div>
+<button type="submit" class="button button-secondary">Rename</button>
+</form>
+<h2>Sections</h2>
+<p>The sections of the template stay in the order the modalities give. Custom sections can be renamed, moved and removed; a removed section's text stays in the document's history.</p>
+<table class="data"><thead><tr><th scope="col">#</th><th scope="col">Section</th><th scope="col">Kind</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>
+{{$id := .Doc.ID}}{{$last := len .Doc.Sections}}{{range $i, $s := .Doc.Sections}}<tr><td>{{inc $i}}</td><td>{{if eq (print $s.Kind) "custom"}}<form method="post" action="/d/{{$id}}/sections/{{$s.ID}}" class="inline-form">{{template "csrf" $csrf}}<label for="title-{{$s.ID}}" class="visually-hidden">Title of section {{inc $i}}</label><input type="text" id="title-{{$s.ID}}" name="title" value="{{$s.Title}}" size="30"> <button type="submit" name="action" value="rename" class="link-button">Rename</button></form>{{else}}{{$s.Title}}{{end}}</td><td>{{$s.Kind}}</td>
+<td>{{if eq (print $s.Kind) "custom"}}<form method="post" action="/d/{{$id}}/sections/{{$s.ID}}" class="inline-form">{{template "csrf" $csrf}}{{if $i}}<button type="submit" name="action" value="up" class="link-button" aria-label="Move {{$s.Title}} up">Up</button> {{end}}{{if lt (inc $i) $last}}<button type="submit" name="action" value="down" class="link-button" aria-label="Move {{$s.Title}} down">Down</button> {{end}}<button type="submit" name="action" value="remove" class="link-button" aria-label="Remove {{$s.Title}}">Remove</button></form>{{end}}</td></tr>
+{{end}}</tbody></table>
 </main>{{end}}{{end}}`)
 
 func (s *Server) settingsFor(d docRequest) *settingsData {
@@ -596,4 +608,58 @@ func (s *Server) auditJSON(w http.ResponseWriter, r *http.Request) {
 		entries = []store.AuditEntry{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// settingsRename renames the document from the settings page.
+func (s *Server) settingsRename(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc, err := s.restructure(r, d, editor.Structure{Op: editor.OpRenameDocument, Title: r.PostFormValue("title")})
+	if err == nil {
+		s.audit(r.Context(), r, "document renamed", doc.BPF, doc.ID, doc.Title)
+	}
+	s.settingsAfter(w, r, d, doc, err, "title", "Renamed.")
+}
+
+// settingsSection renames, moves or removes a custom section from the
+// settings page.
+func (s *Server) settingsSection(w http.ResponseWriter, r *http.Request, d docRequest) {
+	id := r.PathValue("section")
+	sec := &editor.Section{ID: id}
+	i := slices.IndexFunc(d.doc.Sections, func(x editor.Section) bool { return x.ID == id })
+	var step editor.Structure
+	done := ""
+	switch r.PostFormValue("action") {
+	case "rename":
+		step, done = editor.Structure{Op: editor.OpRenameSection, Section: sec, Title: r.PostFormValue("title")}, "Section renamed."
+	case "up", "down":
+		to := i - 1
+		if r.PostFormValue("action") == "down" {
+			to = i + 1
+		}
+		step, done = editor.Structure{Op: editor.OpMoveSection, Section: sec, Index: &to}, "Section moved."
+	case "remove":
+		step, done = editor.Structure{Op: editor.OpRemoveSection, Section: sec}, "Section removed; its text stays in the history."
+	default:
+		s.settingsAfter(w, r, d, nil, &failure{status: http.StatusBadRequest, code: "invalid", msg: "rename, up, down or remove"}, "stage", "")
+		return
+	}
+	doc, err := s.restructure(r, d, step)
+	if err == nil && step.Op == editor.OpRemoveSection {
+		s.audit(r.Context(), r, "section removed", doc.BPF, doc.ID, id)
+	}
+	s.settingsAfter(w, r, d, doc, err, "title-"+id, done)
+}
+
+// settingsAfter shows the settings page after a form.
+func (s *Server) settingsAfter(w http.ResponseWriter, r *http.Request, d docRequest, doc *editor.Document, err error, field, done string) {
+	if doc != nil {
+		d.doc = doc
+	}
+	data := s.settingsFor(d)
+	status := http.StatusOK
+	if err != nil {
+		data.Error, data.ErrorFor, status = s.messageOf(r, err), field, statusOf(err)
+	} else {
+		data.Done = done
+	}
+	s.page(w, r, status, settingsPage, d.doc.Title, data)
 }

@@ -337,6 +337,8 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 			status = http.StatusRequestEntityTooLarge
 		case wire.CodeUnknownSection:
 			status = http.StatusNotFound
+		case wire.CodeForbidden:
+			status = http.StatusForbidden
 		}
 		writeError(w, status, refusal.Code, refusal.Message)
 	case errors.Is(err, errStore), errors.Is(err, errHubGone), errors.Is(err, errShuttingDown):

@@ -16,6 +16,10 @@ type Structure struct {
 	Section *Section `json:"section,omitempty"`
 	// Workflow is the document's new workflow, for OpWorkflow.
 	Workflow *Workflow `json:"workflow,omitempty"`
+	// Title is the new title, for OpRenameDocument and OpRenameSection.
+	Title string `json:"title,omitempty"`
+	// Index is where OpMoveSection puts the section (0 first).
+	Index *int `json:"index,omitempty"`
 }
 
 // Structural operations.
@@ -26,6 +30,17 @@ const (
 	// (Workflow.CheckTransition); moving to public comment or to final
 	// publishes the document as it is at this step's seq.
 	OpWorkflow = "workflow"
+	// OpRenameDocument sets the document's title (Title).
+	OpRenameDocument = "rename_document"
+	// OpRenameSection sets a custom section's title (Section.ID, Title).
+	OpRenameSection = "rename_section"
+	// OpMoveSection moves a custom section (Section.ID) to Index in the
+	// list of sections; the template's sections keep their order.
+	OpMoveSection = "move_section"
+	// OpRemoveSection removes a custom section (Section.ID). In the log
+	// its Section holds the section as it was (title, text, paragraph
+	// ids), so its text stays in the history.
+	OpRemoveSection = "remove_section"
 )
 
 // Step is one accepted change to a document: a text change to one section
@@ -44,6 +59,8 @@ type Effect struct {
 	// Added is the section an OpAddSection step added; it shares nothing
 	// with the document.
 	Added *Section
+	// Removed is the section an OpRemoveSection step removed.
+	Removed *Section
 }
 
 // Apply applies one step and counts it in Seq. It is the one way an
@@ -110,7 +127,60 @@ func (d *Document) Apply(s Step) (Effect, error) {
 		d.Seq++
 		d.Updated = s.Time
 		return Effect{}, nil
+	case OpRenameDocument:
+		title, err := CheckTitle(s.Structure.Title, "document title")
+		if err != nil {
+			return Effect{}, err
+		}
+		d.Title = title
+	case OpRenameSection, OpMoveSection, OpRemoveSection:
+		sc := s.Structure
+		if sc.Section == nil {
+			return Effect{}, fmt.Errorf("%w: %s without a section", ErrInvalid, sc.Op)
+		}
+		i := d.sectionIndex(sc.Section.ID)
+		if i < 0 {
+			return Effect{}, fmt.Errorf("%w: no section %q", ErrInvalid, sc.Section.ID)
+		}
+		if d.Sections[i].Kind != Custom {
+			return Effect{}, fmt.Errorf("%w: the sections of the template stay as the modalities set them; only custom sections are renamed, moved or removed", ErrInvalid)
+		}
+		switch sc.Op {
+		case OpRenameSection:
+			title := strings.TrimSpace(sc.Title)
+			if title == "" || strings.ContainsAny(title, "\r\n") || len(title) > Limits.TitleBytes {
+				return Effect{}, fmt.Errorf("%w: a section's title is one line of at most %d bytes", ErrInvalid, Limits.TitleBytes)
+			}
+			d.Sections[i].Title = title
+		case OpMoveSection:
+			if sc.Index == nil || *sc.Index < 0 || *sc.Index >= len(d.Sections) {
+				return Effect{}, fmt.Errorf("%w: move_section to a place between 0 and %d", ErrInvalid, len(d.Sections)-1)
+			}
+			sec := d.Sections[i]
+			rest := append(d.Sections[:i:i], d.Sections[i+1:]...)
+			d.Sections = append(rest[:*sc.Index:*sc.Index], append([]Section{sec}, rest[*sc.Index:]...)...)
+		case OpRemoveSection:
+			removed := d.Sections[i]
+			removed.Paras = append([]string(nil), removed.Paras...)
+			d.Sections = append(d.Sections[:i:i], d.Sections[i+1:]...)
+			d.Seq++
+			d.Updated = s.Time
+			return Effect{Removed: &removed}, nil
+		}
 	default:
 		return Effect{}, fmt.Errorf("%w: unknown structural change %q", ErrInvalid, s.Structure.Op)
 	}
+	d.Seq++
+	d.Updated = s.Time
+	return Effect{}, nil
+}
+
+// sectionIndex returns the index of the section with the id, or -1.
+func (d *Document) sectionIndex(id string) int {
+	for i := range d.Sections {
+		if d.Sections[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }

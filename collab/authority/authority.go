@@ -67,8 +67,8 @@ type Author struct {
 	Role access.Role
 }
 
-// Command is something asked of the authority: Push, AddSection or
-// SetWorkflow.
+// Command is something asked of the authority: Push, AddSection,
+// Restructure or SetWorkflow.
 type Command interface{ command() }
 
 // Push offers a client's updates to one section. They were made one after
@@ -103,6 +103,16 @@ type SetWorkflow struct {
 	Time     time.Time
 }
 
+// Restructure renames the document, or renames, moves or removes a
+// custom section: Structure is an editor.OpRenameDocument,
+// OpRenameSection, OpMoveSection or OpRemoveSection step.
+type Restructure struct {
+	Author    Author
+	Structure editor.Structure
+	Time      time.Time
+}
+
+func (Restructure) command() {}
 func (Push) command()        {}
 func (AddSection) command()  {}
 func (SetWorkflow) command() {}
@@ -471,6 +481,11 @@ func (a *Authority) exec(e *entry) error {
 			return err
 		}
 		return a.addSection(e, c)
+	case Restructure:
+		if err := a.allowed(c.Author, access.EditStructure, c.Time); err != nil {
+			return err
+		}
+		return a.restructure(e, c)
 	case SetWorkflow:
 		if err := a.allowed(c.Author, access.ChangeStage, c.Time); err != nil {
 			return err
@@ -681,6 +696,37 @@ func (a *Authority) addSection(e *entry, c AddSection) error {
 	a.units += n
 	a.paras += paras
 	e.added = eff.Added
+	e.acc = []Accepted{{
+		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},
+		Out: wire.Update{Seq: a.work.Seq, Client: c.Author.Client, Structure: payload},
+	}}
+	return nil
+}
+
+func (a *Authority) restructure(e *entry, c Restructure) error {
+	if c.Author.Client == "" {
+		return refuse(CodeInvalid, "a structural change needs an author")
+	}
+	switch c.Structure.Op {
+	case editor.OpRenameDocument, editor.OpRenameSection, editor.OpMoveSection, editor.OpRemoveSection:
+	default:
+		return refuse(CodeInvalid, "unknown structural change %q", c.Structure.Op)
+	}
+	sc := c.Structure
+	if sc.Section != nil {
+		sc.Section = &editor.Section{ID: sc.Section.ID} // only its id is asked for
+	}
+	eff, err := a.work.Apply(editor.Step{Structure: &sc, Time: c.Time})
+	if err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	if eff.Removed != nil {
+		// The log keeps what was removed, so the history has its text.
+		sc.Section = eff.Removed
+		delete(a.sections, eff.Removed.ID)
+		a.units, a.paras = sizeOf(a.work)
+	}
+	payload := mustJSON(sc)
 	e.acc = []Accepted{{
 		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},
 		Out: wire.Update{Seq: a.work.Seq, Client: c.Author.Client, Structure: payload},

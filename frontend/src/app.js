@@ -251,6 +251,7 @@ class App {
     let i = 0
     for (const section of this.session.sections.values()) {
       if (!this.views.has(section.id)) this.addSectionView(section, i)
+      else this.retitle(section)
       i++
     }
     this.renumber()
@@ -281,9 +282,11 @@ class App {
         h("div", {class: "guidance-text"}, section.guidance.split(/\n\s*\n/).map(p => h("p", {}, p))))
       : null
     const num = h("span", {class: "section-number"}, n + ".")
+    const titleEl = h("span", {class: "section-title"}, section.title)
+    const outlineTitle = h("span", {class: "outline-title"}, section.title)
     const root = h("section", {class: "doc-section", id: "sec-" + id, "aria-labelledby": hid, "data-kind": section.kind},
       h("div", {class: "section-head"},
-        h("h2", {id: hid}, num, " ", section.title),
+        h("h2", {id: hid}, num, " ", titleEl),
         h("span", {class: "badge badge-" + section.kind}, kindLabel),
         statusEl,
         previewBtn),
@@ -292,7 +295,7 @@ class App {
     const outlineStatus = h("span", {class: "status", "data-status": "ok"})
     const outlineItem = h("li", {"data-section": id},
       h("a", {href: "#sec-" + id, onclick: e => { e.preventDefault(); this.focusSection(id) }},
-        outlineNum, " ", h("span", {class: "outline-title"}, section.title)),
+        outlineNum, " ", outlineTitle),
       h("span", {class: "outline-meta"}, h("span", {class: "badge badge-" + section.kind}, kindLabel), outlineStatus))
 
     const before = [...this.sectionsEl.querySelectorAll(":scope > .doc-section")][index] || null
@@ -301,9 +304,18 @@ class App {
 
     const view = new EditorView({state: section.state, parent: editorEl})
     this.session.attach(id, view)
-    const entry = {view, root, statusEl, outlineStatus, outlineItem, num, outlineNum, previewBtn, preview, editorEl, note, previewOn: false, kind: section.kind, lastStatus: ""}
+    const entry = {view, root, statusEl, outlineStatus, outlineItem, num, outlineNum, title: section.title, titleEl, outlineTitle, previewBtn, preview, editorEl, note, previewOn: false, kind: section.kind, lastStatus: ""}
     this.views.set(id, entry)
     this.updateStatus(id)
+  }
+
+  // retitle shows a section's title as it now is.
+  retitle(section) {
+    const e = this.views.get(section.id)
+    if (!e || e.title === section.title) return
+    e.title = section.title
+    e.titleEl.textContent = e.outlineTitle.textContent = section.title
+    e.preview.setAttribute("aria-label", "Preview of " + section.title)
   }
 
   renumber() {

@@ -181,7 +181,9 @@ class Section {
 // with on(), then start(). Events:
 //
 //   status    {state, pending, error}  connection state or unconfirmed count changed
-//   document  {doc, snapshot}          a snapshot (re)built the sections
+//   document  {doc, snapshot}          a snapshot (re)built the sections; without snapshot:
+//                                      the document was renamed, or a section renamed, moved
+//                                      or removed
 //   section   {section}                a section was added (structure add_section)
 //   update    {section, own, seq}      updates were applied to a section
 //   paras     {section, paras, merged} a section's paragraph ids changed
@@ -649,12 +651,36 @@ export class Session {
   }
 
   structure(sc) {
-    if (sc.op !== "add_section" || !sc.section || this.sections.has(sc.section.id)) return
-    const info = sc.section
-    const s = new Section(info, this.newState(info))
-    this.sections.set(info.id, s)
-    if (this.doc) this.doc.sections = [...(this.doc.sections || []), info]
-    this.emit("section", {section: s})
+    if (sc.op === "rename_document") {
+      if (this.doc) this.doc.title = sc.title
+      this.emit("document", {})
+      return
+    }
+    if (!sc.section) return
+    const id = sc.section.id
+    if (sc.op === "add_section") {
+      if (this.sections.has(id)) return
+      const info = sc.section
+      const s = new Section(info, this.newState(info))
+      this.sections.set(id, s)
+      if (this.doc) this.doc.sections = [...(this.doc.sections || []), info]
+      this.emit("section", {section: s})
+      return
+    }
+    const s = this.sections.get(id)
+    if (!s) return
+    if (sc.op === "rename_section") {
+      s.title = sc.title
+    } else if (sc.op === "move_section" && Number.isInteger(sc.index)) {
+      const order = [...this.sections.entries()].filter(([k]) => k !== id)
+      order.splice(Math.min(sc.index, order.length), 0, [id, s])
+      this.sections = new Map(order)
+    } else if (sc.op === "remove_section") {
+      this.sections.delete(id)
+    } else {
+      return
+    }
+    this.emit("document", {})
   }
 
   // gap: the stream is not what the protocol promises; catch up afresh.
