@@ -144,9 +144,9 @@ func (s *Server) editView(w http.ResponseWriter, r *http.Request, d docRequest) 
 	doc := d.doc
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	data := frontend.PageData{DocID: doc.ID, Title: doc.Title}
+	data := frontend.PageData{DocID: doc.ID, Title: doc.Title, ReadOnly: access.Check(d.role, access.EditText, d.ctx) != nil}
 	if wh := whoOf(r); wh.session != nil {
-		data.CSRF = wh.session.CSRF
+		data.CSRF, data.UserName = wh.session.CSRF, wh.account.Name
 	}
 	if err := frontend.EditorPage(w, data); err != nil {
 		s.log.Warn("editor page", "doc", doc.ID, "err", err)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -595,5 +597,43 @@ func TestPeoplePages(t *testing.T) {
 	resp, _ = form(t, pat, "/sign-out", url.Values{})
 	if resp.StatusCode != 303 || sessionAccount(t, e, strings.TrimPrefix(pat.Cookie, collabtest.SessionCookie+"=")) != "" {
 		t.Fatalf("sign out: %d", resp.StatusCode)
+	}
+}
+
+// TestEditPageReadOnly: a person who may read the live draft but not edit
+// it gets the editing page read-only; the team gets it to edit, with the
+// name of their account.
+func TestEditPageReadOnly(t *testing.T) {
+	s := newTeamSetup(t, collab.Config{})
+	s.e.PostJSON(t, "/api/documents/"+s.doc.ID+"/workflow", map[string]any{"stage": "drafting", "public_draft": true}, 200, nil)
+	status, page := s.people[1].p.Call(t, "GET", "/edit/"+s.doc.ID, "", "")
+	if status != 200 || !strings.Contains(string(page), `data-read-only="true"`) || !strings.Contains(string(page), `<form id="add-section" class="add-section" hidden>`) {
+		t.Fatalf("the public's editing page: %d", status)
+	}
+	co := s.people[2].p
+	status, page = co.Call(t, "GET", "/edit/"+s.doc.ID, "", "")
+	if status != 200 || strings.Contains(string(page), `data-read-only`) || !strings.Contains(string(page), `data-user-name="`+co.Account.Name+`"`) {
+		t.Fatalf("the team's editing page: %d", status)
+	}
+}
+
+// TestSlowBodyCutOff: a request that sends its body too slowly is cut
+// off, not held open.
+func TestSlowBodyCutOff(t *testing.T) {
+	e := collabtest.New(t, collab.Config{BodyTimeout: 50 * time.Millisecond})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers and the start of a body that never ends.
+	fmt.Fprintf(conn, "POST /api/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\nX-CSRF-Token: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"template\":", e.Cookie, e.CSRF)
+	conn.SetReadDeadline(time.Now().Add(time.Minute)) // the test's bound, far beyond the server's
+	data, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("the server held the connection: %v (read %q)", err, data)
+	}
+	if len(data) > 0 && !strings.HasPrefix(string(data), "HTTP/1.1 4") {
+		t.Fatalf("answer to a slow body: %q", data)
 	}
 }

@@ -179,6 +179,10 @@ type PageData struct {
 	// CSRF is the signed-in session's token, which the app sends as the
 	// X-CSRF-Token header of its state-changing requests. Optional.
 	CSRF string
+	// ReadOnly: the person may read the live draft but not edit it; the
+	// app then opens the websocket to read only (?mode=view), makes the
+	// editors read-only and says so.
+	ReadOnly bool
 }
 
 // EditorPage writes the HTML page of the editing view of a document: the
@@ -208,15 +212,16 @@ var pageTmpl = template.Must(editor.PageTemplate(`{{define "content"}}{{with .Co
 <nav id="outline" class="outline" aria-labelledby="outline-title">
 <h2 id="outline-title">Sections</h2>
 <ol id="outline-list"></ol>
-<form id="add-section" class="add-section">
+<form id="add-section" class="add-section"{{if .ReadOnly}} hidden{{end}}>
 <label for="new-section-title">New section</label>
 <input id="new-section-title" name="title" type="text" maxlength="200" autocomplete="off">
 <button type="submit" class="button-secondary">Add section</button>
 <p id="add-section-msg" class="hint" role="status"></p>
 </form>
 </nav>
-<main id="sections" class="sections" tabindex="-1" aria-label="Document text">
-<p id="loading" class="loading">Loading the document…</p>
+<main id="sections" class="sections" tabindex="-1" aria-label="Document text"{{if .ReadOnly}} data-read-only="true"{{end}}>
+{{if .ReadOnly}}<p class="read-only-note" role="note">You are reading the live draft. Editing it is for the BPF's team.</p>
+{{end}}<p id="loading" class="loading">Loading the document…</p>
 <noscript><p>Editing needs JavaScript. The document can be read in the <a href="/d/{{.DocID}}">reading view</a>.</p></noscript>
 </main>
 <aside id="side" class="side" aria-label="People and connection">

@@ -4,7 +4,7 @@
 // (frontend.EditorPage); <body data-doc="..."> names the document.
 
 import {EditorView, keymap, ViewPlugin, Decoration, WidgetType, drawSelection, placeholder} from "@codemirror/view"
-import {StateEffect, Transaction} from "@codemirror/state"
+import {EditorState, StateEffect, Transaction} from "@codemirror/state"
 import {history, historyKeymap, defaultKeymap} from "@codemirror/commands"
 import {markdown} from "@codemirror/lang-markdown"
 import {syntaxHighlighting, HighlightStyle} from "@codemirror/language"
@@ -14,6 +14,8 @@ import {isEmptyText, sectionStatus} from "./status.js"
 
 const body = document.body
 const docID = body.dataset.doc
+// readOnly: the server says this person may read the draft, not edit it.
+const readOnly = document.getElementById("sections")?.dataset.readOnly === "true"
 const $ = id => document.getElementById(id)
 
 // h builds an element: h("p", {class: "x"}, "text", child).
@@ -164,6 +166,7 @@ class App {
       info.prompt ? placeholder(info.prompt) : [],
       remoteCursors(this.session, id),
       EditorView.updateListener.of(u => this.onEditorUpdate(id, u)),
+      readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
     ]
   }
 
@@ -508,7 +511,7 @@ class App {
 
 function wsURL() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:"
-  return `${proto}//${location.host}/api/documents/${encodeURIComponent(docID)}/ws`
+  return `${proto}//${location.host}/api/documents/${encodeURIComponent(docID)}/ws` + (readOnly ? "?mode=view" : "")
 }
 
 async function main() {
