@@ -529,3 +529,38 @@ func TestWorkflowAndPermissions(t *testing.T) {
 		t.Fatalf("replayed workflow %+v; live %+v", got, want)
 	}
 }
+
+// TestRestructure: renames and moves are accepted for those who may edit
+// structure, refused (changing nothing) for others and for the
+// template's sections; a removed section refuses pushes.
+func TestRestructure(t *testing.T) {
+	a := newAuthority(t, testCfg)
+	var log []store.Update
+	if _, err := a.Do(AddSection{Author: author("api"), Title: "Annex", Text: "Annex text."}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, a, &log)
+	public := Author{Client: "p", Role: access.Public}
+	before := a.Durable().Seq
+	if _, err := a.Do(Restructure{Author: public, Structure: editor.Structure{Op: editor.OpRenameDocument, Title: "Mine"}}); refusalCode(err) != wire.CodeForbidden {
+		t.Fatalf("the public renames: %v", err)
+	}
+	if _, err := a.Do(Restructure{Author: author("api"), Structure: editor.Structure{Op: editor.OpRemoveSection, Section: &editor.Section{ID: "issues"}}}); refusalCode(err) != CodeInvalid {
+		t.Fatalf("a template section removed: %v", err)
+	}
+	if a.Pending() != 0 || a.Durable().Seq != before {
+		t.Fatal("refusals changed something")
+	}
+	if _, err := a.Do(Restructure{Author: author("api"), Structure: editor.Structure{Op: editor.OpRemoveSection, Section: &editor.Section{ID: "custom-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, a, &log)
+	var sc editor.Structure
+	if err := json.Unmarshal(log[len(log)-1].Payload, &sc); err != nil || sc.Section == nil || sc.Section.Text != "Annex text." {
+		t.Fatalf("the log keeps %+v, %v; want the removed text", sc.Section, err)
+	}
+	_, err := a.Do(Push{Author: author("c"), Section: "custom-1", Base: 0, Updates: []editor.ChangeSet{cs(t, 11, 0, 0, "x")}})
+	if refusalCode(err) != wire.CodeUnknownSection {
+		t.Fatalf("a push to the removed section: %v", err)
+	}
+}

@@ -222,6 +222,32 @@ func (n *node) addSection() {
 	}
 }
 
+// restructure renames or moves a custom section, if there is one: steps
+// that change no text but take a seq among the pushes.
+func (n *node) restructure() {
+	var custom []string
+	doc := n.a.Durable()
+	for _, s := range doc.Sections {
+		if s.Kind == editor.Custom {
+			custom = append(custom, s.ID)
+		}
+	}
+	if len(custom) == 0 {
+		return
+	}
+	n.w.apis++
+	sc := editor.Structure{Op: editor.OpRenameSection, Section: &editor.Section{ID: custom[n.w.rng.IntN(len(custom))]}, Title: fmt.Sprint("Renamed ", n.w.apis)}
+	if n.w.rng.IntN(2) == 0 {
+		i := n.w.rng.IntN(len(doc.Sections))
+		sc = editor.Structure{Op: editor.OpMoveSection, Section: sc.Section, Index: &i}
+	}
+	// The section may be gone from the working document only if removal
+	// were simulated; it is not, so a refusal is a bug.
+	if _, err := n.a.Do(Restructure{Author: Author{Client: fmt.Sprint("api-", n.w.apis), Role: access.Secretariat}, Structure: sc}); err != nil {
+		n.w.fatalf("restructure: %v", err)
+	}
+}
+
 func (n *node) idle() bool { return !n.appending && len(n.inbox) == 0 && n.a.Pending() == 0 }
 
 // ---- clients ----
@@ -353,7 +379,9 @@ func (c *simClient) receive() {
 		if err := json.Unmarshal(u.Structure, &sc); err != nil {
 			c.w.fatalf("%v", err)
 		}
-		c.sections[sc.Section.ID] = &simSection{text: sc.Section.Text, synced: sc.Section.Text}
+		if sc.Op == editor.OpAddSection {
+			c.sections[sc.Section.ID] = &simSection{text: sc.Section.Text, synced: sc.Section.Text}
+		}
 		return
 	}
 	s := c.sections[u.Section]
@@ -509,8 +537,11 @@ func (w *world) step() {
 			c.connect(w.nodes[w.rng.IntN(len(w.nodes))])
 		}
 	default:
-		if w.rng.IntN(4) == 0 {
+		switch w.rng.IntN(8) {
+		case 0:
 			n.addSection()
+		case 1:
+			n.restructure()
 		}
 	}
 }
