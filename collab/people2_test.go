@@ -637,3 +637,24 @@ func TestSlowBodyCutOff(t *testing.T) {
 		t.Fatalf("answer to a slow body: %q", data)
 	}
 }
+
+// TestAccountPage: a person sees their account and signs out everywhere
+// from it; nobody signed in is sent to sign in.
+func TestAccountPage(t *testing.T) {
+	s := newTeamSetup(t, collab.Config{})
+	co := s.people[2].p
+	status, page := co.Call(t, "GET", "/account", "", "")
+	if status != 200 || !strings.Contains(string(page), "co-facilitator of BPF on Cybersecurity") || !strings.Contains(string(page), co.Account.Email) {
+		t.Fatalf("account page: %d\n%s", status, page)
+	}
+	other, _ := signIn(t, s.e, "", "", co.Account.Email, co.Password)
+	resp, _ := form(t, co, "/account/sign-out-everywhere", url.Values{})
+	if resp.StatusCode != 303 || sessionAccount(t, s.e, cookieOf(other)) != "" || sessionAccount(t, s.e, strings.TrimPrefix(co.Cookie, collabtest.SessionCookie+"=")) != "" {
+		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
+	}
+	resp = s.e.Anonymous().Do(t, "GET", "/account", "", "")
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/sign-in" {
+		t.Fatalf("anonymous account page ended at %s", resp.Request.URL)
+	}
+}

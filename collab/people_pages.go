@@ -2,6 +2,7 @@ package collab
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -343,4 +344,65 @@ func (s *Server) joinPagePost(w http.ResponseWriter, r *http.Request) {
 		next = "/dashboard"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+type accountData struct {
+	Account *store.Account
+	Teams   []teamRow
+	Done    string
+}
+
+type teamRow struct{ BPF, Name, Role string }
+
+var accountPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Content}}<main class="bpf-doc" id="main">
+{{with .Done}}<div class="panel" role="status"><p>{{.}}</p></div>
+{{end}}<h1>Your account</h1>
+<table class="data"><tbody>
+<tr><th scope="row">Name</th><td>{{.Account.Name}}</td></tr>
+<tr><th scope="row">Email address</th><td>{{.Account.Email}}</td></tr>
+{{if .Account.Secretariat}}<tr><th scope="row">Role</th><td>Secretariat</td></tr>{{end}}
+{{range .Teams}}<tr><th scope="row">Team</th><td>{{.Role}} of {{.Name}}</td></tr>{{end}}
+{{with .Account.StakeholderGroup}}<tr><th scope="row">Stakeholder group</th><td>{{.}}</td></tr>{{end}}
+{{with .Account.Affiliation}}<tr><th scope="row">Affiliation</th><td>{{.}}</td></tr>{{end}}
+{{with .Account.Country}}<tr><th scope="row">Country</th><td>{{.}}</td></tr>{{end}}
+{{if not .Account.ConductAccepted.IsZero}}<tr><th scope="row">IGF Code of Conduct</th><td>accepted on {{utc .Account.ConductAccepted}}</td></tr>{{end}}
+{{if not .Account.Secretariat}}{{if not .Teams}}<tr><th scope="row">Named in the report</th><td>{{if .Account.NamedInReport}}yes{{else}}no{{end}}</td></tr>{{end}}{{end}}
+</tbody></table>
+<h2>Sessions</h2>
+<p>If you signed in on a computer that is not yours, or think someone else may have, sign out on every browser at once.</p>
+<form method="post" action="/account/sign-out-everywhere">{{template "csrf" $csrf}}<button type="submit" class="button button-secondary">Sign out everywhere</button></form>
+</main>{{end}}{{end}}`)
+
+func (s *Server) accountData(r *http.Request) *accountData {
+	acct := whoOf(r).account
+	d := &accountData{Account: acct}
+	if ms, err := s.store.Memberships(r.Context(), acct.ID); err == nil {
+		for _, m := range ms {
+			row := teamRow{BPF: m.BPF, Name: m.BPF, Role: m.Role}
+			if b, err := s.store.GetBPF(r.Context(), m.BPF); err == nil {
+				row.Name = b.Name
+			}
+			d.Teams = append(d.Teams, row)
+		}
+	}
+	return d
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, http.StatusOK, accountPage, "Your account", s.accountData(r))
+}
+
+// signOutEverywherePage ends every session of the account, this one
+// included, and goes home.
+func (s *Server) signOutEverywherePage(w http.ResponseWriter, r *http.Request) {
+	n, err := s.store.DeleteSessions(r.Context(), whoOf(r).account.ID)
+	if err != nil {
+		d := s.accountData(r)
+		d.Done = s.messageOf(r, err)
+		s.page(w, r, http.StatusInternalServerError, accountPage, "Your account", d)
+		return
+	}
+	s.endSession(r.Context(), w, r)
+	s.audit(r.Context(), r, "sign-out everywhere", "", "", fmt.Sprintf("%d sessions", n))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

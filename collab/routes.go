@@ -77,6 +77,8 @@ func (s *Server) Handler() http.Handler {
 	open("GET /sign-in", s.signInPageGet)
 	open("POST /sign-in", s.signInPagePost)
 	open("POST /sign-out", s.signOutPage)
+	signedIn("GET /account", s.accountPage)
+	signedIn("POST /account/sign-out-everywhere", s.signOutEverywherePage)
 	open("GET /register", s.registerPageGet)
 	open("POST /register", s.registerPagePost)
 	open("GET /join/{token}", s.joinPageGet)
@@ -195,7 +197,7 @@ func (s *Server) anywhere(action access.Action, h http.HandlerFunc) http.Handler
 func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !whoOf(r).signedIn() {
-			writeError(w, http.StatusUnauthorized, "sign_in", "sign in first")
+			s.forbidden(w, r, errors.New("only a signed-in person may do this"))
 			return
 		}
 		h(w, r)
