@@ -2,8 +2,6 @@ package collab_test
 
 import (
 	"bytes"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,37 +12,6 @@ import (
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
-// postForm sends the import page's form as a browser does (multipart),
-// without following redirects.
-func postForm(t *testing.T, p *collabtest.Person, path string, fields map[string]string) (*http.Response, string) {
-	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if p.CSRF != "" {
-		mw.WriteField("csrf", p.CSRF)
-	}
-	for k, v := range fields {
-		if k == "file" {
-			fw, _ := mw.CreateFormFile("file", "draft.md")
-			io.WriteString(fw, v)
-			continue
-		}
-		mw.WriteField(k, v)
-	}
-	mw.Close()
-	req, _ := http.NewRequest("POST", p.URL()+path, &body)
-	req.Header.Set("Cookie", p.Cookie)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, string(data)
-}
-
 // TestImportPage walks the import page as a person would: upload a draft,
 // see where each heading goes, put one elsewhere, import.
 func TestImportPage(t *testing.T) {
@@ -54,7 +21,7 @@ func TestImportPage(t *testing.T) {
 		t.Fatalf("GET /import: %d %s", status, page)
 	}
 	draft := "# Draft 2026\n\n## Executive summary\n\nShort.\n\n## How we worked\n\nMeetings.\n\n### Survey\n\nA survey.\n"
-	resp, body := postForm(t, e.Person, "/import", map[string]string{"template": "bpf-output", "file": draft, "action": "preview"})
+	resp, body := e.Multipart(t, "/import", map[string]string{"template": "bpf-output", "file": draft, "action": "preview"})
 	if resp.StatusCode != 200 {
 		t.Fatalf("preview: %d %s", resp.StatusCode, body)
 	}
@@ -78,7 +45,7 @@ func TestImportPage(t *testing.T) {
 	}
 
 	// The executive summary goes to section 1; then import.
-	resp, body = postForm(t, e.Person, "/import", map[string]string{"template": "bpf-output", "previous-template": "bpf-output", "source": draft,
+	resp, body = e.Multipart(t, "/import", map[string]string{"template": "bpf-output", "previous-template": "bpf-output", "source": draft,
 		"assign-1": "title", "assign-3": "issues", "assign-7": "methodology", "assign-11": "sub", "action": "import"})
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/edit/") {
 		t.Fatalf("import: %d %s", resp.StatusCode, body)
@@ -100,7 +67,7 @@ func TestImportPage(t *testing.T) {
 		{map[string]string{"template": "bpf-output", "source": strings.Repeat("a\n\n", editor.Limits.Paragraphs+1), "action": "preview"}, 413, "paragraphs limit"},
 		{map[string]string{"template": "bpf-output", "title": strings.Repeat("t", 400), "source": "text", "action": "preview"}, 422, "title length limit"},
 	} {
-		resp, body := postForm(t, e.Person, "/import", tc.fields)
+		resp, body := e.Multipart(t, "/import", tc.fields)
 		if resp.StatusCode != tc.status || !strings.Contains(body, `class="error-summary"`) || !strings.Contains(body, tc.want) {
 			t.Errorf("%v: got %d; want %d with an error summary saying %q", tc.fields["action"], resp.StatusCode, tc.status, tc.want)
 		}

@@ -23,28 +23,6 @@ import (
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
-// form posts a form as a person (with its csrf field when signed in),
-// without following redirects.
-func form(t *testing.T, p *collabtest.Person, path string, fields url.Values) (*http.Response, string) {
-	t.Helper()
-	if p.CSRF != "" {
-		fields.Set("csrf", p.CSRF)
-	}
-	req, _ := http.NewRequest("POST", p.URL()+path, strings.NewReader(fields.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if p.Cookie != "" {
-		req.Header.Set("Cookie", p.Cookie)
-	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, string(data)
-}
-
 var linkPattern = regexp.MustCompile(`/join/([A-Za-z0-9_-]+)`)
 
 // TestInvitations: a link works once, for the role it says; a used,
@@ -68,7 +46,7 @@ func TestInvitations(t *testing.T) {
 	}
 
 	anon := e.Anonymous()
-	resp, body := form(t, anon, link, url.Values{"name": {"Ana"}, "email": {"ana@example.org"}, "password": {"a long password"}})
+	resp, body := anon.Form(t, link, url.Values{"name": {"Ana"}, "email": {"ana@example.org"}, "password": {"a long password"}})
 	if resp.StatusCode != 303 || cookieOf(resp) == "" {
 		t.Fatalf("joining: %d %s", resp.StatusCode, body)
 	}
@@ -79,7 +57,7 @@ func TestInvitations(t *testing.T) {
 	ana.GetJSON(t, "/api/documents/"+s.doc.ID, 200, &d) // she is of the team
 
 	// Used: refused, nothing made.
-	resp, body = form(t, e.Anonymous(), link, url.Values{"name": {"Eve"}, "email": {"eve@example.org"}, "password": {"a long password"}})
+	resp, body = e.Anonymous().Form(t, link, url.Values{"name": {"Eve"}, "email": {"eve@example.org"}, "password": {"a long password"}})
 	if resp.StatusCode != 410 || !strings.Contains(body, "used already") {
 		t.Fatalf("a used link: %d %s", resp.StatusCode, body)
 	}
@@ -107,7 +85,7 @@ func TestInvitations(t *testing.T) {
 			}
 		}
 	}
-	if resp, body := form(t, e.Anonymous(), withdrawn, url.Values{"name": {"Bo"}, "email": {"bo@example.org"}, "password": {"a long password"}}); resp.StatusCode != 410 {
+	if resp, body := e.Anonymous().Form(t, withdrawn, url.Values{"name": {"Bo"}, "email": {"bo@example.org"}, "password": {"a long password"}}); resp.StatusCode != 410 {
 		t.Fatalf("a withdrawn link: %d %s", resp.StatusCode, body)
 	}
 
@@ -117,7 +95,7 @@ func TestInvitations(t *testing.T) {
 	if status, body := e.Anonymous().Call(t, "GET", late, "", ""); status != 410 || !strings.Contains(string(body), "expired") {
 		t.Fatalf("an expired link: %d %s", status, body)
 	}
-	if resp, _ := form(t, e.Anonymous(), late, url.Values{"name": {"Cy"}, "email": {"cy@example.org"}, "password": {"a long password"}}); resp.StatusCode != 410 {
+	if resp, _ := e.Anonymous().Form(t, late, url.Values{"name": {"Cy"}, "email": {"cy@example.org"}, "password": {"a long password"}}); resp.StatusCode != 410 {
 		t.Fatalf("an expired link taken: %d", resp.StatusCode)
 	}
 	e.GetJSON(t, "/api/bpfs/"+s.bpf.ID+"/invitations", 200, &invs)
@@ -146,7 +124,7 @@ func TestConcurrentJoin(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, p := range people {
 		wg.Go(func() {
-			resp, _ := form(t, p, link, url.Values{})
+			resp, _ := p.Form(t, link, url.Values{})
 			codes[i] = resp.StatusCode
 		})
 	}
@@ -182,7 +160,7 @@ func TestPasswordsNeverShown(t *testing.T) {
 	record(e.Anonymous().Call(t, "POST", "/api/session", "application/json", `{"email":"pat@example.org","password":"`+password+`"}`))
 	record(e.Anonymous().Call(t, "POST", "/api/session", "application/json", `{"email":"pat@example.org","password":"`+password+`x"}`))
 	record(e.Anonymous().Call(t, "POST", "/api/accounts", "application/json", `{"email":"pat@example.org","password":"`+password+`","name":"Pat","stakeholder_group":"academia","country":"Chile","accept_code_of_conduct":true}`))
-	resp, body := form(t, e.Anonymous(), "/sign-in", url.Values{"email": {"pat@example.org"}, "password": {password + "y"}})
+	resp, body := e.Anonymous().Form(t, "/sign-in", url.Values{"email": {"pat@example.org"}, "password": {password + "y"}})
 	record(resp.StatusCode, []byte(body))
 	record(e.Call(t, "GET", "/api/session", "", ""))
 	record(e.Call(t, "GET", "/api/audit", "", ""))
@@ -389,7 +367,7 @@ func TestSetupLink(t *testing.T) {
 	if status != 200 || !strings.Contains(string(page), "Set up bpfdraft") {
 		t.Fatalf("setup page: %d", status)
 	}
-	resp, body := form(t, e.Anonymous(), link, url.Values{"name": {"Sam"}, "email": {"sam@example.org"}, "password": {"a long password"}})
+	resp, body := e.Anonymous().Form(t, link, url.Values{"name": {"Sam"}, "email": {"sam@example.org"}, "password": {"a long password"}})
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/dashboard" {
 		t.Fatalf("setup: %d %s", resp.StatusCode, body)
 	}
@@ -504,15 +482,15 @@ func TestAuditLog(t *testing.T) {
 func TestSecretariatPages(t *testing.T) {
 	s := newTeamSetup(t, collab.Config{})
 	e := s.e
-	resp, body := form(t, e.Person, "/dashboard/bpfs", url.Values{"name": {"BPF on Data"}, "year": {"2026"}, "meeting_date": {"2026-12-01"}})
+	resp, body := e.Person.Form(t, "/dashboard/bpfs", url.Values{"name": {"BPF on Data"}, "year": {"2026"}, "meeting_date": {"2026-12-01"}})
 	if resp.StatusCode != 200 || !strings.Contains(body, "The BPF BPF on Data was created.") {
 		t.Fatalf("create a BPF: %d %s", resp.StatusCode, body)
 	}
-	resp, body = form(t, e.Person, "/dashboard/bpfs", url.Values{"name": {""}, "year": {"1999"}})
+	resp, body = e.Person.Form(t, "/dashboard/bpfs", url.Values{"name": {""}, "year": {"1999"}})
 	if resp.StatusCode != 400 || !strings.Contains(body, "There is a problem") {
 		t.Fatalf("a bad BPF: %d %s", resp.StatusCode, body)
 	}
-	resp, body = form(t, e.Person, "/dashboard/documents", url.Values{"title": {"Data output"}, "template": {"bpf-output"}, "bpf": {s.bpf.ID}})
+	resp, body = e.Person.Form(t, "/dashboard/documents", url.Values{"title": {"Data output"}, "template": {"bpf-output"}, "bpf": {s.bpf.ID}})
 	if resp.StatusCode != 200 || !strings.Contains(body, "The document Data output was created.") {
 		t.Fatalf("create a document: %d %s", resp.StatusCode, body)
 	}
@@ -520,7 +498,7 @@ func TestSecretariatPages(t *testing.T) {
 	if status != 200 || !strings.Contains(string(dash), "Data output") || !strings.Contains(string(dash), "BPF on Data") || !strings.Contains(string(dash), "<h2>2026</h2>") {
 		t.Fatalf("dashboard: %d", status)
 	}
-	resp, body = form(t, e.Person, "/bpfs/"+s.bpf.ID+"/invitations", url.Values{"role": {"mag-facilitator"}, "note": {"Maria"}})
+	resp, body = e.Person.Form(t, "/bpfs/"+s.bpf.ID+"/invitations", url.Values{"role": {"mag-facilitator"}, "note": {"Maria"}})
 	if resp.StatusCode != 200 || !linkPattern.MatchString(body) || !strings.Contains(body, `id="invitation-link"`) {
 		t.Fatalf("invite: %d %s", resp.StatusCode, body)
 	}
@@ -528,7 +506,7 @@ func TestSecretariatPages(t *testing.T) {
 	if status != 200 || linkPattern.MatchString(string(team)) || !strings.Contains(string(team), "Maria") {
 		t.Fatalf("the team page again shows the link or not the invitation: %d", status)
 	}
-	resp, body = form(t, e.Person, "/d/"+s.doc.ID+"/settings", url.Values{"stage": {"public-comment"}, "opens": {"2026-10-01T00:00"}, "closes": {"2026-11-15T00:00"}})
+	resp, body = e.Person.Form(t, "/d/"+s.doc.ID+"/settings", url.Values{"stage": {"public-comment"}, "opens": {"2026-10-01T00:00"}, "closes": {"2026-11-15T00:00"}})
 	if resp.StatusCode != 200 || !strings.Contains(body, "Saved: the document is in public-comment.") || !strings.Contains(body, "open now") {
 		t.Fatalf("settings: %d %s", resp.StatusCode, body)
 	}
@@ -561,12 +539,12 @@ func TestPeoplePages(t *testing.T) {
 	anon := e.Anonymous()
 	fields := url.Values{"name": {"Pat"}, "email": {"pat@example.org"}, "password": {"a long password"}, "stakeholder_group": {"technical community"},
 		"country": {"Ghana"}, "named_in_report": {"yes"}, "next": {"/d/x"}}
-	resp, body := form(t, anon, "/register", fields)
+	resp, body := anon.Form(t, "/register", fields)
 	if resp.StatusCode != 400 || !strings.Contains(body, `href="#accept_code_of_conduct"`) || strings.Contains(body, "a long password") {
 		t.Fatalf("register without the Code of Conduct: %d %s", resp.StatusCode, body)
 	}
 	fields.Set("accept_code_of_conduct", "yes")
-	resp, body = form(t, anon, "/register", fields)
+	resp, body = anon.Form(t, "/register", fields)
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/d/x" || cookieOf(resp) == "" {
 		t.Fatalf("register: %d %s", resp.StatusCode, body)
 	}
@@ -574,11 +552,11 @@ func TestPeoplePages(t *testing.T) {
 	if err != nil || acct.StakeholderGroup != "technical community" || !acct.NamedInReport || acct.ConductAccepted.IsZero() || acct.Secretariat {
 		t.Fatalf("account %+v, %v", acct, err)
 	}
-	resp, body = form(t, anon, "/sign-in", url.Values{"email": {"pat@example.org"}, "password": {"wrong password"}, "next": {"//evil.example"}})
+	resp, body = anon.Form(t, "/sign-in", url.Values{"email": {"pat@example.org"}, "password": {"wrong password"}, "next": {"//evil.example"}})
 	if resp.StatusCode != 401 || !strings.Contains(body, "not right") {
 		t.Fatalf("wrong password: %d", resp.StatusCode)
 	}
-	resp, _ = form(t, anon, "/sign-in", url.Values{"email": {"pat@example.org"}, "password": {"a long password"}, "next": {"//evil.example"}})
+	resp, _ = anon.Form(t, "/sign-in", url.Values{"email": {"pat@example.org"}, "password": {"a long password"}, "next": {"//evil.example"}})
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 		t.Fatalf("sign in: %d to %q; want / (never another site)", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -594,7 +572,7 @@ func TestPeoplePages(t *testing.T) {
 	if status != 200 || !strings.Contains(string(home), "Signed in as Pat") {
 		t.Fatalf("home signed in: %d", status)
 	}
-	resp, _ = form(t, pat, "/sign-out", url.Values{})
+	resp, _ = pat.Form(t, "/sign-out", url.Values{})
 	if resp.StatusCode != 303 || sessionAccount(t, e, strings.TrimPrefix(pat.Cookie, collabtest.SessionCookie+"=")) != "" {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}
@@ -648,7 +626,7 @@ func TestAccountPage(t *testing.T) {
 		t.Fatalf("account page: %d\n%s", status, page)
 	}
 	other, _ := signIn(t, s.e, "", "", co.Account.Email, co.Password)
-	resp, _ := form(t, co, "/account/sign-out-everywhere", url.Values{})
+	resp, _ := co.Form(t, "/account/sign-out-everywhere", url.Values{})
 	if resp.StatusCode != 303 || sessionAccount(t, s.e, cookieOf(other)) != "" || sessionAccount(t, s.e, strings.TrimPrefix(co.Cookie, collabtest.SessionCookie+"=")) != "" {
 		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
 	}

@@ -132,7 +132,7 @@ func TestSectionsOnSettingsPage(t *testing.T) {
 		{page + "/sections/issues", url.Values{"action": {"remove"}}, "only custom sections"},
 		{page + "/sections/custom-1", url.Values{"action": {"remove"}}, "Section removed"},
 	} {
-		resp, body := form(t, e.Person, step.path, step.fields)
+		resp, body := e.Person.Form(t, step.path, step.fields)
 		if !strings.Contains(body, step.want) {
 			t.Fatalf("%s %v: %d, no %q in\n%s", step.path, step.fields, resp.StatusCode, step.want, body)
 		}

@@ -5,14 +5,17 @@
 package collabtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -254,6 +257,58 @@ func (p *Person) Do(t testing.TB, method, path, contentType, body string) *http.
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// Form posts a form as a browser does (application/x-www-form-urlencoded,
+// with the session's csrf field when signed in), without following
+// redirects; it returns the response and its body.
+func (p *Person) Form(t testing.TB, path string, fields url.Values) (*http.Response, string) {
+	t.Helper()
+	if p.CSRF != "" {
+		fields.Set("csrf", p.CSRF)
+	}
+	return p.send(t, path, "application/x-www-form-urlencoded", strings.NewReader(fields.Encode()))
+}
+
+// Multipart posts a form as multipart/form-data, the field "file" as a
+// file upload, like Form otherwise.
+func (p *Person) Multipart(t testing.TB, path string, fields map[string]string) (*http.Response, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if p.CSRF != "" {
+		mw.WriteField("csrf", p.CSRF)
+	}
+	for k, v := range fields {
+		if k == "file" {
+			fw, _ := mw.CreateFormFile("file", "draft.md")
+			io.WriteString(fw, v)
+			continue
+		}
+		mw.WriteField(k, v)
+	}
+	mw.Close()
+	return p.send(t, path, mw.FormDataContentType(), &body)
+}
+
+func (p *Person) send(t testing.TB, path, contentType string, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", p.env.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if p.Cookie != "" {
+		req.Header.Set("Cookie", p.Cookie)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, string(data)
 }
 
 // PostJSON posts v as JSON, checks the status and decodes the answer into
