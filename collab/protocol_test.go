@@ -157,6 +157,7 @@ func TestWebsocketOrigins(t *testing.T) {
 		{"allowed host, other scheme", http.Header{"Origin": {"http://bpf.example.org"}}, false},
 		{"allowed host, other port", http.Header{"Origin": {"https://bpf.example.org:8443"}}, false},
 		{"this host as a prefix", http.Header{"Origin": {e.URL + ".evil.example"}}, false},
+		{"this host, other scheme", http.Header{"Origin": {"https://" + strings.TrimPrefix(e.URL, "http://")}}, false},
 		{"cross-site without origin", http.Header{"Sec-Fetch-Site": {"cross-site"}}, false},
 		{"same-site without origin", http.Header{"Sec-Fetch-Site": {"same-site"}}, false},
 		{"same-origin without origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}, true},

@@ -283,7 +283,14 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		site := r.Header.Get("Sec-Fetch-Site")
 		return site == "" || site == "same-origin" || site == "none"
 	}
-	if origin == "http://"+r.Host || origin == "https://"+r.Host {
+	// This site's own origin: its scheme (https when reached over TLS, or
+	// behind a proxy that says so, or configured with SecureCookies), its
+	// host and port, exactly.
+	scheme := "http://"
+	if s.secureCookies(r) {
+		scheme = "https://"
+	}
+	if strings.EqualFold(origin, scheme+r.Host) {
 		return true
 	}
 	for _, list := range [][]string{s.cfg.AllowedOrigins, s.cfg.PublicOrigins} {
