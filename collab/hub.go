@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -162,6 +163,11 @@ func (pushMsg) hubMsg()     {}
 func (presenceMsg) hubMsg() {}
 func (activityMsg) hubMsg() {}
 func (doMsg) hubMsg()       {}
+func (revokeMsg) hubMsg()   {}
+
+// revokeMsg closes the connections of an account that lost its access
+// (removed from a team, signed out everywhere).
+type revokeMsg struct{ account string }
 
 // owner is who waits for an accepted command: a connection's push (told
 // only if it fails), or a doMsg's reply.
@@ -455,6 +461,23 @@ func (h *Hub) handle(msg hubMsg) {
 		}
 	case doMsg:
 		h.do(m)
+	case revokeMsg:
+		for mm := range h.members {
+			if mm.account != "" && mm.account == m.account {
+				mm.kick(CodeForbidden, "you may no longer read this document: sign in again")
+			}
+		}
+	}
+}
+
+// recheck closes the connections of those who may no longer read the
+// live draft, after a change of workflow (the draft no longer public).
+func (h *Hub) recheck() {
+	c := authority.ContextOf(h.auth.Durable(), h.srv.now())
+	for m := range h.members {
+		if access.Check(m.access, access.ReadDraft, c) != nil {
+			m.kick(CodeForbidden, "this draft is not open to you any more")
+		}
 	}
 }
 
@@ -529,6 +552,12 @@ func (h *Hub) fanout(s authority.Settled) {
 		}
 		for i := 0; i < len(raws); i += 500 {
 			h.broadcast(updatesFrame(raws[i:min(i+500, len(raws))]))
+		}
+		for _, acc := range s.Updates {
+			if acc.Out.Structure != nil {
+				h.recheck()
+				break
+			}
 		}
 		h.pipe.sinceSnap += len(s.Updates)
 	}

@@ -88,6 +88,21 @@ func (s *Server) currentDocument(ctx context.Context, id string) (*editor.Docume
 	return LoadDocument(ctx, s.store, id)
 }
 
+// revokeAccount closes the websockets of an account in every loaded
+// document: it was removed from a team or signed out everywhere, and
+// connections keep the role they opened with.
+func (s *Server) revokeAccount(account string) {
+	s.reg.mu.Lock()
+	hubs := make([]*Hub, 0, len(s.reg.hubs))
+	for _, h := range s.reg.hubs {
+		hubs = append(hubs, h)
+	}
+	s.reg.mu.Unlock()
+	for _, h := range hubs {
+		h.send(revokeMsg{account: account}, nil)
+	}
+}
+
 // BeginShutdown starts draining: it is called when the HTTP server begins
 // its shutdown (http.Server.RegisterOnShutdown), because connections that
 // were hijacked for websockets are not part of that shutdown. Every hub

@@ -25,7 +25,7 @@ func invitationState(inv *store.Invitation, now time.Time) string {
 		return "accepted"
 	case inv.Revoked:
 		return "revoked"
-	case !now.Before(inv.Expires):
+	case now.After(inv.Expires):
 		return "expired"
 	}
 	return "open"
@@ -140,6 +140,17 @@ func (s *Server) acceptInvitation(r *http.Request, secret string, acct *store.Ac
 	return inv, nil
 }
 
+// joinInvitation accepts an invitation (its token in the path) for the
+// signed-in account: the API twin of the join page.
+func (s *Server) joinInvitation(w http.ResponseWriter, r *http.Request) {
+	inv, err := s.acceptInvitation(r, r.PathValue("token"), whoOf(r).account)
+	if err != nil {
+		s.refuse(w, r, "invitation", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"bpf": inv.BPF, "role": inv.Role})
+}
+
 // The team API (the Secretariat).
 
 func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request) {
@@ -240,6 +251,7 @@ func (s *Server) removeFromTeam(r *http.Request, bpf, account string) error {
 		}
 		return err
 	}
+	s.revokeAccount(account)
 	s.audit(r.Context(), r, "member removed", bpf, "", account)
 	return nil
 }

@@ -92,6 +92,10 @@ func TestInvitations(t *testing.T) {
 	// Expired: the clock decides.
 	late := invite("Cy")
 	s.clock.Advance(48 * time.Hour)
+	if status, _ := e.Anonymous().Call(t, "GET", late, "", ""); status != 200 {
+		t.Fatalf("a link at its expiry instant: %d; want still open", status)
+	}
+	s.clock.Advance(time.Second)
 	if status, body := e.Anonymous().Call(t, "GET", late, "", ""); status != 410 || !strings.Contains(string(body), "expired") {
 		t.Fatalf("an expired link: %d %s", status, body)
 	}
@@ -634,5 +638,116 @@ func TestAccountPage(t *testing.T) {
 	resp.Body.Close()
 	if resp.Request.URL.Path != "/sign-in" {
 		t.Fatalf("anonymous account page ended at %s", resp.Request.URL)
+	}
+}
+
+// TestAccessRevokedCloses: a connection keeps the role it opened with,
+// so losing access closes it: removed from the team, or the draft no
+// longer public for a reader.
+func TestAccessRevokedCloses(t *testing.T) {
+	s := newTeamSetup(t, collab.Config{})
+	ctx := waitCtx(t)
+	dial := func(p *collabtest.Person) (*client.Client, chan *client.ServerError) {
+		errs := make(chan *client.ServerError, 4)
+		c, err := client.Dial(ctx, s.e.URL, s.doc.ID, client.Options{Header: p.Header(), OnError: func(se *client.ServerError) { errs <- se }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, errs
+	}
+	wantForbidden := func(who string, errs chan *client.ServerError) {
+		t.Helper()
+		select {
+		case se := <-errs:
+			if se.Code != collab.CodeForbidden {
+				t.Fatalf("%s: %+v; want forbidden", who, se)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s: the connection stayed open", who)
+		}
+	}
+	co := s.people[2].p
+	_, coErrs := dial(co)
+	var members struct{ Members []struct{ Account string } }
+	s.e.GetJSON(t, "/api/bpfs/"+s.bpf.ID+"/members", 200, &members)
+	if status, _ := s.e.Call(t, "DELETE", "/api/bpfs/"+s.bpf.ID+"/members/"+co.Account.ID, "", ""); status != 204 {
+		t.Fatalf("remove: %d", status)
+	}
+	wantForbidden("the removed co-facilitator", coErrs)
+
+	s.e.PostJSON(t, "/api/documents/"+s.doc.ID+"/workflow", map[string]any{"public_draft": true}, 200, nil)
+	reader, readerErrs := dial(s.people[1].p)
+	mag, magErrs := dial(s.people[3].p)
+	s.e.PostJSON(t, "/api/documents/"+s.doc.ID+"/workflow", map[string]any{"public_draft": false}, 200, nil)
+	wantForbidden("the public reader", readerErrs)
+	// The team stays.
+	if err := mag.Edit("issues", insertAt(0, "still here")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mag.WaitConfirmed(ctx); err != nil {
+		t.Fatalf("the MAG facilitator after the draft was closed: %v", err)
+	}
+	select {
+	case se := <-magErrs:
+		t.Fatalf("the MAG facilitator was told %+v", se)
+	default:
+	}
+	_ = reader
+}
+
+// TestPublishedVersion: what the public reads is the version published
+// when comment opened, not the team's later edits; the team reads both.
+func TestPublishedVersion(t *testing.T) {
+	s := newTeamSetup(t, collab.Config{})
+	co := s.people[2].p
+	c := co.Dial(t, s.doc.ID, "writer")
+	ctx := waitCtx(t)
+	edit := func(text string) {
+		t.Helper()
+		if err := c.Edit("issues", insertAt(0, text)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("Published text. ")
+	public := s.people[1].p
+	public.GetJSON(t, "/api/documents/"+s.doc.ID+"/published", 404, nil) // nothing published yet
+	s.moveTo(t, editor.StagePublicComment)
+	edit("Later text. ")
+	var pub, live collabtest.Doc
+	public.GetJSON(t, "/api/documents/"+s.doc.ID+"/published", 200, &pub)
+	co.GetJSON(t, "/api/documents/"+s.doc.ID, 200, &live)
+	if pub.Sections[0].Text != "Published text. " || live.Sections[0].Text != "Later text. Published text. " {
+		t.Fatalf("published %q, live %q", pub.Sections[0].Text, live.Sections[0].Text)
+	}
+	status, page := public.Call(t, "GET", "/d/"+s.doc.ID, "", "")
+	if status != 200 || !strings.Contains(string(page), "Published text.") || strings.Contains(string(page), "Later text.") {
+		t.Fatalf("the public's reading view: %d", status)
+	}
+}
+
+// TestJoinOverAPI: a signed-in person takes an invitation with the API;
+// a second take is refused with its code.
+func TestJoinOverAPI(t *testing.T) {
+	s := newTeamSetup(t, collab.Config{})
+	var v struct{ Link string }
+	s.e.PostJSON(t, "/api/bpfs/"+s.bpf.ID+"/invitations", map[string]string{"role": "mag-facilitator"}, 201, &v)
+	token := strings.TrimPrefix(linkPattern.FindString(v.Link), "/join/")
+	p := s.e.NewPerson(t, access.Public, "")
+	var out struct{ BPF, Role string }
+	p.PostJSON(t, "/api/invitations/"+token, nil, 200, &out)
+	if out.BPF != s.bpf.ID || out.Role != "mag-facilitator" {
+		t.Fatalf("joined %+v", out)
+	}
+	p.GetJSON(t, "/api/documents/"+s.doc.ID, 200, nil)
+	status, body := s.e.NewPerson(t, access.Public, "").Call(t, "POST", "/api/invitations/"+token, "application/json", "")
+	if status != 410 || !strings.Contains(string(body), `"invitation_used"`) {
+		t.Fatalf("second take: %d %s", status, body)
+	}
+	if status, _ := s.e.Anonymous().Call(t, "POST", "/api/invitations/"+token, "application/json", ""); status != 401 {
+		t.Fatalf("anonymous take: %d", status)
 	}
 }

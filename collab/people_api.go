@@ -149,6 +149,7 @@ func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.endSession(r.Context(), w, r)
+	s.revokeAccount(whoOf(r).account.ID)
 	s.audit(r.Context(), r, "sign-out everywhere", "", "", fmt.Sprintf("%d sessions", n))
 	writeJSON(w, http.StatusOK, map[string]int{"sessions_ended": n})
 }
@@ -231,12 +232,15 @@ func (s *Server) newPublicAccount(req registerRequest) (*store.Account, error) {
 	return acct, nil
 }
 
+// workflowRequest changes a document's workflow; what it leaves out
+// stays as it is (the stage, the window, the flags), except that the text
+// is no longer frozen once public comment is over.
 type workflowRequest struct {
 	Stage       editor.Stage `json:"stage"`
 	Opens       time.Time    `json:"opens,omitzero"`
 	Closes      time.Time    `json:"closes,omitzero"`
-	Frozen      bool         `json:"frozen"`
-	PublicDraft bool         `json:"public_draft"`
+	Frozen      *bool        `json:"frozen"`
+	PublicDraft *bool        `json:"public_draft"`
 }
 
 // setWorkflow moves a document through its stages (the Secretariat);
@@ -317,4 +321,15 @@ func (s *Server) docAccess(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// getPublished answers the version of a document that is published: the
+// one opened for public comment, then the final output.
+func (s *Server) getPublished(w http.ResponseWriter, r *http.Request, d docRequest) {
+	doc, err := s.publishedDocument(r, d.doc)
+	if err != nil {
+		s.storeError(w, r, "published version of document", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
 }

@@ -321,6 +321,11 @@ func (s *Server) joinPagePost(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if acct == nil {
 		f.Name, f.Email = r.PostFormValue("name"), r.PostFormValue("email")
+		if ok, wait := s.signUps.allow("address "+clientAddress(r), s.now()); !ok {
+			err = tooManyFailure(wait, "sign-ups from this address")
+		}
+	}
+	if acct == nil && err == nil {
 		acct, err = NewAccount(s.newID(), f.Email, f.Name, r.PostFormValue("password"), s.cfg.PasswordCost, s.now().UTC())
 		if err == nil {
 			if err = s.store.CreateAccount(r.Context(), acct); errors.Is(err, store.ErrExists) {
@@ -403,6 +408,7 @@ func (s *Server) signOutEverywherePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.endSession(r.Context(), w, r)
+	s.revokeAccount(whoOf(r).account.ID)
 	s.audit(r.Context(), r, "sign-out everywhere", "", "", fmt.Sprintf("%d sessions", n))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

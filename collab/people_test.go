@@ -271,7 +271,15 @@ func TestStagesInOrder(t *testing.T) {
 	if status != 400 {
 		t.Fatalf("back to drafting: %d %s; want 400", status, body)
 	}
-	s.e.PostJSON(t, path, map[string]any{"stage": "revision"}, 200, nil)
+	opened := wf
+	s.e.PostJSON(t, path, map[string]any{"stage": "revision"}, 200, &wf)
+	if !wf.Opens.Equal(opened.Opens) || !wf.Closes.Equal(opened.Closes) || wf.Published != opened.Published {
+		t.Fatalf("revision %+v lost the window or the version of %+v", wf, opened)
+	}
+	status, body = s.e.Call(t, "POST", path, "application/json", `{"stage":"drafting"}`)
+	if status != 400 || strings.Contains(string(body), "invalid: invalid") {
+		t.Fatalf("back to drafting from revision: %d %s", status, body)
+	}
 	s.e.PostJSON(t, path, map[string]any{"stage": "final"}, 200, &wf)
 	// Final is read-only and public: anyone reads it, nobody edits it.
 	status, _ = s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")

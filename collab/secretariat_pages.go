@@ -415,8 +415,8 @@ func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request, d docReques
 }
 
 func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, d docRequest) {
-	req := workflowRequest{Stage: editor.Stage(r.PostFormValue("stage")), Frozen: r.PostFormValue("frozen") == "yes",
-		PublicDraft: r.PostFormValue("public_draft") == "yes"}
+	frozen, public := r.PostFormValue("frozen") == "yes", r.PostFormValue("public_draft") == "yes"
+	req := workflowRequest{Stage: editor.Stage(r.PostFormValue("stage")), Frozen: &frozen, PublicDraft: &public}
 	var err error
 	for _, f := range []struct {
 		field string
@@ -550,7 +550,20 @@ func (s *Server) accountLabel(r *http.Request, names map[string]string, id strin
 // changeWorkflow sets a document's workflow for the Secretariat (the API
 // and the settings page), keeping what it publishes as a version.
 func (s *Server) changeWorkflow(r *http.Request, d docRequest, req workflowRequest) (*editor.Document, error) {
-	wf := editor.Workflow{Stage: req.Stage, Opens: req.Opens.UTC(), Closes: req.Closes.UTC(), Frozen: req.Frozen, PublicDraft: req.PublicDraft}
+	cur := d.doc.Workflow
+	wf := editor.Workflow{Stage: cmp.Or(req.Stage, cur.StageOf()), Opens: req.Opens.UTC(), Closes: req.Closes.UTC(),
+		Frozen: cur.Frozen && cur.StageOf() == editor.StagePublicComment, PublicDraft: cur.PublicDraft}
+	if req.Frozen != nil {
+		wf.Frozen = *req.Frozen
+	} else if wf.StageOf() != editor.StagePublicComment {
+		wf.Frozen = false
+	}
+	if req.PublicDraft != nil {
+		wf.PublicDraft = *req.PublicDraft
+	}
+	if wf.Opens.IsZero() && wf.Closes.IsZero() {
+		wf.Opens, wf.Closes = cur.Opens, cur.Closes
+	}
 	if wf.StageOf() == editor.StagePublicComment && wf.Opens.IsZero() && wf.Closes.IsZero() {
 		if b, err := s.store.GetBPF(r.Context(), d.doc.BPF); err == nil {
 			wf.Opens, wf.Closes, _ = editor.DefaultWindow(b)
@@ -570,7 +583,7 @@ func (s *Server) changeWorkflow(r *http.Request, d docRequest, req workflowReque
 		}
 		if err := s.store.PutVersion(r.Context(), out.Published, name, s.now().UTC()); err != nil {
 			s.log.Error("keep the published version", "doc", d.doc.ID, "err", err)
-			return nil, &failure{status: http.StatusServiceUnavailable, code: CodeUnavailable, msg: "the stage changed, but the published version could not be stored; publish it again"}
+			return nil, &failure{status: http.StatusServiceUnavailable, code: CodeUnavailable, msg: "the stage changed, but the published version could not be stored, so the public cannot read it: see the server log and restore the store"}
 		}
 		s.audit(r.Context(), r, "published", d.doc.BPF, d.doc.ID, fmt.Sprintf("%s, version %d", name, out.Published.Seq))
 	}

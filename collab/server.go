@@ -225,7 +225,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		if !s.hostAllowed(r.Host) {
+		if !s.hostAllowed(r.Host) && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
 			writeError(w, http.StatusMisdirectedRequest, "wrong_host", "this server does not answer for the host "+strconv.Quote(r.Host)+"; its operator lists the site's origins with --public-origin")
 			return
 		}
@@ -333,10 +333,6 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 		} else {
 			writeError(w, http.StatusUnprocessableEntity, "over_limit", err.Error())
 		}
-	case errors.Is(err, editor.ErrInvalid):
-		writeError(w, http.StatusBadRequest, "invalid", err.Error())
-	case errors.Is(err, editor.ErrUnknownTemplate):
-		writeError(w, http.StatusBadRequest, "unknown_template", err.Error())
 	case errors.As(err, &refusal):
 		status := http.StatusBadRequest
 		switch refusal.Code {
@@ -347,7 +343,11 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 		case wire.CodeForbidden:
 			status = http.StatusForbidden
 		}
-		writeError(w, status, refusal.Code, refusal.Message)
+		writeError(w, status, refusal.Code, strings.TrimPrefix(refusal.Message, editor.ErrInvalid.Error()+": "))
+	case errors.Is(err, editor.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+	case errors.Is(err, editor.ErrUnknownTemplate):
+		writeError(w, http.StatusBadRequest, "unknown_template", err.Error())
 	case errors.Is(err, errStore), errors.Is(err, errHubGone), errors.Is(err, errShuttingDown):
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the document cannot take changes right now; try again")
 	case errors.Is(err, store.ErrCorrupt):

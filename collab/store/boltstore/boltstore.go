@@ -1,8 +1,8 @@
 // Package boltstore is the embedded store: one bbolt file, no other
 // process. It is the default backend of a single bpfdraft node and
 // implements every capability of package store: Catalog, DocLog, Accounts,
-// Sessions, Invitations, Audit and Notifier (an in-process fan-out, so
-// engines sharing one Store see each other's appends).
+// Sessions, Invitations, Audit, Versions and Notifier (an in-process
+// fan-out, so engines sharing one Store see each other's appends).
 //
 // # Layout (format 1)
 //
@@ -11,6 +11,7 @@
 //	docs/<id>/       "snap" -> Document JSON, "info" -> DocInfo JSON,
 //	                 "head" -> 8-byte big-endian seq, "first" -> oldest seq kept
 //	docs/<id>/log/   8-byte big-endian seq -> Update JSON
+//	docs/<id>/versions/ 8-byte big-endian seq -> {name, created, document}
 //	accounts         id -> Account JSON
 //	emails           lower-cased email -> account id
 //	members          pair(bpf, account) -> Membership JSON
