@@ -30,8 +30,8 @@ func newAbuseLimits(c Config) *abuseLimits {
 
 // limitKeys are the keys a request is counted under: its address, and
 // its account when signed in.
-func limitKeys(r *http.Request) []string {
-	keys := []string{"address " + clientAddress(r)}
+func (s *Server) limitKeys(r *http.Request) []string {
+	keys := []string{"address " + s.clientAddress(r)}
 	if w := whoOf(r); w.account != nil {
 		keys = append(keys, "account "+w.account.ID)
 	}
@@ -53,7 +53,7 @@ func (l *limiter) allowAll(keys []string, now time.Time) (bool, time.Duration) {
 
 // allowCreation counts the creation of a BPF or a document.
 func (s *Server) allowCreation(r *http.Request) error {
-	if ok, wait := s.abuse.creations.allowAll(limitKeys(r), s.now()); !ok {
+	if ok, wait := s.abuse.creations.allowAll(s.limitKeys(r), s.now()); !ok {
 		return tooManyFailure(wait, "BPFs and documents created")
 	}
 	return nil

@@ -313,10 +313,19 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// clientAddress is the address a request comes from (the proxy's when
-// behind one: the address is for rate limits and the audit log, not for
-// trust).
-func clientAddress(r *http.Request) string {
+// clientAddress is the address a request comes from, for rate limits
+// and the audit log (not for trust): the connection's, or behind a proxy
+// the server is told to trust (TrustProxy), the last address of
+// X-Forwarded-For, which that proxy added.
+func (s *Server) clientAddress(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
+				return a
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -338,7 +347,7 @@ func retrySeconds(wait time.Duration) int { return max(1, int(wait.Seconds()+0.9
 func (s *Server) audit(ctx context.Context, r *http.Request, action, bpf, doc, detail string) {
 	e := store.AuditEntry{Time: s.now().UTC(), Action: action, BPF: bpf, Doc: doc, Detail: detail}
 	if r != nil {
-		e.Address = clientAddress(r)
+		e.Address = s.clientAddress(r)
 		if w := whoOf(r); w.account != nil {
 			e.Account = w.account.ID
 		}

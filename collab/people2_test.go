@@ -751,3 +751,31 @@ func TestJoinOverAPI(t *testing.T) {
 		t.Fatalf("anonymous take: %d", status)
 	}
 }
+
+// TestTrustProxy: behind a trusted proxy, limits count the address the
+// proxy adds to X-Forwarded-For; otherwise the connection's, whatever a
+// client claims.
+func TestTrustProxy(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		e := collabtest.New(t, collab.Config{SignInsPerMinute: 2, TrustProxy: trust}, collabtest.Options{NoSecretariat: true})
+		var statuses []int
+		for i, addr := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+			req, _ := http.NewRequest("POST", e.URL+"/api/session", strings.NewReader(fmt.Sprintf(`{"email":"nobody%d@example.org","password":"x"}`, i)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-For", "203.0.113.9, "+addr)
+			resp, err := e.HTTP.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			statuses = append(statuses, resp.StatusCode)
+		}
+		want := fmt.Sprint([]int{401, 401, 429}) // one address: two a minute
+		if trust {
+			want = fmt.Sprint([]int{401, 401, 401}) // three addresses
+		}
+		if fmt.Sprint(statuses) != want {
+			t.Fatalf("trust %v: %v; want %v", trust, statuses, want)
+		}
+	}
+}

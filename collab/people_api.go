@@ -115,7 +115,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, what string, err
 func (s *Server) signInAttempt(r *http.Request, email, password string) (*store.Account, error) {
 	now := s.now()
 	email = strings.ToLower(strings.TrimSpace(email))
-	for _, key := range []string{"address " + clientAddress(r), "email " + email} {
+	for _, key := range []string{"address " + s.clientAddress(r), "email " + email} {
 		if ok, wait := s.signIns.allow(key, now); !ok {
 			return nil, tooManyFailure(wait, "sign-in attempts")
 		}
@@ -188,7 +188,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 
 // registerAccount rate-limits, checks and stores a public account.
 func (s *Server) registerAccount(r *http.Request, req registerRequest) (*store.Account, error) {
-	if ok, wait := s.signUps.allow("address "+clientAddress(r), s.now()); !ok {
+	if ok, wait := s.signUps.allow("address "+s.clientAddress(r), s.now()); !ok {
 		return nil, tooManyFailure(wait, "sign-ups from this address")
 	}
 	acct, err := s.newPublicAccount(req)

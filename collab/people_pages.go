@@ -321,7 +321,7 @@ func (s *Server) joinPagePost(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if acct == nil {
 		f.Name, f.Email = r.PostFormValue("name"), r.PostFormValue("email")
-		if ok, wait := s.signUps.allow("address "+clientAddress(r), s.now()); !ok {
+		if ok, wait := s.signUps.allow("address "+s.clientAddress(r), s.now()); !ok {
 			err = tooManyFailure(wait, "sign-ups from this address")
 		}
 	}

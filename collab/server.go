@@ -55,6 +55,10 @@ type Config struct {
 	// links the server hands out (invitations). Empty: only IP addresses
 	// and localhost are accepted as hosts, enough on one's own machine.
 	PublicOrigins []string
+	// TrustProxy: the server is behind a reverse proxy that appends the
+	// client's address to X-Forwarded-For; rate limits and the audit log
+	// count by that address instead of the proxy's.
+	TrustProxy bool
 	// SessionLifetime is how long a sign-in lasts (default 14 days).
 	SessionLifetime time.Duration
 	// SecureCookies marks session cookies Secure even when requests do not

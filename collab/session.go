@@ -312,7 +312,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, d docRequest) {
 	if wh := whoOf(r); wh.account != nil {
 		m.account, m.name = wh.account.ID, wh.account.Name
 	}
-	release, err := s.abuse.sockets.acquire(m.account, clientAddress(r))
+	release, err := s.abuse.sockets.acquire(m.account, s.clientAddress(r))
 	if err != nil {
 		s.refuse(w, r, "document", err)
 		return
@@ -325,7 +325,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, d docRequest) {
 	if role == RoleEditor && m.account != "" {
 		s.audit(r.Context(), r, "editing session", d.doc.BPF, id, "")
 	}
-	keys := limitKeys(r)
+	keys := s.limitKeys(r)
 	sess := &session{hub: h, m: m, maxMsg: s.cfg.MaxMessageBytes, release: release,
 		allowPush: func() (bool, time.Duration) { return s.abuse.edits.allowAll(keys, s.now()) }}
 	// The reader gets a goroutine of its own and the handler returns, so

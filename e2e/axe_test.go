@@ -3,12 +3,14 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/chromedp/chromedp"
 )
 
@@ -68,16 +70,23 @@ func checkAxe(t *testing.T, view string, vs []axeViolation) {
 	}
 }
 
-// TestAccessibility runs axe-core on the editing view, with another person
-// in the document, and on the reading view.
-func TestAccessibility(t *testing.T) {
+// axeScript reads axe-core.
+func axeScript(t *testing.T) string {
+	t.Helper()
 	script, err := os.ReadFile(axePath)
 	if err != nil {
 		t.Fatalf("axe-core: %v; run ./scripts/test (npm ci --prefix frontend installs it)", err)
 	}
+	return string(script)
+}
+
+// TestAccessibility runs axe-core on the editing view, with another person
+// in the document, and on the reading view.
+func TestAccessibility(t *testing.T) {
+	script := axeScript(t)
 	s := newServer(t)
-	ana := newBrowser(t, "Ana Silva")
-	bo := newBrowser(t, "Bo Chen")
+	ana := s.memberBrowser(t, "Ana Silva")
+	bo := s.memberBrowser(t, "Bo Chen")
 	writeParagraphs(t, s, ana)
 	bo.openEditor(s)
 	if err := bo.typeAt(s.sections[1], true, " Bo was here."); err != nil {
@@ -86,11 +95,67 @@ func TestAccessibility(t *testing.T) {
 	converged(t, s, 15*time.Second, ana, bo)
 	ana.must("wait for Bo's cursor", 10*time.Second, chromedp.WaitVisible(chromedp.CSS(`.remote-caret[data-name="Bo Chen"]`)))
 
-	checkAxe(t, "editing view", runAxe(t, ana, string(script)))
+	checkAxe(t, "editing view", runAxe(t, ana, script))
 
 	ana.must("open the reading view", 15*time.Second,
 		chromedp.Navigate(s.readingURL()),
 		chromedp.WaitVisible(chromedp.CSS("nav.toc")),
 	)
-	checkAxe(t, "reading view", runAxe(t, ana, string(script)))
+	checkAxe(t, "reading view", runAxe(t, ana, script))
+}
+
+// TestAccessibilityOfPeoplePages runs axe-core on the server's pages of
+// people and of the Secretariat: signing in (also with an error),
+// registering and joining a team (not signed in); the dashboard, a BPF's
+// team page, a document's stage and window, the audit log and the home
+// page (as the Secretariat). Each page has something in every part: the
+// team a member and an open invitation, the document a comment window.
+func TestAccessibilityOfPeoplePages(t *testing.T) {
+	script := axeScript(t)
+	s := newServer(t)
+	visitor := newBrowser(t, "a visitor")
+	s.member(t, "Ana Silva")
+	var inv struct {
+		Link string `json:"link"`
+	}
+	s.env.PostJSON(t, "/api/bpfs/"+s.bpf+"/invitations", map[string]string{"role": "co-facilitator", "note": "Bo Chen"}, http.StatusCreated, &inv)
+	if !strings.Contains(inv.Link, "/join/") {
+		t.Fatalf("invitation link %q; want /join/…", inv.Link)
+	}
+	now := time.Now().UTC()
+	s.env.PostJSON(t, "/api/documents/"+s.docID+"/workflow", map[string]any{"stage": "public-comment", "opens": now.Add(-time.Hour), "closes": now.AddDate(0, 0, 30)}, http.StatusOK, nil)
+	secretariat := visitor.newContext("the Secretariat")
+	secretariat.signIn(s.env.NewPerson(t, access.Secretariat, ""))
+
+	check := func(b *browser, view string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Run(view, func(t *testing.T) {
+			if err := b.do(30*time.Second, actions...); err != nil {
+				t.Fatalf("%s: open %s: %v", b.name, view, err)
+			}
+			checkAxe(t, view, runAxe(t, b, script))
+		})
+	}
+	// open loads a page and waits for what shows it is the page meant.
+	open := func(path, want string) []chromedp.Action[chromedp.Void] {
+		return []chromedp.Action[chromedp.Void]{chromedp.Navigate(s.env.URL + path), chromedp.WaitVisible(chromedp.CSS(want))}
+	}
+	check(visitor, "sign-in page", open("/sign-in", "#password")...)
+	check(visitor, "sign-in page with an error", append(open("/sign-in", "#password"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "nobody@example.org"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "not the password"),
+		chromedp.Click(chromedp.CSS(`main form [type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")))...)
+	check(visitor, "registration page", open("/register", "#accept_code_of_conduct")...)
+	check(visitor, "join page", open(strings.TrimPrefix(inv.Link, s.env.URL), `main form[action^="/join/"] #password`)...)
+	check(secretariat, "dashboard", open("/dashboard", fmt.Sprintf(`table.data a[href="/d/%s"]`, s.docID))...)
+	check(secretariat, "team page", open("/bpfs/"+s.bpf, `form[action$="/invitations"] #note`)...)
+	check(secretariat, "stage and window", open("/d/"+s.docID+"/settings", "main time")...)
+	check(secretariat, "audit log", open("/audit", "table.data")...)
+	check(secretariat, "home page (signed in)", open("/", fmt.Sprintf(`main a[href="/d/%s"]`, s.docID))...)
+
+	// The editing view for one who reads the live draft, not signed in,
+	// once the Secretariat lets everyone read it.
+	s.env.PostJSON(t, "/api/documents/"+s.docID+"/workflow", map[string]any{"stage": "public-comment", "opens": now.Add(-time.Hour), "closes": now.AddDate(0, 0, 30), "public_draft": true}, http.StatusOK, nil)
+	visitor.openEditor(s)
+	checkAxe(t, "editing view (reading the live draft)", runAxe(t, visitor, script))
 }

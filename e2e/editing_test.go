@@ -17,8 +17,8 @@ import (
 // own; both end with the server's text, with every typed word once.
 func TestTwoPeopleTypeAtOnce(t *testing.T) {
 	s := newServer(t)
-	ana := newBrowser(t, "Ana Silva")
-	bo := newBrowser(t, "Bo Chen")
+	ana := s.memberBrowser(t, "Ana Silva")
+	bo := s.memberBrowser(t, "Bo Chen")
 	ana.openEditor(s)
 	bo.openEditor(s)
 
@@ -98,8 +98,8 @@ func TestTwoPeopleTypeAtOnce(t *testing.T) {
 // the screenshot of two people editing.
 func TestRemoteCursorShowsName(t *testing.T) {
 	s := newServer(t)
-	ana := newBrowser(t, "Ana Silva")
-	bo := newBrowser(t, "Bo Chen")
+	ana := s.memberBrowser(t, "Ana Silva")
+	bo := s.memberBrowser(t, "Bo Chen")
 	ana.openEditor(s)
 	bo.openEditor(s)
 

@@ -33,7 +33,7 @@ const identityJS = `(() => {
 // tab's connection.
 func TestIdentityKeptOnReloadNotShared(t *testing.T) {
 	s := newServer(t)
-	ana := newBrowser(t, "Ana Silva")
+	ana := s.memberBrowser(t, "Ana Silva")
 	ana.openEditor(s)
 
 	first, err := eval[identity](ana, identityJS)

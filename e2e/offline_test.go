@@ -36,8 +36,8 @@ func (b *browser) setOffline(offline bool) error {
 // exactly once, and both browsers show that text.
 func TestOfflineEditsMerge(t *testing.T) {
 	s := newServer(t)
-	ana := newBrowser(t, "Ana Silva")
-	bo := newBrowser(t, "Bo Chen")
+	ana := s.memberBrowser(t, "Ana Silva")
+	bo := s.memberBrowser(t, "Bo Chen")
 	ana.openEditor(s)
 	bo.openEditor(s)
 

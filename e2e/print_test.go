@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/cdproto/emulation"
@@ -47,7 +47,10 @@ func TestPrintPublication(t *testing.T) {
 	}
 	s := newServer(t)
 	id := s.importReference(t)
+	// The draft is the team's until it is published: the reader is of
+	// the Secretariat.
 	b := newBrowser(t, "Reader")
+	b.signIn(s.env.NewPerson(t, access.Secretariat, ""))
 
 	exportHTML := s.get(t, "/api/documents/"+id+"/export?format=html")
 	for _, stale := range []string{"Open for public comment until", "doc-phase\"", "<script"} {
@@ -164,6 +167,7 @@ func isHeadingText(line string) bool {
 
 // importReference imports the reference draft into a BPF whose draft is
 // open for public comment, so that the reading view has a live banner.
+// The API is used as the Secretariat.
 func (s *server) importReference(t *testing.T) string {
 	t.Helper()
 	meeting := time.Now().UTC().AddDate(0, 0, 20)
@@ -173,46 +177,34 @@ func (s *server) importReference(t *testing.T) string {
 		t.Fatal(err)
 	}
 	q := url.Values{"template": {"bpf-output"}, "bpf": {bpf["id"].(string)}}
-	resp, err := s.env.HTTP.Client().Post(s.env.URL+"/api/documents/import?"+q.Encode(), "text/markdown", bytes.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, data := s.env.Call(t, "POST", "/api/documents/import?"+q.Encode(), "text/markdown", string(src))
 	var out struct {
 		Document struct{ ID string } `json:"document"`
 	}
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(data, &out) != nil {
-		t.Fatalf("import of the reference draft: %d %s", resp.StatusCode, data)
+	if status != http.StatusCreated || json.Unmarshal(data, &out) != nil {
+		t.Fatalf("import of the reference draft: %d %s", status, data)
 	}
 	return out.Document.ID
 }
 
+// postJSON posts a JSON body as the Secretariat and returns the answer,
+// which must be 201 Created.
 func (s *server) postJSON(t *testing.T, path, body string) map[string]any {
 	t.Helper()
-	resp, err := s.env.HTTP.Client().Post(s.env.URL+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, data := s.env.Call(t, "POST", path, "application/json", body)
 	var out map[string]any
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(data, &out) != nil {
-		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, data)
+	if status != http.StatusCreated || json.Unmarshal(data, &out) != nil {
+		t.Fatalf("POST %s: %d %s", path, status, data)
 	}
 	return out
 }
 
+// get gets path as the Secretariat; the answer must be 200 OK.
 func (s *server) get(t *testing.T, path string) []byte {
 	t.Helper()
-	resp, err := s.env.HTTP.Client().Get(s.env.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, data)
+	status, data := s.env.Call(t, "GET", path, "", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, status, data)
 	}
 	return data
 }

@@ -14,7 +14,7 @@ import (
 // once someone types.
 func TestPromptIsPlaceholder(t *testing.T) {
 	s := newServer(t)
-	b := newBrowser(t, "Ana Silva")
+	b := s.memberBrowser(t, "Ana Silva")
 	b.openEditor(s)
 	sel := `[data-section="issues"] .cm-placeholder`
 	b.must("see the prompt", 10*time.Second, chromedp.WaitVisible(chromedp.CSS(sel)))

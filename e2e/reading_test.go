@@ -38,7 +38,7 @@ func writeParagraphs(t *testing.T, s *server, b *browser) {
 // then the same page with JavaScript disabled.
 func TestReadingView(t *testing.T) {
 	s := newServer(t)
-	b := newBrowser(t, "Ana Silva")
+	b := s.memberBrowser(t, "Ana Silva")
 	writeParagraphs(t, s, b)
 
 	b.must("open the reading view", 15*time.Second,

@@ -33,6 +33,8 @@ type serveConfig struct {
 	// Caps for a public site; 0 means no cap.
 	SocketsPerAccount, SocketsPerAddress int
 	EditsPerMinute, CreationsPerHour     int
+	SignInsPerMinute, SignUpsPerHour     int
+	TrustProxy                           bool
 }
 
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
@@ -45,6 +47,9 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark session cookies Secure even when requests do not say they came over TLS (behind a TLS proxy that sends no X-Forwarded-Proto)")
 	fs.BoolVar(&c.Demo, "demo", false, "create (or refresh) a sample BPF with a partly written document and one account per role, with new passwords, and print how to sign in as each")
 	fs.StringVar(&c.ImageSources, "img-src", "", "space-separated sources images in documents may come from besides this site (https://www.intgovforum.org; https: for any); none by default, so a document cannot make readers' browsers call other servers")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "behind a reverse proxy that appends the client's address to X-Forwarded-For: count rate limits and record the audit log by that address")
+	fs.IntVar(&c.SignInsPerMinute, "sign-ins-per-minute", 10, "most sign-in attempts per address, and per email address, in a minute")
+	fs.IntVar(&c.SignUpsPerHour, "sign-ups-per-hour", 20, "most new public accounts per address in an hour")
 	fs.IntVar(&c.SocketsPerAccount, "sockets-per-account", 32, "most websockets one account may have open at once (0: no cap)")
 	fs.IntVar(&c.SocketsPerAddress, "sockets-per-address", 256, "most websockets one address may have open at once (0: no cap)")
 	fs.IntVar(&c.EditsPerMinute, "edits-per-minute", 1200, "most changes one account, or one address, may push in a minute (0: no cap)")
@@ -112,7 +117,8 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	origins := splitList(c.AllowedOrigins)
 	srv := collab.New(collab.Config{MaxBodyBytes: c.MaxBodyBytes, AllowedOrigins: origins, PublicOrigins: splitList(c.PublicOrigins),
 		SecureCookies: c.SecureCookies, ImageSources: strings.Fields(c.ImageSources), SocketsPerAccount: noCap(c.SocketsPerAccount), SocketsPerAddress: noCap(c.SocketsPerAddress),
-		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour)}, st, log, time.Now)
+		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour),
+		SignInsPerMinute: c.SignInsPerMinute, SignUpsPerHour: c.SignUpsPerHour, TrustProxy: c.TrustProxy}, st, log, time.Now)
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
