@@ -31,7 +31,9 @@ func TestStockClientCannotCorrupt(t *testing.T) {
 		t.Run(tc.mode, func(t *testing.T) {
 			e := collabtest.New(t, collab.Config{})
 			d := e.CreateDoc(t, "bpf-output", "Stock clients")
-			out, err := nodeScript(t, "stock-clients.mjs", e.URL, d.ID, tc.mode).Output()
+			cmd := nodeScript(t, "stock-clients.mjs", e.URL, d.ID, tc.mode)
+			cmd.Env = append(os.Environ(), "BPFDRAFT_COOKIE="+e.Cookie)
+			out, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("stock clients: %v\n%s", err, out)
 			}

@@ -4,7 +4,7 @@
 // as docs/protocol.md describes it, with the real @codemirror/state and
 // @codemirror/collab, and prints one JSON line with what happened.
 //
-//   node --experimental-websocket stock-clients.mjs URL DOC batch|one
+//   BPFDRAFT_COOKIE=bpfdraft_session=... node --experimental-websocket stock-clients.mjs URL DOC batch|one
 //
 // Using the recorded case in editor/testdata/rebase/: writer B sets the
 // section to a base text; client C, at that version, makes the recorded
@@ -17,6 +17,9 @@ import {EditorState, ChangeSet} from "@codemirror/state"
 import {collab, receiveUpdates, sendableUpdates, getSyncedVersion} from "@codemirror/collab"
 
 const [url, doc, mode] = process.argv.slice(2)
+// The session cookie of a signed-in member of the document's team
+// ("bpfdraft_session=..."), sent with the websocket handshake.
+const cookie = process.env.BPFDRAFT_COOKIE
 const section = "issues"
 const fixture = JSON.parse(readFileSync(new URL("../../editor/testdata/rebase/compose-vs-stepwise.json", import.meta.url)))
 
@@ -41,7 +44,7 @@ class Client {
     this.waiters = []
   }
   async open() {
-    this.ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/documents/${doc}/ws`)
+    this.ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/documents/${doc}/ws`, cookie ? {headers: {Cookie: cookie}} : undefined)
     this.closed = new Promise(resolve => this.ws.addEventListener("close", e => resolve(e.code)))
     this.ws.addEventListener("message", e => {
       for (const line of String(e.data).split("\n")) if (line) this.queue.push(JSON.parse(line))
