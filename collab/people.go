@@ -105,6 +105,9 @@ func (s *Server) identify(r *http.Request) *http.Request {
 		return r
 	}
 	sess, err := s.store.GetSession(r.Context(), tokenID(c.Value), s.now())
+	if errors.Is(err, store.ErrExpired) {
+		s.store.DeleteSession(r.Context(), tokenID(c.Value)) // expired: gone for good
+	}
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExpired) {
 			s.log.Warn("read a session", "err", err)

@@ -779,3 +779,42 @@ func TestTrustProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestEditPageSendsReadersToPublished: one who may read only the
+// published version, opening the editing page, is sent to the reading
+// view.
+func TestEditPageSendsReadersToPublished(t *testing.T) {
+	s := newTeamSetup(t, collab.Config{})
+	s.moveTo(t, editor.StagePublicComment)
+	req, _ := http.NewRequest("GET", s.e.URL+"/edit/"+s.doc.ID, nil)
+	req.Header.Set("Cookie", s.people[1].p.Cookie)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/d/"+s.doc.ID {
+		t.Fatalf("the public's editing page: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// TestSessionExpires: a session ends after SessionLifetime, by the
+// server's clock, and is then deleted.
+func TestSessionExpires(t *testing.T) {
+	clock := collabtest.NewClock(t0)
+	e := collabtest.New(t, collab.Config{SessionLifetime: time.Hour}, collabtest.Options{Now: clock.Now})
+	cookie := strings.TrimPrefix(e.Cookie, collabtest.SessionCookie+"=")
+	clock.Advance(59 * time.Minute)
+	if sessionAccount(t, e, cookie) == "" {
+		t.Fatal("the session ended early")
+	}
+	clock.Advance(time.Minute + time.Second)
+	if who := sessionAccount(t, e, cookie); who != "" {
+		t.Fatalf("an expired session signs in %s", who)
+	}
+	sessions, err := e.Store.DeleteSessions(context.Background(), e.Account.ID)
+	if err != nil || sessions != 0 {
+		t.Fatalf("%d sessions left after expiry, %v", sessions, err)
+	}
+}

@@ -171,6 +171,11 @@ func (s *Server) onDocument(action access.Action, h func(http.ResponseWriter, *h
 				s.notFound(w, r, "document \""+doc.ID+"\" does not exist or is not published")
 				return
 			}
+			if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/edit/") && whoOf(r).signedIn() {
+				// One who may read only the published version reads it.
+				http.Redirect(w, r, "/d/"+url.PathEscape(doc.ID), http.StatusSeeOther)
+				return
+			}
 			s.forbidden(w, r, err)
 			return
 		}
