@@ -189,5 +189,6 @@ func LoadDocument(ctx context.Context, st store.DocLog, id string) (*editor.Docu
 			return nil, fmt.Errorf("load document: %w", err)
 		}
 	}
+	doc.Annotations = nil // the comments are the authority's, as of the snapshot only
 	return doc, nil
 }

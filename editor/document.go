@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -99,9 +100,14 @@ type Document struct {
 	// NextCustom numbers custom sections the same way.
 	NextCustom int `json:"next_custom"`
 	// Workflow is the document's stage and comment window.
-	Workflow Workflow  `json:"workflow,omitzero"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
+	Workflow Workflow `json:"workflow,omitzero"`
+	// Annotations is what the server keeps of the document besides its
+	// text, as of Seq: its comments and their anchors. It is opaque to
+	// this package, set only in stored snapshots, and never sent to
+	// clients.
+	Annotations json.RawMessage `json:"annotations,omitempty"`
+	Created     time.Time       `json:"created"`
+	Updated     time.Time       `json:"updated"`
 }
 
 // Section returns the section with the given id, or nil.

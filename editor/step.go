@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ type Structure struct {
 	Title string `json:"title,omitempty"`
 	// Index is where OpMoveSection puts the section (0 first).
 	Index *int `json:"index,omitempty"`
+	// Comment is the event of an OpComment step, opaque to this package.
+	Comment json.RawMessage `json:"comment,omitempty"`
 }
 
 // Structural operations.
@@ -41,6 +44,11 @@ const (
 	// its Section holds the section as it was (title, text, paragraph
 	// ids), so its text stays in the history.
 	OpRemoveSection = "remove_section"
+	// OpComment is an event of the document's comments (a comment, a
+	// reply, an edit, a withdrawal, a moderation): it changes no text and
+	// counts in Seq, so comments are ordered with the edits. Its Comment
+	// is the server's to read.
+	OpComment = "comment"
 )
 
 // Step is one accepted change to a document: a text change to one section
@@ -127,6 +135,10 @@ func (d *Document) Apply(s Step) (Effect, error) {
 		d.Seq++
 		d.Updated = s.Time
 		return Effect{}, nil
+	case OpComment:
+		if len(s.Structure.Comment) == 0 {
+			return Effect{}, fmt.Errorf("%w: comment without an event", ErrInvalid)
+		}
 	case OpRenameDocument:
 		title, err := CheckTitle(s.Structure.Title, "document title")
 		if err != nil {
