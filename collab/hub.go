@@ -164,6 +164,14 @@ func (presenceMsg) hubMsg() {}
 func (activityMsg) hubMsg() {}
 func (doMsg) hubMsg()       {}
 func (revokeMsg) hubMsg()   {}
+func (queryMsg) hubMsg()    {}
+
+// queryMsg runs fn on the hub's goroutine, which owns the authority, to
+// read from it; reply says whether it ran.
+type queryMsg struct {
+	fn    func(*authority.Authority)
+	reply chan bool
+}
 
 // revokeMsg closes the connections of an account that lost its access
 // (removed from a team, signed out everywhere).
@@ -434,6 +442,8 @@ func (h *Hub) exit() {
 					err = errHubGone
 				}
 				m.reply <- doReply{err: err}
+			case queryMsg:
+				m.reply <- false
 			}
 		default:
 			return
@@ -461,6 +471,9 @@ func (h *Hub) handle(msg hubMsg) {
 		}
 	case doMsg:
 		h.do(m)
+	case queryMsg:
+		m.fn(h.auth)
+		m.reply <- true
 	case revokeMsg:
 		for mm := range h.members {
 			if mm.account != "" && mm.account == m.account {

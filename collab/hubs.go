@@ -172,6 +172,34 @@ func (s *Server) do(ctx context.Context, id string, cmd authority.Command) (auth
 	return authority.Outcome{}, errHubGone
 }
 
+// query runs fn with the document's authority on its hub's goroutine
+// (loading the document if it is not), to read what only the authority
+// holds (the comments).
+func (s *Server) query(ctx context.Context, id string, fn func(*authority.Authority)) error {
+	for range 3 {
+		h, err := s.loadedHub(ctx, id)
+		if err != nil {
+			return err
+		}
+		reply := make(chan bool, 1)
+		if !h.send(queryMsg{fn: fn, reply: reply}, ctx.Done()) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		select {
+		case ran := <-reply:
+			if ran {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errHubGone
+}
+
 // LoadDocument reads a document's current state from a store: its latest
 // snapshot with the log after it replayed. Tools use it on a data
 // directory that no server has open.

@@ -32,6 +32,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
+	"github.com/bpfdraft/bpfdraft/comments"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -171,6 +172,9 @@ type Outcome struct {
 	First, Last int64
 	// Added is the section an AddSection added.
 	Added *editor.Section
+	// Comment is the comment an AddComment or a ChangeComment made or
+	// changed, as it now is.
+	Comment *comments.Comment
 	// Published is, for a SetWorkflow that published the document (to
 	// public comment or final), the document as published: at the seq of
 	// that step. The caller keeps it as a named version.
@@ -192,6 +196,7 @@ type entry struct {
 	acc       []Accepted
 	added     *editor.Section
 	published *editor.Document
+	comment   *comments.Comment
 }
 
 // history is what a section keeps for rebasing and checking pushes:
@@ -217,6 +222,8 @@ type Authority struct {
 	// handed out by Take (while it is stored); work is durable plus every
 	// accepted entry.
 	durable, next, work *editor.Document
+	// dc, nc and wc are the comments that go with durable, next and work.
+	dc, nc, wc          *commentState
 	entries             []entry
 	inflight            int // entries[:inflight] were handed out by Take
 	sections            map[string]*history
@@ -233,6 +240,11 @@ type Authority struct {
 func New(cfg Config, snap *editor.Document, log []store.Update) (*Authority, error) {
 	a := &Authority{cfg: cfg, sections: map[string]*history{}}
 	doc := snap.Clone()
+	cs, err := loadCommentState(doc)
+	if err != nil {
+		return nil, err
+	}
+	doc.Annotations = nil // kept in cs; the documents in memory go without
 	for i, u := range log {
 		if i > 0 && u.Seq != log[i-1].Seq+1 {
 			return nil, fmt.Errorf("document %s: the log jumps from %d to %d", doc.ID, log[i-1].Seq, u.Seq)
@@ -281,12 +293,13 @@ func New(cfg Config, snap *editor.Document, log []store.Update) (*Authority, err
 		if u.Seq <= doc.Seq {
 			continue
 		}
-		if _, err := a.replay(doc, u, last); err != nil {
+		if _, err := a.replay(doc, cs, u, last); err != nil {
 			return nil, err
 		}
 	}
 	a.durable = doc
 	a.work = doc.Clone()
+	a.dc, a.wc = cs, cs.clone()
 	a.units, a.paras = sizeOf(doc)
 	a.trim()
 	return a, nil
@@ -412,18 +425,33 @@ func replay(doc *editor.Document, u store.Update, checkText bool) (Accepted, edi
 // replay is Replay that also keeps the section's history; last gives
 // the seq of each section's last update in the run replayed, the one whose
 // text is checked.
-func (a *Authority) replay(doc *editor.Document, u store.Update, last map[string]int64) (Accepted, error) {
+func (a *Authority) replay(doc *editor.Document, cs *commentState, u store.Update, last map[string]int64) (Accepted, error) {
+	var before editor.Section
+	if s := doc.Section(u.Section); u.Kind == store.KindText && s != nil {
+		before = *s
+		before.Paras = slices.Clone(s.Paras)
+	}
 	acc, inv, err := replay(doc, u, last[u.Section] == u.Seq)
 	if err != nil {
 		return Accepted{}, err
 	}
 	if u.Kind == store.KindStructure {
+		var sc editor.Structure
+		if err := json.Unmarshal(u.Payload, &sc); err != nil {
+			return Accepted{}, fmt.Errorf("document %s: update %d: %w", doc.ID, u.Seq, err)
+		}
+		if err := cs.structure(doc, &sc); err != nil {
+			return Accepted{}, fmt.Errorf("document %s: update %d: %w", doc.ID, u.Seq, err)
+		}
 		for _, s := range doc.Sections {
 			if a.sections[s.ID] == nil {
 				a.sections[s.ID] = &history{base: s.Version}
 			}
 		}
 		return acc, nil
+	}
+	if err := cs.anchors.MapText(doc, comments.TextStep{Section: u.Section, Before: before, Changes: acc.Changes, Merged: u.Merged}); err != nil {
+		return Accepted{}, fmt.Errorf("document %s: update %d: comments: %w", doc.ID, u.Seq, err)
 	}
 	s := doc.Section(u.Section)
 	h := a.sections[u.Section]
@@ -491,6 +519,10 @@ func (a *Authority) exec(e *entry) error {
 			return err
 		}
 		return a.setWorkflow(e, c)
+	case AddComment:
+		return a.addComment(e, c)
+	case ChangeComment:
+		return a.changeComment(e, c)
 	default:
 		return refuse(CodeInvalid, "unknown command %T", e.cmd)
 	}
@@ -523,7 +555,7 @@ func (a *Authority) setWorkflow(e *entry, c SetWorkflow) error {
 	}
 	w := c.Workflow
 	step := editor.Step{Structure: &editor.Structure{Op: editor.OpWorkflow, Workflow: &w}, Time: c.Time}
-	if _, err := a.work.Apply(step); err != nil {
+	if err := a.applyStructure(step); err != nil {
 		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
 	}
 	next := a.work.Workflow
@@ -614,8 +646,14 @@ func (a *Authority) push(e *entry, p Push) error {
 		h.truncate(h.base + kept)
 		e.acc = nil
 	}
+	var steps []comments.TextStep // for the anchors, once the push is accepted
 	for i, u := range ups {
 		before := a.work.Section(p.Section).Text
+		if a.wc.anchors.Len() > 0 {
+			b := *a.work.Section(p.Section)
+			b.Paras = slices.Clone(b.Paras)
+			steps = append(steps, comments.TextStep{Section: p.Section, Before: b, Changes: u.Changes})
+		}
 		eff, err := a.work.Apply(editor.Step{Section: p.Section, Changes: u.Changes, Time: p.Time})
 		if err != nil {
 			undo()
@@ -640,6 +678,9 @@ func (a *Authority) push(e *entry, p Push) error {
 			acc.Out.Paras, acc.Out.Merged = eff.Paras.Paras, eff.Paras.Merged
 			acc.Log.Paras, acc.Log.Merged = eff.Paras.Paras, eff.Paras.Merged
 		}
+		if len(steps) > 0 {
+			steps[len(steps)-1].Merged = eff.Paras.Merged
+		}
 		e.acc = append(e.acc, acc)
 	}
 	if p.Check != nil && len(over) == 0 && *e.acc[len(e.acc)-1].Log.Check != *p.Check {
@@ -654,6 +695,45 @@ func (a *Authority) push(e *entry, p Push) error {
 	}
 	a.units += grow
 	a.paras += added
+	a.mapAnchors(steps)
+	return nil
+}
+
+// mapAnchors maps the comments' anchors over the text steps of an
+// accepted push, one after the other: each against the document as that
+// step left it (the next step's Before, or the working document).
+func (a *Authority) mapAnchors(steps []comments.TextStep) {
+	if len(steps) == 0 {
+		return
+	}
+	last := a.work.Seq
+	first := last - int64(len(steps)) + 1
+	for i, st := range steps {
+		d := a.work
+		if i < len(steps)-1 {
+			view := *a.work
+			view.Sections = slices.Clone(a.work.Sections)
+			for j := range view.Sections {
+				if view.Sections[j].ID == st.Section {
+					view.Sections[j] = steps[i+1].Before
+				}
+			}
+			view.Seq = first + int64(i)
+			d = &view
+		}
+		if err := a.wc.anchors.MapText(d, st); err != nil {
+			panic(fmt.Sprintf("authority: map anchors over an accepted update: %v", err)) // the section exists: it was just changed
+		}
+	}
+}
+
+// applyStructure applies a structural step to the working document and
+// maps the comments' anchors over it.
+func (a *Authority) applyStructure(step editor.Step) error {
+	if _, err := a.work.Apply(step); err != nil {
+		return err
+	}
+	a.wc.anchors.MapStructure(a.work, step.Structure)
 	return nil
 }
 
@@ -691,6 +771,7 @@ func (a *Authority) addSection(e *entry, c AddSection) error {
 	if err != nil {
 		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
 	}
+	a.wc.anchors.MapStructure(a.work, step.Structure)
 	payload := mustJSON(editor.Structure{Op: editor.OpAddSection, Section: eff.Added})
 	a.sections[eff.Added.ID] = &history{base: 0}
 	a.units += n
@@ -720,6 +801,7 @@ func (a *Authority) restructure(e *entry, c Restructure) error {
 	if err != nil {
 		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
 	}
+	a.wc.anchors.MapStructure(a.work, &sc)
 	if eff.Removed != nil {
 		// The log keeps what was removed, so the history has its text.
 		sc.Section = eff.Removed
@@ -745,6 +827,7 @@ func (a *Authority) Take() (expect int64, ups []store.Update) {
 	}
 	a.inflight = len(a.entries)
 	a.next = a.work.Clone()
+	a.nc = a.wc.clone()
 	for _, e := range a.entries {
 		for _, acc := range e.acc {
 			ups = append(ups, acc.Log)
@@ -768,7 +851,7 @@ func (a *Authority) Settle(ok bool) Settled {
 		for _, e := range a.entries {
 			out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket, Err: ErrNotStored})
 		}
-		a.entries, a.inflight, a.next = nil, 0, nil
+		a.entries, a.inflight, a.next, a.nc = nil, 0, nil, nil
 		a.reset()
 		return out
 	}
@@ -778,12 +861,13 @@ func (a *Authority) Settle(ok bool) Settled {
 	}
 	a.entries = append([]entry(nil), a.entries[a.inflight:]...)
 	a.durable, a.next, a.inflight = a.next, nil, 0
+	a.dc, a.nc = a.nc, nil
 	a.trim()
 	return out
 }
 
 func (e *entry) outcome() Outcome {
-	o := Outcome{Ticket: e.ticket, Added: e.added, Published: e.published}
+	o := Outcome{Ticket: e.ticket, Added: e.added, Published: e.published, Comment: e.comment}
 	if len(e.acc) > 0 {
 		o.First, o.Last = e.acc[0].Log.Seq, e.acc[len(e.acc)-1].Log.Seq
 	}
@@ -794,6 +878,7 @@ func (e *entry) outcome() Outcome {
 // the updates of the batch in the histories.
 func (a *Authority) reset() {
 	a.work = a.durable.Clone()
+	a.wc = a.dc.clone()
 	a.units, a.paras = sizeOf(a.work)
 	for id, h := range a.sections {
 		s := a.durable.Section(id)
@@ -833,13 +918,14 @@ func (a *Authority) trim() {
 // command ends with ErrNotStored, and the authority must not be used
 // again (the document is to be loaded afresh from the store).
 func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
-	a.inflight, a.next = 0, nil
+	a.inflight, a.next, a.nc = 0, nil, nil
 	a.reset()
 	doc := a.durable.Clone()
+	cs := a.dc.clone()
 	var out Settled
 	last := lastOfSections(foreign)
 	for _, u := range foreign {
-		acc, err := a.replay(doc, u, last)
+		acc, err := a.replay(doc, cs, u, last)
 		if err != nil {
 			for _, e := range a.entries {
 				out.Outcomes = append(out.Outcomes, Outcome{Ticket: e.ticket, Err: ErrNotStored})
@@ -851,6 +937,7 @@ func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
 	}
 	a.durable = doc
 	a.work = doc.Clone()
+	a.dc, a.wc = cs, cs.clone()
 	a.units, a.paras = sizeOf(doc)
 	a.redo(&out)
 	a.trim()
@@ -862,7 +949,7 @@ func (a *Authority) Absorb(foreign []store.Update) (Settled, error) {
 func (a *Authority) redo(out *Settled) {
 	kept := a.entries[:0]
 	for _, e := range a.entries {
-		e.acc, e.added, e.published = nil, nil, nil
+		e.acc, e.added, e.published, e.comment = nil, nil, nil, nil
 		err := a.exec(&e)
 		switch {
 		case err != nil:

@@ -222,6 +222,31 @@ func (n *node) addSection() {
 	}
 }
 
+// comment comments on a random quote, paragraph or section of the
+// working document: its anchor then follows every edit, on every node.
+func (n *node) comment() {
+	doc := n.a.work
+	s := doc.Sections[n.w.rng.IntN(len(doc.Sections))]
+	n.w.apis++
+	t := Target{Section: s.ID}
+	spans := editor.Paragraphs(s.Text)
+	if len(spans) > 0 && n.w.rng.IntN(4) > 0 {
+		k := n.w.rng.IntN(len(spans))
+		t.Para = s.Paras[k]
+		u0, u1 := editor.UTF16Offset(s.Text, spans[k].Start), editor.UTF16Offset(s.Text, spans[k].End)
+		if u1 > u0 && n.w.rng.IntN(3) > 0 {
+			a := u0 + n.w.rng.IntN(u1-u0)
+			b := a + 1 + n.w.rng.IntN(min(12, u1-a))
+			t.Start, t.End, t.Version, t.Quote = a, b, s.Version, true
+		}
+	}
+	who := Author{Client: fmt.Sprint("api-", n.w.apis), Name: "Commenter", Account: fmt.Sprint("acct-", n.w.apis), Role: access.Secretariat}
+	if _, err := n.a.Do(AddComment{Author: who, ID: fmt.Sprint("c", n.w.apis), Target: t, Text: "A comment.", Time: t0}); err != nil && refusalCode(err) != CodeInvalid {
+		// A quote that cuts a character in two is refused; nothing else may be.
+		n.w.fatalf("comment %+v: %v", t, err)
+	}
+}
+
 // restructure renames or moves a custom section, if there is one: steps
 // that change no text but take a seq among the pushes.
 func (n *node) restructure() {
@@ -542,6 +567,8 @@ func (w *world) step() {
 			n.addSection()
 		case 1:
 			n.restructure()
+		case 2, 3:
+			n.comment()
 		}
 	}
 }
@@ -604,6 +631,13 @@ func (w *world) check() {
 		w.fatalf("replaying the log: %v", err)
 	}
 	want, _ := json.Marshal(replayed.Durable())
+	// And the comments the log replays to, at the places it gives them.
+	wantComments, _ := json.Marshal(replayed.Comments())
+	for _, n := range w.nodes {
+		if got, _ := json.Marshal(n.a.Comments()); string(got) != string(wantComments) {
+			w.fatalf("%s's comments differ from the log's:\n%s\n%s", n.name, got, wantComments)
+		}
+	}
 	for _, n := range w.nodes {
 		if !n.idle() {
 			w.fatalf("%s is not idle", n.name)
@@ -664,18 +698,22 @@ func TestConvergence(t *testing.T) {
 	master := uint64(time.Now().UnixNano())
 	t.Logf("master seed %d (rerun one schedule with -seed)", master)
 	rng := rand.New(rand.NewPCG(master, 1))
-	refused, broken := 0, 0
+	refused, broken, commented := 0, 0, 0
 	for i := range n {
 		seed := rng.Uint64()
 		ok := t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			w := runSchedule(t, seed, steps)
 			refused, broken = refused+w.refused, broken+w.broken
+			commented += len(w.nodes[0].a.Comments())
 		})
 		if !ok {
 			t.Fatalf("schedule %d failed; rerun with -run TestConvergence -seed %d", i, seed)
 		}
 	}
-	t.Logf("%d schedules; %d pushes of batching clients refused as diverged, %d batching clients broken before they pushed", n, refused, broken)
+	t.Logf("%d schedules; %d pushes of batching clients refused as diverged, %d batching clients broken before they pushed; %d comments followed the edits", n, refused, broken, commented)
+	if commented == 0 {
+		t.Fatal("no schedule made a comment")
+	}
 }
 
 // ---- helpers ----

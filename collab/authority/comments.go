@@ -1,0 +1,449 @@
+package authority
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab/access"
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/wire"
+	"github.com/bpfdraft/bpfdraft/comments"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// Comments are commands like the edits: each accepted comment, reply,
+// edit, withdrawal, report or moderation is a comment step of the log
+// (editor.OpComment), ordered with the edits, and the anchors of the
+// comments are mapped over every step the document takes, so that a
+// replay of the log gives the same comments at the same places. The
+// comments as of a snapshot are kept in its Annotations.
+
+// Report is a report of a comment under the Code of Conduct.
+type Report struct {
+	Account string    `json:"account"`
+	Reason  string    `json:"reason"`
+	Time    time.Time `json:"time"`
+}
+
+// commentState is a document's comments and their anchors, as of the
+// document it goes with. Its comments are never changed once stored (a
+// change stores a new one), so a clone shares them.
+type commentState struct {
+	comments map[string]*comments.Comment
+	order    []string // ids, in the order the comments were made
+	reports  map[string][]Report
+	anchors  *comments.Anchors
+}
+
+func newCommentState(seq int64) *commentState {
+	return &commentState{comments: map[string]*comments.Comment{}, reports: map[string][]Report{}, anchors: comments.NewAnchors(seq)}
+}
+
+// clone returns a copy that shares the comments, not the maps or anchors.
+func (c *commentState) clone() *commentState {
+	n := &commentState{comments: make(map[string]*comments.Comment, len(c.comments)), order: slices.Clone(c.order),
+		reports: make(map[string][]Report, len(c.reports)), anchors: c.anchors.Clone()}
+	for id, x := range c.comments {
+		n.comments[id] = x
+	}
+	for id, r := range c.reports {
+		n.reports[id] = r
+	}
+	return n
+}
+
+// annotations is the stored form of a commentState (editor.Document's
+// Annotations).
+type annotations struct {
+	Comments []*comments.Comment   `json:"comments"`
+	Reports  map[string][]Report   `json:"reports,omitempty"`
+	Anchors  *comments.Anchors     `json:"anchors"`
+}
+
+func (c *commentState) marshal() json.RawMessage {
+	if len(c.order) == 0 {
+		return nil
+	}
+	v := annotations{Reports: c.reports, Anchors: c.anchors}
+	for _, id := range c.order {
+		v.Comments = append(v.Comments, c.comments[id])
+	}
+	return mustJSON(v)
+}
+
+// loadCommentState reads the comments of a snapshot (none when it has
+// no annotations).
+func loadCommentState(doc *editor.Document) (*commentState, error) {
+	c := newCommentState(doc.Seq)
+	if len(doc.Annotations) == 0 {
+		return c, nil
+	}
+	var v annotations
+	v.Anchors = comments.NewAnchors(doc.Seq)
+	if err := json.Unmarshal(doc.Annotations, &v); err != nil {
+		return nil, fmt.Errorf("document %s: the comments of its snapshot: %w", doc.ID, err)
+	}
+	if v.Anchors.Seq() != doc.Seq {
+		return nil, fmt.Errorf("document %s: the comments of its snapshot are as of seq %d, the snapshot of %d", doc.ID, v.Anchors.Seq(), doc.Seq)
+	}
+	c.anchors = v.Anchors
+	for _, x := range v.Comments {
+		c.comments[x.ID] = x
+		c.order = append(c.order, x.ID)
+	}
+	if v.Reports != nil {
+		c.reports = v.Reports
+	}
+	return c, nil
+}
+
+// commentEvent is the payload of a comment step.
+type commentEvent struct {
+	// Kind is one of the CommentOp values, or "add".
+	Kind string `json:"kind"`
+	// Comment is the comment as added (add), its anchor as of the step.
+	Comment *comments.Comment `json:"comment,omitempty"`
+	ID      string            `json:"id,omitempty"`
+	Account string            `json:"account,omitempty"`
+	Text    string            `json:"text,omitempty"`
+	Reason  string            `json:"reason,omitempty"`
+	Time    time.Time         `json:"time"`
+}
+
+// Comment operations on an existing comment (ChangeComment.Op).
+const (
+	CommentEdit     = "edit"
+	CommentWithdraw = "withdraw"
+	CommentHide     = "hide"
+	CommentReport   = "report"
+)
+
+// step applies a step the document took (doc is after it) to the
+// comments: their anchors follow it, and a comment step's event is
+// carried out.
+func (c *commentState) structure(doc *editor.Document, sc *editor.Structure) error {
+	c.anchors.MapStructure(doc, sc)
+	if sc.Op != editor.OpComment {
+		return nil
+	}
+	var ev commentEvent
+	if err := json.Unmarshal(sc.Comment, &ev); err != nil {
+		return fmt.Errorf("comment step: %w", err)
+	}
+	return c.apply(ev)
+}
+
+// apply carries out a comment event, as accepted: it was checked then.
+func (c *commentState) apply(ev commentEvent) error {
+	if ev.Kind == "add" {
+		x := ev.Comment
+		if x == nil || c.comments[x.ID] != nil {
+			return fmt.Errorf("comment step: a comment to add that is missing or there already")
+		}
+		if x.Anchor != nil {
+			if err := c.anchors.Add(x.ID, *x.Anchor); err != nil {
+				return fmt.Errorf("comment step: %w", err)
+			}
+		}
+		c.comments[x.ID] = x
+		c.order = append(c.order, x.ID)
+		return nil
+	}
+	old := c.comments[ev.ID]
+	if old == nil {
+		return fmt.Errorf("comment step: no comment %q", ev.ID)
+	}
+	x := *old
+	x.Edits = slices.Clone(old.Edits)
+	switch ev.Kind {
+	case CommentEdit:
+		if err := x.Edit(ev.Text, ev.Time); err != nil {
+			return err
+		}
+	case CommentWithdraw:
+		x.Withdrawn = true
+	case CommentHide:
+		x.Hidden, x.HiddenReason = true, ev.Reason
+	case CommentReport:
+		c.reports[ev.ID] = append(slices.Clone(c.reports[ev.ID]), Report{Account: ev.Account, Reason: ev.Reason, Time: ev.Time})
+		return nil
+	default:
+		return fmt.Errorf("comment step: unknown kind %q", ev.Kind)
+	}
+	c.comments[ev.ID] = &x
+	return nil
+}
+
+// Target is where a new comment points: the whole document (no
+// Section), a section (no Para), a paragraph (no range) or a quote: the
+// range [Start, End) of the section's text, in UTF-16 units, at the
+// section's version Version (positions made on an older version are
+// brought to the current one).
+type Target struct {
+	Section string
+	Para    string
+	Start   int
+	End     int
+	Version int
+	Quote   bool
+}
+
+// AddComment makes a comment, or a reply to the thread of Parent.
+type AddComment struct {
+	Author Author
+	// ID is the new comment's id (the caller makes it unique).
+	ID     string
+	Parent string
+	Target Target
+	Text   string
+	Time   time.Time
+}
+
+// ChangeComment edits, withdraws (the author), hides (a moderator, with
+// a Reason) or reports (anyone signed in, with a Reason) a comment.
+type ChangeComment struct {
+	Author Author
+	ID     string
+	Op     string
+	Text   string
+	Reason string
+	Time   time.Time
+}
+
+func (AddComment) command()    {}
+func (ChangeComment) command() {}
+
+// CodeCommentGone: the comment was withdrawn or hidden; it takes no
+// replies or edits.
+const CodeCommentGone = "comment_gone"
+
+func (a *Authority) addComment(e *entry, c AddComment) error {
+	if c.Author.Account == "" {
+		return refuse(wire.CodeForbidden, "comments are made by a signed-in person")
+	}
+	if err := a.allowed(c.Author, access.Comment, c.Time); err != nil {
+		return err
+	}
+	text, err := comments.CheckText(c.Text)
+	if err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	name, err := comments.CheckName(c.Author.Name)
+	if err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	if c.ID == "" || a.wc.comments[c.ID] != nil {
+		return refuse(CodeInvalid, "a new comment needs an id of its own")
+	}
+	x := &comments.Comment{ID: c.ID, Doc: a.work.ID, Author: c.Author.Account, Name: name, Text: text, Created: c.Time}
+	if c.Parent != "" {
+		p := a.wc.comments[c.Parent]
+		if p == nil {
+			return refuse(wire.CodeNotFound, "there is no comment %q to reply to", c.Parent)
+		}
+		if p.Parent != "" {
+			p = a.wc.comments[p.Parent] // a reply joins the thread
+		}
+		if p.Withdrawn || p.Hidden {
+			return refuse(CodeCommentGone, "comment %q was withdrawn or hidden: it takes no replies", p.ID)
+		}
+		x.Parent = p.ID
+		x.Team = c.Author.Role == access.CoFacilitator || c.Author.Role == access.MAGFacilitator || c.Author.Role == access.Secretariat
+	} else {
+		anchor, err := a.anchorOf(c.Target)
+		if err != nil {
+			return err
+		}
+		anchor.Seq = a.work.Seq + 1 // as of the comment step
+		x.Anchor = &anchor
+	}
+	if err := x.Validate(); err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	return a.commentStep(e, c.Author, c.Time, commentEvent{Kind: "add", Comment: x, Time: c.Time})
+}
+
+// anchorOf makes the anchor of a target against the working document.
+func (a *Authority) anchorOf(t Target) (comments.Anchor, error) {
+	var anchor comments.Anchor
+	var err error
+	switch {
+	case t.Section == "":
+		anchor, err = comments.NewDocumentAnchor(a.work)
+	case t.Para == "":
+		anchor, err = comments.NewSectionAnchor(a.work, t.Section)
+	case !t.Quote:
+		anchor, err = comments.NewParagraphAnchor(a.work, t.Section, t.Para)
+	default:
+		start, end, ok := a.bringForward(t)
+		if !ok {
+			return anchor, refuse(wire.CodeTooOld, "version %d of section %q is too old to place the quote; reload and select it again", t.Version, t.Section)
+		}
+		anchor, err = comments.NewQuoteAnchor(a.work, t.Section, t.Para, start, end)
+	}
+	if err != nil {
+		code := CodeInvalid
+		if a.work.Section(t.Section) == nil {
+			code = wire.CodeUnknownSection
+		}
+		return anchor, &Refusal{Code: code, Message: err.Error(), Err: err}
+	}
+	return anchor, nil
+}
+
+// bringForward maps a range given at an older version of its section to
+// the current one, through the section's history; false when the
+// version is not within it (or past the section's).
+func (a *Authority) bringForward(t Target) (start, end int, ok bool) {
+	s, h := a.work.Section(t.Section), a.sections[t.Section]
+	if s == nil {
+		return t.Start, t.End, true // the anchor says there is no such section
+	}
+	if t.Version == s.Version {
+		return t.Start, t.End, true
+	}
+	if h == nil || t.Version < h.base || t.Version > s.Version {
+		return 0, 0, false
+	}
+	start, end = t.Start, t.End
+	for _, u := range h.recent[t.Version-h.base : s.Version-h.base] {
+		if start < 0 || end > u.Changes.LenBefore() || start > end {
+			return 0, 0, false
+		}
+		start, _ = u.Changes.MapPos(start, 1, editor.MapSimple)
+		end, _ = u.Changes.MapPos(end, -1, editor.MapSimple)
+		if end < start {
+			end = start
+		}
+	}
+	return start, end, true
+}
+
+func (a *Authority) changeComment(e *entry, c ChangeComment) error {
+	x := a.wc.comments[c.ID]
+	if x == nil {
+		return refuse(wire.CodeNotFound, "there is no comment %q", c.ID)
+	}
+	ev := commentEvent{Kind: c.Op, ID: c.ID, Time: c.Time}
+	switch c.Op {
+	case CommentEdit, CommentWithdraw:
+		if c.Author.Account == "" || c.Author.Account != x.Author {
+			return refuse(wire.CodeForbidden, "only its author may edit or withdraw a comment")
+		}
+		if err := a.allowed(c.Author, access.Comment, c.Time); err != nil {
+			return err
+		}
+		if x.Withdrawn || x.Hidden {
+			return refuse(CodeCommentGone, "comment %q was withdrawn or hidden", c.ID)
+		}
+		if c.Op == CommentEdit {
+			text, err := comments.CheckText(c.Text)
+			if err != nil {
+				return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+			}
+			if text == x.Text {
+				return nil // nothing to do
+			}
+			ev.Text = text
+		}
+	case CommentHide:
+		if err := a.allowed(c.Author, access.Moderate, c.Time); err != nil {
+			return err
+		}
+		reason := strings.TrimSpace(c.Reason)
+		if reason == "" || len(reason) > 500 || strings.ContainsAny(reason, "\r\n") {
+			return refuse(CodeInvalid, "hiding a comment needs a reason: one line of at most 500 bytes")
+		}
+		if x.Hidden {
+			return nil
+		}
+		ev.Reason = reason
+	case CommentReport:
+		if c.Author.Account == "" {
+			return refuse(wire.CodeForbidden, "a report is made by a signed-in person")
+		}
+		reason := strings.TrimSpace(c.Reason)
+		if reason == "" || len(reason) > 500 || strings.ContainsAny(reason, "\r\n") {
+			return refuse(CodeInvalid, "a report says why, in one line of at most 500 bytes")
+		}
+		for _, r := range a.wc.reports[c.ID] {
+			if r.Account == c.Author.Account {
+				return refuse(CodeInvalid, "you reported this comment already")
+			}
+		}
+		ev.Account, ev.Reason = c.Author.Account, reason
+	default:
+		return refuse(CodeInvalid, "unknown comment operation %q", c.Op)
+	}
+	return a.commentStep(e, c.Author, c.Time, ev)
+}
+
+// commentStep accepts a comment event as a step of the working document.
+func (a *Authority) commentStep(e *entry, who Author, at time.Time, ev commentEvent) error {
+	sc := editor.Structure{Op: editor.OpComment, Comment: mustJSON(ev)}
+	if _, err := a.work.Apply(editor.Step{Structure: &sc, Time: at}); err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	if err := a.wc.structure(a.work, &sc); err != nil {
+		// Cannot happen for an event checked above; undo the step.
+		a.work.Seq--
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	id := ev.ID
+	if ev.Comment != nil {
+		id = ev.Comment.ID
+	}
+	e.comment = a.wc.comments[id]
+	payload := mustJSON(sc)
+	e.acc = []Accepted{{
+		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: who.Client, Author: who.Name, Payload: payload, Time: at},
+		Out: wire.Update{Seq: a.work.Seq, Client: who.Client, Structure: payload},
+	}}
+	return nil
+}
+
+// CommentView is a comment as it stands, with its anchor as mapped.
+type CommentView struct {
+	*comments.Comment
+	// Current is where a thread's first comment points now.
+	Current *comments.Anchor `json:"current,omitempty"`
+	Reports int              `json:"reports,omitempty"`
+}
+
+// Comments returns the durable document's comments in the order they
+// were made, each with its anchor as it now is.
+func (a *Authority) Comments() []CommentView {
+	return a.dc.views()
+}
+
+func (c *commentState) views() []CommentView {
+	out := make([]CommentView, 0, len(c.order))
+	for _, id := range c.order {
+		v := CommentView{Comment: c.comments[id], Reports: len(c.reports[id])}
+		if an, ok := c.anchors.Get(id); ok {
+			v.Current = &an
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// CommentReports returns the reports of a comment of the durable
+// document.
+func (a *Authority) CommentReports(id string) []Report {
+	return slices.Clone(a.dc.reports[id])
+}
+
+// Snapshot returns the durable document to store as a snapshot: with its
+// comments and their anchors in Annotations.
+func (a *Authority) Snapshot() *editor.Document {
+	d := a.durable.Clone()
+	d.Annotations = a.dc.marshal()
+	return d
+}
+
+var errCommentState = errors.New("comment state")
