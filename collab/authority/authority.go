@@ -223,13 +223,13 @@ type Authority struct {
 	// accepted entry.
 	durable, next, work *editor.Document
 	// dc, nc and wc are the comments that go with durable, next and work.
-	dc, nc, wc          *commentState
-	entries             []entry
-	inflight            int // entries[:inflight] were handed out by Take
-	sections            map[string]*history
-	units               int // UTF-16 length of work's sections together
-	paras               int // paragraphs of work's sections together
-	tickets             Ticket
+	dc, nc, wc *commentState
+	entries    []entry
+	inflight   int // entries[:inflight] were handed out by Take
+	sections   map[string]*history
+	units      int // UTF-16 length of work's sections together
+	paras      int // paragraphs of work's sections together
+	tickets    Ticket
 }
 
 // New returns the authority of a document from its latest snapshot and

@@ -59,9 +59,9 @@ func (c *commentState) clone() *commentState {
 // annotations is the stored form of a commentState (editor.Document's
 // Annotations).
 type annotations struct {
-	Comments []*comments.Comment   `json:"comments"`
-	Reports  map[string][]Report   `json:"reports,omitempty"`
-	Anchors  *comments.Anchors     `json:"anchors"`
+	Comments []*comments.Comment `json:"comments"`
+	Reports  map[string][]Report `json:"reports,omitempty"`
+	Anchors  *comments.Anchors   `json:"anchors"`
 }
 
 func (c *commentState) marshal() json.RawMessage {
