@@ -14,9 +14,10 @@ import (
 // quote), for quotes whose words were rewritten. Both count characters
 // (code points), so that an emoji or an accented letter is one edit, and
 // both break ties the same way every time. Sellers' algorithm has no
-// limit on the quote's length (Bitap, diff-match-patch's match, stops at
-// 32 characters and counts bytes here); its cost, the quote's length
-// times the window's, is bounded by MaxQuoteUnits and the window.
+// limit on the quote's length (Bitap, diff-match-patch's match, takes
+// patterns of at most 32 characters, and its Go port counts bytes); its
+// cost, the quote's length times the window's, is bounded by
+// MaxQuoteUnits and the window.
 
 // Similarity says how close b is to a: 1 − d/max(|a|, |b|), where d is the
 // Levenshtein distance between them and lengths count characters. It is 1

@@ -126,6 +126,11 @@ type PageOptions struct {
 	// and (with the page's script) in the reader's time zone.
 	Phase                       string
 	CommentOpens, CommentCloses time.Time
+	// Annotate, when set (the live reading view), returns HTML the caller
+	// trusts to show after a paragraph's blocks (its comments), given the
+	// section id, the paragraph id and its number; with para "" after the
+	// section's text (the comments on the whole section).
+	Annotate func(section, para string, number int) string
 	// Publication leaves empty sections out (the HTML export); otherwise
 	// they are shown with a line saying so, and left out when printed.
 	Publication bool
@@ -229,14 +234,22 @@ func (r *Rendered) view(opts PageOptions) docView {
 			}
 		}
 		var body strings.Builder
-		for _, b := range s.Blocks {
+		number := 0
+		for i, b := range s.Blocks {
 			if b.Number > 0 {
 				// Ids are paragraph ids (validParaID) with a numeric suffix.
 				n := strconv.Itoa(b.Number)
+				number = b.Number
 				body.WriteString(`<a class="pnum" href="#` + b.ID + `" aria-label="Paragraph ` + n + `">` + n + "</a>\n")
 			}
 			// Sanitized by Render, or built there from numbers and ids.
 			body.WriteString(b.HTML)
+			if opts.Annotate != nil && b.Para != "" && (i+1 == len(s.Blocks) || s.Blocks[i+1].Para != b.Para) {
+				body.WriteString(opts.Annotate(s.ID, b.Para, number))
+			}
+		}
+		if opts.Annotate != nil {
+			body.WriteString(opts.Annotate(s.ID, "", 0))
 		}
 		v.Sections = append(v.Sections, sectionView{RenderedSection: s, Body: template.HTML(body.String())})
 	}
