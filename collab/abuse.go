@@ -17,6 +17,7 @@ import (
 type abuseLimits struct {
 	creations *limiter
 	edits     *limiter
+	comments  *limiter
 	sockets   *socketCounter
 }
 
@@ -24,6 +25,7 @@ func newAbuseLimits(c Config) *abuseLimits {
 	return &abuseLimits{
 		creations: newLimiter(c.CreationsPerHour, time.Hour),
 		edits:     newLimiter(c.EditsPerMinute, time.Minute),
+		comments:  newLimiter(c.CommentsPerHour, time.Hour),
 		sockets:   &socketCounter{perAccount: c.SocketsPerAccount, perAddress: c.SocketsPerAddress, open: map[string]int{}},
 	}
 }

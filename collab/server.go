@@ -83,6 +83,9 @@ type Config struct {
 	// CreationsPerHour caps BPFs and documents created (imports
 	// included) per account and per address (default 60; -1: no cap).
 	CreationsPerHour int
+	// CommentsPerHour caps the comments and replies made per account and
+	// per address (default 30; -1: no cap).
+	CommentsPerHour int
 	// EditsPerMinute caps the changes pushed per account and per address
 	// (default 1200, 20 a second; -1: no cap).
 	EditsPerMinute int
@@ -124,6 +127,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.CreationsPerHour = orDefault(c.CreationsPerHour, 60)
 	c.EditsPerMinute = orDefault(c.EditsPerMinute, 1200)
+	c.CommentsPerHour = orDefault(c.CommentsPerHour, 30)
 	c.SocketsPerAccount = orDefault(c.SocketsPerAccount, 32)
 	c.SocketsPerAddress = orDefault(c.SocketsPerAddress, 256)
 	if c.InvitationLifetime <= 0 {

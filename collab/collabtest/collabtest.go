@@ -105,7 +105,7 @@ func New(t testing.TB, cfg collab.Config, opts ...Options) *Env {
 	if cfg.SignUpsPerHour == 0 {
 		cfg.SignUpsPerHour = 1000
 	}
-	for _, v := range []*int{&cfg.CreationsPerHour, &cfg.EditsPerMinute, &cfg.SocketsPerAccount, &cfg.SocketsPerAddress} {
+	for _, v := range []*int{&cfg.CreationsPerHour, &cfg.EditsPerMinute, &cfg.CommentsPerHour, &cfg.SocketsPerAccount, &cfg.SocketsPerAddress} {
 		if *v == 0 {
 			*v = -1
 		}

@@ -1,0 +1,270 @@
+package collab_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/client"
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/access"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+type commentJSON struct {
+	ID, Parent, Name, Text, Status string
+	HiddenReason                   string `json:"hidden_reason"`
+	Team, Mine                     bool
+	Anchor                         *struct {
+		Section, Para, State string
+		Start, End           int
+		Quote                *struct{ Exact string }
+	}
+	Replies []commentJSON
+}
+
+// commentSetup is a document open for comment from t0 to t0+6 weeks,
+// with a paragraph written by the team.
+func commentSetup(t *testing.T, cfg collab.Config) (*teamSetup, collabtest.Doc) {
+	t.Helper()
+	s := newTeamSetup(t, cfg)
+	c := s.people[2].p.Dial(t, s.doc.ID, "writer")
+	if err := c.Edit("issues", insertAt(0, "Small firms need cheap security advice.\n\nSecond paragraph.")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitConfirmed(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	s.e.PostJSON(t, "/api/documents/"+s.doc.ID+"/workflow", map[string]any{"stage": "public-comment", "opens": t0, "closes": t0.Add(6 * 7 * 24 * time.Hour)}, 200, nil)
+	var pub collabtest.Doc
+	s.people[1].p.GetJSON(t, "/api/documents/"+s.doc.ID+"/published", 200, &pub)
+	return s, pub
+}
+
+func quoteBody(d collabtest.Doc, word, text string) map[string]any {
+	sec := d.Sections[0]
+	i := strings.Index(sec.Text, word)
+	return map[string]any{"section": sec.ID, "para": sec.Paras[0], "start": editor.UTF16Offset(sec.Text, i),
+		"end": editor.UTF16Offset(sec.Text, i+len(word)), "version": sec.Version, "text": text}
+}
+
+// TestCommentWindow: a member of the public comments from the window's
+// opening second to the second before it closes, by the server's clock;
+// not a second before, not at the close.
+func TestCommentWindow(t *testing.T) {
+	s, pub := commentSetup(t, collab.Config{SessionLifetime: 365 * 24 * time.Hour})
+	closes := t0.Add(6 * 7 * 24 * time.Hour)
+	public := s.people[1].p
+	for i, tc := range []struct {
+		at   time.Time
+		want int
+	}{
+		{t0.Add(-time.Second), 403},
+		{t0, 201},
+		{closes.Add(-time.Second), 201},
+		{closes, 403},
+	} {
+		s.clock.Set(tc.at)
+		status, body := public.Call(t, "POST", "/api/documents/"+s.doc.ID+"/comments", "application/json",
+			mustJSON(t, quoteBody(pub, "cheap", fmt.Sprintf("Comment %d.", i))))
+		if status != tc.want {
+			t.Errorf("at %s: %d %s; want %d", tc.at.Format(time.RFC3339), status, body, tc.want)
+		}
+	}
+	// The team comments whatever the clock.
+	s.clock.Set(closes.Add(time.Hour))
+	s.people[2].p.PostJSON(t, "/api/documents/"+s.doc.ID+"/comments", map[string]string{"section": "issues", "text": "A note of the team."}, 201, nil)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestCommentsAPI: comment, reply, edit, withdraw, report, hide, the
+// limits, and what each person sees.
+func TestCommentsAPI(t *testing.T) {
+	s, pub := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	public, other, co := s.people[1].p, s.e.NewPerson(t, access.Public, ""), s.people[2].p
+
+	// The team's open editor hears of the comment, ordered with the edits.
+	heard := make(chan string, 8)
+	watcher := co.Dial(t, s.doc.ID, "watcher", func(o *client.Options) {
+		o.OnUpdate = func(u client.Update, own bool) {
+			if strings.Contains(string(u.Structure), `"op":"comment"`) {
+				heard <- string(u.Structure)
+			}
+		}
+	})
+	_ = watcher
+
+	var c commentJSON
+	public.PostJSON(t, base, quoteBody(pub, "cheap", "Cheap for whom?"), 201, &c)
+	if c.Status != "open" || c.Anchor == nil || c.Anchor.Quote.Exact != "cheap" || !c.Mine || c.Name != "A participant (civil society)" {
+		t.Fatalf("comment %+v", c)
+	}
+	select {
+	case ev := <-heard:
+		if !strings.Contains(ev, "Cheap for whom?") {
+			t.Fatalf("the editor heard %s", ev)
+		}
+	case <-waitCtx(t).Done():
+		t.Fatal("the open editor never heard of the comment")
+	}
+	// Repeating it is refused.
+	if status, body := public.Call(t, "POST", base, "application/json", mustJSON(t, quoteBody(pub, "cheap", "Cheap for whom?"))); status != 409 || !strings.Contains(string(body), `"duplicate"`) {
+		t.Fatalf("a repeat: %d %s", status, body)
+	}
+	// Bad input.
+	for name, body := range map[string]map[string]any{
+		"empty":             {"section": "issues", "text": "  "},
+		"huge":              {"section": "issues", "text": strings.Repeat("x", 5001)},
+		"unknown paragraph": {"section": "issues", "para": "p999", "text": "Where?"},
+		"quote not in it":   {"section": "issues", "para": pub.Sections[0].Paras[1], "start": 0, "end": 5, "version": pub.Sections[0].Version, "text": "Where?"},
+		"half a quote":      {"section": "issues", "para": pub.Sections[0].Paras[0], "start": 0, "text": "Where?"},
+	} {
+		if status, data := other.Call(t, "POST", base, "application/json", mustJSON(t, body)); status != 400 {
+			t.Errorf("%s: %d %s; want 400", name, status, data)
+		}
+	}
+	var r commentJSON
+	co.PostJSON(t, base, map[string]string{"parent": c.ID, "text": "For firms of under ten people."}, 201, &r)
+	if !r.Team || r.Parent != c.ID || r.Name != co.Account.Name {
+		t.Fatalf("reply %+v", r)
+	}
+	// Editing: the author, not someone else.
+	public.Call(t, "PATCH", base+"/"+c.ID, "application/json", `{"text":"Cheap for whom, exactly?"}`)
+	if status, _ := other.Call(t, "PATCH", base+"/"+c.ID, "application/json", `{"text":"Mine now."}`); status != 403 {
+		t.Fatalf("someone else edits: %d", status)
+	}
+	// Reports and moderation.
+	if status, _ := other.Call(t, "POST", base+"/"+c.ID+"/report", "application/json", `{"reason":"Off topic."}`); status != 204 {
+		t.Fatalf("report: %d", status)
+	}
+	if status, _ := other.Call(t, "POST", base+"/"+c.ID+"/report", "application/json", `{"reason":"Again."}`); status != 400 {
+		t.Fatalf("a second report: %d", status)
+	}
+	if status, _ := co.Call(t, "POST", base+"/"+c.ID+"/hide", "application/json", `{"reason":"x"}`); status != 403 {
+		t.Fatalf("the team hides: %d", status)
+	}
+	var hidden commentJSON
+	s.e.PostJSON(t, base+"/"+c.ID+"/hide", map[string]string{"reason": "Breaks the Code of Conduct."}, 200, &hidden)
+	var list struct{ Comments []commentJSON }
+	s.e.Anonymous().GetJSON(t, base, 200, &list)
+	if len(list.Comments) != 1 || list.Comments[0].Status != "hidden" || list.Comments[0].Text != "" || list.Comments[0].HiddenReason == "" || len(list.Comments[0].Replies) != 1 {
+		t.Fatalf("what the public sees: %+v", list.Comments)
+	}
+	// Withdrawing one's own.
+	var mine commentJSON
+	other.PostJSON(t, base, map[string]string{"text": "On the whole document."}, 201, &mine)
+	if status, _ := other.Call(t, "DELETE", base+"/"+mine.ID, "", ""); status != 204 {
+		t.Fatalf("withdraw: %d", status)
+	}
+	// Export: every comment, as CSV and JSON.
+	resp := s.e.Do(t, "GET", base+"/export?format=csv", "", "")
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(rows) != 4 || rows[0][0] != "id" || rows[2][1] != rows[1][0] || rows[3][4] != "withdrawn" || rows[3][12] != "On the whole document." {
+		t.Fatalf("CSV: %v %v", rows, err)
+	}
+	// The public's export leaves out what was withdrawn or hidden.
+	resp = public.Do(t, "GET", base+"/export?format=csv", "", "")
+	prow, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(prow) != 4 || prow[1][12] != "" || prow[3][12] != "" || prow[2][12] == "" {
+		t.Fatalf("the public's CSV: %v %v", prow, err)
+	}
+	var exp struct{ Comments []commentJSON }
+	s.e.GetJSON(t, base+"/export?format=json", 200, &exp)
+	if len(exp.Comments) != 2 || len(exp.Comments[0].Replies) != 1 {
+		t.Fatalf("JSON has %d threads; the CSV %d rows", len(exp.Comments), len(rows))
+	}
+}
+
+// TestCommentFollowsTheTeamsEdits: the team rewrites around the quoted
+// words and splits the paragraph; the comment stays on its words;
+// deleting them orphans it, visibly.
+func TestCommentFollowsTheTeamsEdits(t *testing.T) {
+	s, pub := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	var c commentJSON
+	s.people[1].p.PostJSON(t, base, quoteBody(pub, "security advice", "Which advice?"), 201, &c)
+	w := s.people[2].p.Dial(t, s.doc.ID, "editor")
+	ctx := waitCtx(t)
+	edit := func(f func(string) []editor.Change) {
+		t.Helper()
+		if err := w.Edit("issues", f); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(s string) func(string) int {
+		return func(text string) int { return editor.UTF16Offset(text, strings.Index(text, s)) }
+	}
+	// "Small firms need cheap security advice." → "Many small firms …
+	// need cheap\n\nsecurity advice." (a new sentence start and a split).
+	edit(func(text string) []editor.Change { return []editor.Change{{From: 0, To: 5, Insert: "Many small"}} })
+	edit(func(text string) []editor.Change {
+		p := at("security")(text)
+		return []editor.Change{{From: p - 1, To: p, Insert: "\n\n"}}
+	})
+	get := func() commentJSON {
+		var list struct{ Comments []commentJSON }
+		s.e.GetJSON(t, base, 200, &list)
+		for _, x := range list.Comments {
+			if x.ID == c.ID {
+				return x
+			}
+		}
+		t.Fatal("the comment is gone")
+		return commentJSON{}
+	}
+	var live collabtest.Doc
+	s.e.GetJSON(t, "/api/documents/"+s.doc.ID, 200, &live)
+	got := get()
+	text := live.Sections[0].Text
+	b0, _ := editor.ByteOffset(text, got.Anchor.Start)
+	b1, _ := editor.ByteOffset(text, got.Anchor.End)
+	if got.Status != "open" || got.Anchor.State != "anchored" || text[b0:b1] != "security advice" {
+		t.Fatalf("after rewriting and splitting: %+v at %q of %q", got.Anchor, text[b0:b1], text)
+	}
+	edit(func(text string) []editor.Change {
+		p := at("security advice")(text)
+		return []editor.Change{{From: p, To: p + len("security advice."), Insert: ""}}
+	})
+	if got := get(); got.Status != "orphaned" || got.Anchor.Quote.Exact != "security advice" {
+		t.Fatalf("after deleting the words: %+v", got)
+	}
+}
+
+// TestCommentLimit: past CommentsPerHour from an account (or an
+// address), 429 with Retry-After.
+func TestCommentLimit(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{CommentsPerHour: 2})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	public := s.people[1].p
+	for i := range 2 {
+		public.PostJSON(t, base, map[string]string{"section": "issues", "text": fmt.Sprint("Comment ", i)}, 201, nil)
+	}
+	resp := public.Do(t, "POST", base, "application/json", `{"section":"issues","text":"One more."}`)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	s.clock.Advance(time.Hour)
+	public.PostJSON(t, base, map[string]string{"section": "issues", "text": "An hour later."}, 201, nil)
+}
