@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -267,4 +268,53 @@ func TestCommentLimit(t *testing.T) {
 	}
 	s.clock.Advance(time.Hour)
 	public.PostJSON(t, base, map[string]string{"section": "issues", "text": "An hour later."}, 201, nil)
+}
+
+// TestCommentsOnTheReadingView: comments are shown under their
+// paragraph without script, with permalinks; the form to comment works
+// without script too, on a paragraph or on words of it.
+func TestCommentsOnTheReadingView(t *testing.T) {
+	s, pub := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	public := s.people[1].p
+	para := pub.Sections[0].Paras[0]
+	status, formB := public.Call(t, "GET", "/d/"+s.doc.ID+"/comment?section=issues&para="+para, "", "")
+	if status != 200 || !strings.Contains(string(formB), "Small firms need cheap security advice.") {
+		t.Fatalf("the comment form: %d", status)
+	}
+	resp, body := public.Form(t, "/d/"+s.doc.ID+"/comment", url.Values{"section": {"issues"}, "para": {para}, "quote": {"not there"}, "text": {"Hm."}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "not in the paragraph") {
+		t.Fatalf("a quote that is not there: %d", resp.StatusCode)
+	}
+	resp, _ = public.Form(t, "/d/"+s.doc.ID+"/comment", url.Values{"section": {"issues"}, "para": {para}, "quote": {"cheap"}, "text": {"Cheap is relative: see https://example.org/costs."}})
+	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/d/"+s.doc.ID+"#comment-") {
+		t.Fatalf("posting: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	id := strings.TrimPrefix(resp.Header.Get("Location"), "/d/"+s.doc.ID+"#comment-")
+	status, pageB := s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")
+	page := string(pageB)
+	p1 := strings.Index(page, `data-para="`+para+`"`)
+	p2 := strings.Index(page, `data-para="`+pub.Sections[0].Paras[1]+`"`)
+	c := strings.Index(page, `id="comment-`+id+`"`)
+	if status != 200 || p1 < 0 || c < p1 || (p2 >= 0 && c > p2) {
+		t.Fatalf("the comment is not under its paragraph (%d, %d, %d)", p1, c, p2)
+	}
+	for _, want := range []string{`<q>cheap</q>`, `<a href="https://example.org/costs" rel="nofollow ugc noopener">`, "A participant (civil society)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the reading view lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "/comment?") {
+		t.Error("someone not signed in is offered to comment")
+	}
+	_, pageB = public.Call(t, "GET", "/d/"+s.doc.ID, "", "")
+	if !strings.Contains(string(pageB), `/d/`+s.doc.ID+`/comment?para=`+para+`&amp;section=issues`) {
+		t.Error("the public is not offered to comment on the paragraph")
+	}
+	// Not signed in: the form sends you to sign in first.
+	resp2 := s.e.Anonymous().Do(t, "GET", "/d/"+s.doc.ID+"/comment?section=issues", "", "")
+	resp2.Body.Close()
+	if resp2.Request.URL.Path != "/sign-in" {
+		t.Fatalf("anonymous comment form ended at %s", resp2.Request.URL)
+	}
 }

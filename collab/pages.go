@@ -60,7 +60,7 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	// The team reads the live draft (unless it asks for the published
 	// version); the public reads what is published.
 	c := authority.ContextOf(doc, s.now())
-	wf := doc.Workflow
+	wf, liveDoc := doc.Workflow, doc
 	live := access.Check(role, access.ReadDraft, c) == nil && r.URL.Query().Get("version") != "published"
 	if !live {
 		if access.Check(role, access.ReadPublished, c) != nil {
@@ -77,6 +77,7 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	}
 	rd := s.render.render(doc)
 	opts := s.pageOptions(r, doc, wf, true)
+	opts.Annotate = s.readingComments(r, liveDoc, doc, role)
 	l := s.layout(r, "", rd.View(opts))
 	l.Title = rd.PageTitle(opts)
 	l.Scripts = []string{"/assets/time.js"}

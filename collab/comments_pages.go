@@ -1,0 +1,212 @@
+package collab
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bpfdraft/bpfdraft/collab/access"
+	"github.com/bpfdraft/bpfdraft/collab/authority"
+	"github.com/bpfdraft/bpfdraft/comments"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// Comments on the reading view: rendered on the server under the
+// paragraph (or section) they are about, readable without script, each
+// with a permalink; a link to comment on a paragraph for those who may.
+// The form to comment is a page of its own, so that writing works
+// without script too.
+
+// commentMargin builds the reading view's Annotate: the comments of
+// each paragraph after it, those of each section (and those whose words
+// are gone) after the section, those of the whole document after the
+// last section.
+func commentMargin(doc *editor.Document, threads []commentView, canComment bool) func(section, para string, number int) string {
+	byPara := map[string][]commentView{}
+	bySection := map[string][]commentView{}
+	var whole []commentView
+	shown := map[string]bool{}
+	for _, sec := range doc.Sections {
+		for _, p := range sec.Paras {
+			shown[sec.ID+"/"+p] = true
+		}
+	}
+	for _, t := range threads {
+		a := t.Anchor
+		switch {
+		case a == nil || a.Section == "":
+			whole = append(whole, t)
+		case a.Para != "" && a.State != comments.Orphaned && shown[a.Section+"/"+a.Para]:
+			byPara[a.Section+"/"+a.Para] = append(byPara[a.Section+"/"+a.Para], t)
+		default:
+			bySection[a.Section] = append(bySection[a.Section], t)
+		}
+	}
+	last := ""
+	if n := len(doc.Sections); n > 0 {
+		last = doc.Sections[n-1].ID
+	}
+	return func(section, para string, number int) string {
+		var b strings.Builder
+		if para != "" {
+			list := byPara[section+"/"+para]
+			if len(list) == 0 && !canComment {
+				return ""
+			}
+			writeComments(&b, doc.ID, list, "Comments on paragraph "+itoa(number), commentLink(doc.ID, section, para, canComment, "Comment on paragraph "+itoa(number)))
+			return b.String()
+		}
+		if list := bySection[section]; len(list) > 0 || canComment {
+			writeComments(&b, doc.ID, list, "Comments on this section", commentLink(doc.ID, section, "", canComment, "Comment on this section"))
+		}
+		if section == last && (len(whole) > 0 || canComment) {
+			writeComments(&b, doc.ID, whole, "Comments on the whole document", commentLink(doc.ID, "", "", canComment, "Comment on the whole document"))
+		}
+		return b.String()
+	}
+}
+
+func commentLink(doc, section, para string, can bool, label string) string {
+	if !can {
+		return ""
+	}
+	q := url.Values{}
+	if section != "" {
+		q.Set("section", section)
+	}
+	if para != "" {
+		q.Set("para", para)
+	}
+	return `<p class="comment-add"><a href="/d/` + url.PathEscape(doc) + `/comment?` + template.HTMLEscapeString(q.Encode()) + `">` + template.HTMLEscapeString(label) + `</a></p>`
+}
+
+var commentsTemplate = template.Must(template.New("comments").Funcs(template.FuncMap{
+	"text": func(s string) template.HTML { return template.HTML(comments.RenderHTML(s)) },
+	"when": func(c commentView) string { return c.Created.UTC().Format("2 Jan 2006, 15:04 UTC") },
+}).Parse(`<aside class="comments" aria-label="{{.Label}}">{{if .List}}<details{{if le (len .List) 3}} open{{end}}><summary>{{.Label}}: {{len .List}}</summary>
+<ol class="comment-list">{{range .List}}{{template "comment" .}}{{end}}</ol></details>{{end}}{{.Add}}</aside>
+{{define "comment"}}<li class="comment comment-{{.Status}}" id="comment-{{.ID}}">
+<p class="comment-meta"><strong>{{.Name}}</strong>{{if .Team}} <span class="tag">team</span>{{end}} · {{when .}}{{if not .Edited.IsZero}} · edited{{end}} · <a href="#comment-{{.ID}}" aria-label="Link to this comment">link</a></p>
+{{with .Anchor}}{{with .Quote}}<p class="comment-quote">On the words <q>{{.Exact}}</q>{{if eq $.Status "orphaned"}} (no longer in the text){{end}}</p>{{end}}{{end}}
+{{if eq .Status "hidden"}}<p class="comment-gone">Hidden by the moderator{{with .Reason}}: {{.}}{{end}}.</p>{{else if eq .Status "withdrawn"}}<p class="comment-gone">Withdrawn by its author.</p>{{else}}<div class="comment-text">{{text .Text}}</div>{{end}}
+{{if .Replies}}<ol class="comment-replies">{{range .Replies}}{{template "comment" .}}{{end}}</ol>{{end}}</li>
+{{end}}`))
+
+func writeComments(b *strings.Builder, doc string, list []commentView, label, add string) {
+	commentsTemplate.Execute(b, struct {
+		Label string
+		List  []commentView
+		Add   template.HTML
+	}{label, list, template.HTML(add)})
+}
+
+type commentForm struct {
+	formError
+	Doc     *editor.Document
+	Section string
+	Para    string
+	Where   string
+	Context string
+	Quote   string
+	Text    string
+}
+
+var commentPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Content}}<main class="bpf-doc" id="main">
+{{template "errors" .}}<p><a href="/d/{{.Doc.ID}}">{{.Doc.Title}}</a></p>
+<h1>Comment on {{.Where}}</h1>
+{{with .Context}}<blockquote class="comment-context">{{.}}</blockquote>{{end}}
+<p>Comments are public, under the IGF Code of Conduct. They are shown with the name you agreed to be named by, or your stakeholder group.</p>
+<form method="post" action="/d/{{.Doc.ID}}/comment" novalidate>{{template "csrf" $csrf}}
+<input type="hidden" name="section" value="{{.Section}}"><input type="hidden" name="para" value="{{.Para}}">
+{{if .Para}}<div class="form-group"><label for="quote">The words you comment on (optional)</label><p class="hint" id="quote-hint">Copy them from the paragraph above, exactly; leave empty to comment on the whole paragraph.</p>
+<input type="text" id="quote" name="quote" value="{{.Quote}}" aria-describedby="quote-hint" size="60"></div>{{end}}
+<div class="form-group"><label for="text">Your comment</label><textarea id="text" name="text" rows="8">{{.Text}}</textarea></div>
+<button type="submit" class="button">Post the comment</button>
+</form>
+</main>{{end}}{{end}}`)
+
+// commentFormFor fills the form of a comment on what the query names.
+func (s *Server) commentFormFor(d docRequest, section, para string) (*commentForm, bool) {
+	f := &commentForm{Doc: d.doc, Section: section, Para: para, Where: "the whole document"}
+	if section == "" {
+		return f, true
+	}
+	sec := d.doc.Section(section)
+	if sec == nil {
+		return f, false
+	}
+	n := d.doc.Number(section)
+	f.Where = "section " + itoa(n) + ", " + sec.Title
+	if para == "" {
+		return f, true
+	}
+	for i, p := range sec.Paras {
+		if p == para {
+			spans := editor.Paragraphs(sec.Text)
+			f.Context = sec.Text[spans[i].Start:spans[i].End]
+			f.Where = "a paragraph of section " + itoa(n) + ", " + sec.Title
+			return f, true
+		}
+	}
+	return f, false
+}
+
+func (s *Server) commentPageGet(w http.ResponseWriter, r *http.Request, d docRequest) {
+	q := r.URL.Query()
+	f, ok := s.commentFormFor(d, q.Get("section"), q.Get("para"))
+	if !ok {
+		s.notFound(w, r, "no such paragraph")
+		return
+	}
+	s.page(w, r, http.StatusOK, commentPage, "Comment", f)
+}
+
+// commentPagePost posts a comment from the form: on the paragraph, or on
+// the words given in it (their first occurrence).
+func (s *Server) commentPagePost(w http.ResponseWriter, r *http.Request, d docRequest) {
+	f, ok := s.commentFormFor(d, r.PostFormValue("section"), r.PostFormValue("para"))
+	if !ok {
+		s.notFound(w, r, "no such paragraph")
+		return
+	}
+	f.Quote, f.Text = r.PostFormValue("quote"), r.PostFormValue("text")
+	req := commentRequest{Section: f.Section, Para: f.Para, Text: f.Text}
+	var err error
+	if q := strings.TrimSpace(f.Quote); q != "" && f.Para != "" {
+		sec := d.doc.Section(f.Section)
+		i := strings.Index(f.Context, q)
+		if i < 0 {
+			err = &failure{status: http.StatusBadRequest, code: "invalid", msg: "those words are not in the paragraph: copy them exactly, or leave the field empty"}
+		} else {
+			start := strings.Index(sec.Text, f.Context) + i
+			a, b := editor.UTF16Offset(sec.Text, start), editor.UTF16Offset(sec.Text, start+len(q))
+			req.Start, req.End, req.Version = &a, &b, sec.Version
+		}
+	}
+	var c *comments.Comment
+	if err == nil {
+		c, err = s.makeComment(r, d, req)
+	}
+	if err != nil {
+		f.Error, f.ErrorFor = s.messageOf(r, err), "text"
+		s.page(w, r, statusOf(err), commentPage, "Comment", f)
+		return
+	}
+	http.Redirect(w, r, "/d/"+url.PathEscape(d.doc.ID)+"#comment-"+c.ID, http.StatusSeeOther)
+}
+
+// readingComments returns the reading view's Annotate for the person:
+// nil when the document has no comments and they may not comment.
+func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, role access.Role) func(string, string, int) string {
+	can := access.Check(role, access.Comment, authority.ContextOf(live, s.now())) == nil && whoOf(r).signedIn()
+	list, err := s.documentComments(r, live.ID)
+	if err != nil {
+		s.log.Warn("comments for the reading view", "doc", live.ID, "err", err)
+		return nil
+	}
+	if len(list) == 0 && !can {
+		return nil
+	}
+	return commentMargin(shown, viewComments(list, whoOf(r)), can)
+}
