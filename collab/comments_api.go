@@ -22,22 +22,25 @@ import (
 // hidden is not shown (but to the Secretariat), nor who wrote it beyond
 // the name it was written under.
 type commentView struct {
-	ID       string            `json:"id"`
-	Parent   string            `json:"parent,omitempty"`
-	Name     string            `json:"name"`
-	Team     bool              `json:"team,omitempty"`
-	Text     string            `json:"text"`
-	Created  time.Time         `json:"created"`
-	Edited   time.Time         `json:"edited,omitzero"`
-	Mine     bool              `json:"mine,omitempty"`
-	Status   string            `json:"status"`
-	Reason   string            `json:"hidden_reason,omitempty"`
-	Anchor   *comments.Anchor  `json:"anchor,omitempty"`
-	MadeOn   *comments.Anchor  `json:"made_on,omitempty"`
-	Reports  int               `json:"reports,omitempty"`
-	Author   string            `json:"author,omitempty"`
-	Edits    []comments.Edit   `json:"edits,omitempty"`
-	Replies  []commentView     `json:"replies,omitempty"`
+	ID      string           `json:"id"`
+	Parent  string           `json:"parent,omitempty"`
+	Name    string           `json:"name"`
+	Team    bool             `json:"team,omitempty"`
+	Text    string           `json:"text"`
+	Created time.Time        `json:"created"`
+	Edited  time.Time        `json:"edited,omitzero"`
+	Mine    bool             `json:"mine,omitempty"`
+	Status  string           `json:"status"`
+	Reason  string           `json:"hidden_reason,omitempty"`
+	Anchor  *comments.Anchor `json:"anchor,omitempty"`
+	MadeOn  *comments.Anchor `json:"made_on,omitempty"`
+	Reports int              `json:"reports,omitempty"`
+	Author  string           `json:"author,omitempty"`
+	Edits   []comments.Edit  `json:"edits,omitempty"`
+	Replies []commentView    `json:"replies,omitempty"`
+	// Actions are the links to what the person may do to the comment
+	// (the reading view's; not part of the API).
+	Actions  []commentAction   `json:"-"`
 	internal *comments.Comment `json:"-"`
 }
 

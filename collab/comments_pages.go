@@ -1,6 +1,8 @@
 package collab
 
 import (
+	"cmp"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -22,7 +24,14 @@ import (
 // each paragraph after it, those of each section (and those whose words
 // are gone) after the section, those of the whole document after the
 // last section.
-func commentMargin(doc *editor.Document, threads []commentView, canComment bool) func(section, para string, number int) string {
+func commentMargin(doc *editor.Document, threads []commentView, v viewer) func(section, para string, number int) string {
+	canComment := v.comment
+	for i := range threads {
+		threads[i].Actions = v.actions(doc.ID, threads[i], true)
+		for j := range threads[i].Replies {
+			threads[i].Replies[j].Actions = v.actions(doc.ID, threads[i].Replies[j], false)
+		}
+	}
 	byPara := map[string][]commentView{}
 	bySection := map[string][]commentView{}
 	var whole []commentView
@@ -90,6 +99,7 @@ var commentsTemplate = template.Must(template.New("comments").Funcs(template.Fun
 <p class="comment-meta"><strong>{{.Name}}</strong>{{if .Team}} <span class="tag">team</span>{{end}} · {{when .}}{{if not .Edited.IsZero}} · edited{{end}} · <a href="#comment-{{.ID}}" aria-label="Link to this comment">link</a></p>
 {{with .Anchor}}{{with .Quote}}<p class="comment-quote">On the words <q>{{.Exact}}</q>{{if eq $.Status "orphaned"}} (no longer in the text){{end}}</p>{{end}}{{end}}
 {{if eq .Status "hidden"}}<p class="comment-gone">Hidden by the moderator{{with .Reason}}: {{.}}{{end}}.</p>{{else if eq .Status "withdrawn"}}<p class="comment-gone">Withdrawn by its author.</p>{{else}}<div class="comment-text">{{text .Text}}</div>{{end}}
+{{if .Actions}}<p class="comment-actions">{{range $i, $a := .Actions}}{{if $i}} · {{end}}<a href="{{$a.URL}}">{{$a.Label}}</a>{{end}}</p>{{end}}
 {{if .Replies}}<ol class="comment-replies">{{range .Replies}}{{template "comment" .}}{{end}}</ol>{{end}}</li>
 {{end}}`))
 
@@ -159,6 +169,7 @@ func (s *Server) commentPageGet(w http.ResponseWriter, r *http.Request, d docReq
 		s.notFound(w, r, "no such paragraph")
 		return
 	}
+	f.Quote = q.Get("quote") // words selected on the reading view
 	s.page(w, r, http.StatusOK, commentPage, "Comment", f)
 }
 
@@ -196,10 +207,44 @@ func (s *Server) commentPagePost(w http.ResponseWriter, r *http.Request, d docRe
 	http.Redirect(w, r, "/d/"+url.PathEscape(d.doc.ID)+"#comment-"+c.ID, http.StatusSeeOther)
 }
 
+// viewer is what the person reading may do to comments.
+type viewer struct {
+	comment, signedIn, moderator bool
+}
+
+// commentAction is a link to do something to a comment.
+type commentAction struct{ Label, URL string }
+
+// actions lists what the viewer may do to comment c (a thread's first
+// comment when top).
+func (v viewer) actions(doc string, c commentView, top bool) []commentAction {
+	var out []commentAction
+	add := func(label, action string) {
+		out = append(out, commentAction{label, "/d/" + url.PathEscape(doc) + "/comments/" + url.PathEscape(c.ID) + "/" + action})
+	}
+	open := c.Status == "open" || c.Status == "orphaned"
+	if v.comment && top && open {
+		add("Reply", "reply")
+	}
+	if v.comment && c.Mine && open {
+		add("Edit", "edit")
+		add("Withdraw", "withdraw")
+	}
+	if v.signedIn && !c.Mine && c.Status != "hidden" && c.Status != "withdrawn" {
+		add("Report", "report")
+	}
+	if v.moderator && c.Status != "hidden" {
+		add("Hide", "hide")
+	}
+	return out
+}
+
 // readingComments returns the reading view's Annotate for the person:
 // nil when the document has no comments and they may not comment.
 func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, role access.Role) func(string, string, int) string {
-	can := access.Check(role, access.Comment, authority.ContextOf(live, s.now())) == nil && whoOf(r).signedIn()
+	wh := whoOf(r)
+	can := access.Check(role, access.Comment, authority.ContextOf(live, s.now())) == nil && wh.signedIn()
+	v := viewer{comment: can, signedIn: wh.signedIn(), moderator: wh.signedIn() && wh.account.Secretariat}
 	list, err := s.documentComments(r, live.ID)
 	if err != nil {
 		s.log.Warn("comments for the reading view", "doc", live.ID, "err", err)
@@ -208,5 +253,123 @@ func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, 
 	if len(list) == 0 && !can {
 		return nil
 	}
-	return commentMargin(shown, viewComments(list, whoOf(r)), can)
+	return commentMargin(shown, viewComments(list, wh), v)
+}
+
+type commentActionForm struct {
+	formError
+	Doc     *editor.Document
+	Comment commentView
+	Action  string
+	Title   string
+	Field   string // "text", "reason" or "" (a confirmation)
+	Label   string
+	Value   string
+	Button  string
+}
+
+var commentActionPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Content}}<main class="bpf-doc" id="main">
+{{template "errors" .}}<p><a href="/d/{{.Doc.ID}}#comment-{{.Comment.ID}}">{{.Doc.Title}}</a></p>
+<h1>{{.Title}}</h1>
+<blockquote class="comment-context"><strong>{{.Comment.Name}}</strong>: {{.Comment.Text}}</blockquote>
+<form method="post" action="/d/{{.Doc.ID}}/comments/{{.Comment.ID}}/{{.Action}}" novalidate>{{template "csrf" $csrf}}
+{{if eq .Field "text"}}<div class="form-group"><label for="text">{{.Label}}</label><textarea id="text" name="text" rows="8">{{.Value}}</textarea></div>
+{{else if eq .Field "reason"}}<div class="form-group"><label for="reason">{{.Label}}</label><input type="text" id="reason" name="reason" value="{{.Value}}" size="60"></div>
+{{end}}<button type="submit" class="button">{{.Button}}</button>
+</form>
+</main>{{end}}{{end}}`)
+
+// commentActions says, for each action on a comment, its form and what
+// of the matrix it needs ("" for anyone signed in who may read).
+var commentActions = map[string]struct {
+	title, field, label, button string
+	need                        access.Action
+}{
+	"reply":    {"Reply to a comment", "text", "Your reply", "Post the reply", access.Comment},
+	"edit":     {"Edit your comment", "text", "Your comment", "Save", access.Comment},
+	"withdraw": {"Withdraw your comment", "", "", "Withdraw it", access.Comment},
+	"report":   {"Report a comment", "reason", "Why it breaks the IGF Code of Conduct", "Report it", ""},
+	"hide":     {"Hide a comment", "reason", "The reason shown in its place", "Hide it", access.Moderate},
+}
+
+// commentAction serves the page of an action on a comment, and does it.
+func (s *Server) commentAction(w http.ResponseWriter, r *http.Request) {
+	spec, ok := commentActions[r.PathValue("action")]
+	if !ok {
+		s.notFound(w, r, "no such page")
+		return
+	}
+	doc, err := s.currentDocument(r.Context(), r.PathValue("id"))
+	if err != nil || !s.readable(r.Context(), whoOf(r), doc) {
+		s.notFound(w, r, "no such document")
+		return
+	}
+	role, err := s.roleFor(r.Context(), whoOf(r), doc.BPF)
+	if err != nil {
+		s.storeError(w, r, "account", err)
+		return
+	}
+	d := docRequest{doc: doc, role: role, ctx: authority.ContextOf(doc, s.now())}
+	if !whoOf(r).signedIn() {
+		s.forbidden(w, r, errors.New("sign in first"))
+		return
+	}
+	if spec.need != "" {
+		if err := access.Check(role, spec.need, d.ctx); err != nil {
+			s.forbidden(w, r, err)
+			return
+		}
+	}
+	list, err := s.documentComments(r, doc.ID)
+	if err != nil {
+		s.storeError(w, r, "document", err)
+		return
+	}
+	f := &commentActionForm{Doc: doc, Action: r.PathValue("action"), Title: spec.title, Field: spec.field, Label: spec.label, Button: spec.button}
+	found := false
+	for _, t := range viewComments(list, whoOf(r)) {
+		for _, c := range append([]commentView{t}, t.Replies...) {
+			if c.ID == r.PathValue("comment") {
+				f.Comment, found = c, true
+			}
+		}
+	}
+	if !found {
+		s.notFound(w, r, "no such comment")
+		return
+	}
+	if f.Action == "edit" {
+		f.Value = f.Comment.Text
+	}
+	if r.Method == http.MethodGet {
+		s.page(w, r, http.StatusOK, commentActionPage, spec.title, f)
+		return
+	}
+	f.Value = r.PostFormValue(spec.field)
+	id := f.Comment.ID
+	switch f.Action {
+	case "reply":
+		var c *comments.Comment
+		c, err = s.makeComment(r, d, commentRequest{Parent: id, Text: f.Value})
+		if err == nil {
+			id = c.ID
+		}
+	default:
+		op := map[string]string{"edit": authority.CommentEdit, "withdraw": authority.CommentWithdraw, "report": authority.CommentReport, "hide": authority.CommentHide}[f.Action]
+		ch := authority.ChangeComment{Author: s.authorOf(r, role), ID: id, Op: op, Time: s.now().UTC()}
+		if spec.field == "text" {
+			ch.Text = f.Value
+		} else {
+			ch.Reason = f.Value
+		}
+		if _, err = s.do(r.Context(), doc.ID, ch); err == nil {
+			s.audit(r.Context(), r, "comment "+op, doc.BPF, doc.ID, id+" "+ch.Reason)
+		}
+	}
+	if err != nil {
+		f.Error, f.ErrorFor = s.messageOf(r, err), cmp.Or(spec.field, "main")
+		s.page(w, r, statusOf(err), commentActionPage, spec.title, f)
+		return
+	}
+	http.Redirect(w, r, "/d/"+url.PathEscape(doc.ID)+"#comment-"+id, http.StatusSeeOther)
 }

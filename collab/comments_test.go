@@ -318,3 +318,68 @@ func TestCommentsOnTheReadingView(t *testing.T) {
 		t.Fatalf("anonymous comment form ended at %s", resp2.Request.URL)
 	}
 }
+
+// TestCommentActionPages: replying, editing, withdrawing, reporting and
+// hiding from the reading view, without script.
+func TestCommentActionPages(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	public, other, co := s.people[1].p, s.e.NewPerson(t, access.Public, ""), s.people[2].p
+	var c commentJSON
+	public.PostJSON(t, "/api/documents/"+s.doc.ID+"/comments", map[string]string{"section": "issues", "text": "First thought."}, 201, &c)
+	page := func(p *collabtest.Person) string {
+		_, b := p.Call(t, "GET", "/d/"+s.doc.ID, "", "")
+		return string(b)
+	}
+	link := func(action string) string { return "/d/" + s.doc.ID + "/comments/" + c.ID + "/" + action }
+	// Who is offered what.
+	for _, tc := range []struct {
+		who        *collabtest.Person
+		has, hasnt []string
+	}{
+		{public, []string{link("reply"), link("edit"), link("withdraw")}, []string{link("report"), link("hide")}},
+		{other, []string{link("reply"), link("report")}, []string{link("edit"), link("hide")}},
+		{s.e.Person, []string{link("hide"), link("report")}, []string{link("edit")}},
+		{s.e.Anonymous(), nil, []string{link("reply"), link("report")}},
+	} {
+		got := page(tc.who)
+		for _, h := range tc.has {
+			if !strings.Contains(got, h) {
+				t.Errorf("%v is not offered %s", tc.who.Account, h)
+			}
+		}
+		for _, h := range tc.hasnt {
+			if strings.Contains(got, h) {
+				t.Errorf("%v is offered %s", tc.who.Account, h)
+			}
+		}
+	}
+	for _, step := range []struct {
+		p      *collabtest.Person
+		action string
+		fields url.Values
+		want   int
+	}{
+		{co, "reply", url.Values{"text": {"Thank you."}}, 303},
+		{public, "edit", url.Values{"text": {"Second thought."}}, 303},
+		{other, "edit", url.Values{"text": {"Not mine."}}, 403},
+		{other, "report", url.Values{"reason": {""}}, 400},
+		{other, "report", url.Values{"reason": {"Rude."}}, 303},
+		{co, "hide", url.Values{"reason": {"Rude."}}, 403},
+		{s.e.Person, "hide", url.Values{"reason": {"Rude, under the Code of Conduct."}}, 303},
+	} {
+		resp, body := step.p.Form(t, link(step.action), step.fields)
+		if resp.StatusCode != step.want {
+			t.Fatalf("%s: %d; want %d\n%s", step.action, resp.StatusCode, step.want, body)
+		}
+	}
+	got := page(s.e.Anonymous())
+	if !strings.Contains(got, "Hidden by the moderator: Rude, under the Code of Conduct.") || strings.Contains(got, "Second thought.") || !strings.Contains(got, "Thank you.") {
+		t.Fatalf("after moderation the reading view shows:\n%s", got)
+	}
+	var log struct{ Entries []struct{ Action string } }
+	s.e.GetJSON(t, "/api/audit?action=comment+hide", 200, &log)
+	if len(log.Entries) != 1 {
+		t.Fatalf("the hiding is not in the audit log: %+v", log)
+	}
+}

@@ -99,6 +99,8 @@ func (s *Server) Handler() http.Handler {
 	anywhere("POST /bpfs/{id}/invitations", access.ManageTeam, s.teamInvite)
 	anywhere("POST /bpfs/{id}/invitations/{inv}/revoke", access.ManageTeam, s.teamRevoke)
 	anywhere("POST /bpfs/{id}/members/{account}/remove", access.ManageTeam, s.teamRemove)
+	open("GET /d/{id}/comments/{comment}/{action}", s.commentAction)
+	open("POST /d/{id}/comments/{comment}/{action}", s.commentAction)
 	doc("GET /d/{id}/comment", access.Comment, s.commentPageGet)
 	doc("POST /d/{id}/comment", access.Comment, s.commentPagePost)
 	doc("GET /d/{id}/settings", access.ChangeStage, s.settingsGet)

@@ -33,6 +33,7 @@ type serveConfig struct {
 	// Caps for a public site; 0 means no cap.
 	SocketsPerAccount, SocketsPerAddress int
 	EditsPerMinute, CreationsPerHour     int
+	CommentsPerHour                      int
 	SignInsPerMinute, SignUpsPerHour     int
 	TrustProxy                           bool
 }
@@ -53,6 +54,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.SocketsPerAccount, "sockets-per-account", 32, "most websockets one account may have open at once (0: no cap)")
 	fs.IntVar(&c.SocketsPerAddress, "sockets-per-address", 256, "most websockets one address may have open at once (0: no cap)")
 	fs.IntVar(&c.EditsPerMinute, "edits-per-minute", 1200, "most changes one account, or one address, may push in a minute (0: no cap)")
+	fs.IntVar(&c.CommentsPerHour, "comments-per-hour", 30, "most comments and replies one account, or one address, may post in an hour (0: no cap)")
 	fs.IntVar(&c.CreationsPerHour, "creations-per-hour", 60, "most BPFs and documents one account, or one address, may create in an hour (0: no cap)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", int64(editor.Limits.BodyBytes), "largest JSON request body in bytes (the request body limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
@@ -117,7 +119,7 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	origins := splitList(c.AllowedOrigins)
 	srv := collab.New(collab.Config{MaxBodyBytes: c.MaxBodyBytes, AllowedOrigins: origins, PublicOrigins: splitList(c.PublicOrigins),
 		SecureCookies: c.SecureCookies, ImageSources: strings.Fields(c.ImageSources), SocketsPerAccount: noCap(c.SocketsPerAccount), SocketsPerAddress: noCap(c.SocketsPerAddress),
-		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour),
+		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour), CommentsPerHour: noCap(c.CommentsPerHour),
 		SignInsPerMinute: c.SignInsPerMinute, SignUpsPerHour: c.SignUpsPerHour, TrustProxy: c.TrustProxy}, st, log, time.Now)
 
 	ln, err := net.Listen("tcp", c.Addr)
