@@ -67,7 +67,8 @@ func commentMargin(doc *editor.Document, threads []commentView, v viewer) func(s
 			return b.String()
 		}
 		if list := bySection[section]; len(list) > 0 || canComment {
-			writeComments(&b, doc.ID, list, "Comments on this section", commentLink(doc.ID, section, "", canComment, "Comment on this section"))
+			n := itoa(doc.Number(section))
+			writeComments(&b, doc.ID, list, "Comments on section "+n, commentLink(doc.ID, section, "", canComment, "Comment on section "+n))
 		}
 		if section == last && (len(whole) > 0 || canComment) {
 			writeComments(&b, doc.ID, whole, "Comments on the whole document", commentLink(doc.ID, "", "", canComment, "Comment on the whole document"))

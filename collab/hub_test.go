@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -318,36 +320,74 @@ func BenchmarkLoadDocument(b *testing.B) {
 
 // BenchmarkCommitPath pushes updates from one editor through the real
 // server and waits for all confirmations: throughput of the hub, the
-// group commit and the broadcast.
+// group commit and the broadcast; with no comments, and with 1,000 open
+// comments on quotes spread over the sections, whose anchors every
+// update maps.
 func BenchmarkCommitPath(b *testing.B) {
+	for _, n := range []int{0, 1000} {
+		b.Run(fmt.Sprint("comments=", n), func(b *testing.B) {
+			e, id := commentedDocument(b, n)
+			ctx := context.Background()
+			c := e.Dial(b, id, "bench-writer")
+			del := func(string) []editor.Change { return []editor.Change{{From: 0, To: 1}} }
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				edit := insertAt(0, "x")
+				if i%2 == 1 {
+					edit = del
+				}
+				if err := c.Edit("issues", edit); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := c.WaitConfirmed(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+		})
+	}
+}
+
+// commentedDocument makes a document whose sections hold ~10 KB of
+// paragraphs each, with n comments on quotes spread over them (made
+// through the API, so stored and mapped as in use).
+func commentedDocument(b *testing.B, n int) (*collabtest.Env, string) {
+	b.Helper()
 	e := collabtest.New(b, collab.Config{})
 	tmpl, _ := editor.LookupTemplate("bpf-output")
 	doc := tmpl.NewDocument("bench", "Commit path", time.Now())
+	for i := range doc.Sections {
+		doc.Sections[i].Text = strings.TrimSuffix(strings.Repeat("Ten bytes. Ten bytes. Ten bytes. Ten bytes. Ten bytes.\n\n", 180), "\n\n")
+	}
+	doc.AssignParagraphIDs()
 	if err := e.Store.CreateDocument(context.Background(), doc); err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	c := e.Dial(b, "bench", "bench-writer")
-	// A section of realistic size (~10 KB) that keeps its size: typing
-	// and deleting in turn.
-	if err := c.Edit("issues", replaceAll(strings.Repeat("Ten bytes.", 1000))); err != nil {
-		b.Fatal(err)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		sec := doc.Sections[rng.IntN(len(doc.Sections))]
+		k := rng.IntN(len(sec.Paras))
+		start := k*56 + 11*rng.IntN(4) // a paragraph is 54 characters and a blank line
+		e.PostJSON(b, "/api/documents/bench/comments", map[string]any{"section": sec.ID, "para": sec.Paras[k], "start": start, "end": start + 9,
+			"version": 0, "text": fmt.Sprint("Comment ", i)}, 201, nil)
 	}
-	del := func(string) []editor.Change { return []editor.Change{{From: 0, To: 1}} }
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		edit := insertAt(0, "x")
-		if i%2 == 1 {
-			edit = del
+	return e, "bench"
+}
+
+// BenchmarkReadingViewComments is the server's time for the reading view
+// of a document with 1,000 comments (the handler alone, no network).
+func BenchmarkReadingViewComments(b *testing.B) {
+	e, id := commentedDocument(b, 1000)
+	h := e.Server.Handler()
+	req := httptest.NewRequest("GET", "/d/"+id, nil)
+	req.Header.Set("Cookie", e.Cookie)
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Comment 999") {
+			b.Fatalf("reading view: %d", rec.Code)
 		}
-		if err := c.Edit("issues", edit); err != nil {
-			b.Fatal(err)
-		}
 	}
-	if err := c.WaitConfirmed(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 }
 
 // TestSizeLimits: a push that would make a section or the document larger

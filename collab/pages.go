@@ -80,7 +80,7 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	opts.Annotate = s.readingComments(r, liveDoc, doc, role)
 	l := s.layout(r, "", rd.View(opts))
 	l.Title = rd.PageTitle(opts)
-	l.Scripts = []string{"/assets/time.js"}
+	l.Scripts = []string{"/assets/time.js", frontend.AssetURL(frontend.ReadingScript)}
 	s.writePage(w, editor.DocumentTemplate(), l)
 }
 

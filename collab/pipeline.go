@@ -213,11 +213,11 @@ func (h *Hub) maybeSnapshot() {
 	}
 	p.sinceSnap = 0
 	p.snapping = true
-	st, doc, keep := h.srv.store, h.auth.Snapshot(), h.cfg.SnapshotKeep
+	st, snap, keep := h.srv.store, h.auth.Snapshot(), h.cfg.SnapshotKeep
 	go func() {
 		ctx, cancel := h.storeCtx()
 		defer cancel()
-		h.report(snapResult{err: st.PutSnapshot(ctx, doc, keep)})
+		h.report(snapResult{err: st.PutSnapshot(ctx, snap(), keep)})
 	}()
 }
 
@@ -229,7 +229,7 @@ func (p *pipeline) finalSnapshot(h *Hub) {
 	}
 	ctx, cancel := h.storeCtx()
 	defer cancel()
-	if err := h.srv.store.PutSnapshot(ctx, h.auth.Snapshot(), h.cfg.SnapshotKeep); err != nil {
+	if err := h.srv.store.PutSnapshot(ctx, h.auth.Snapshot()(), h.cfg.SnapshotKeep); err != nil {
 		h.log.Warn("final snapshot failed; the log still holds every update", "err", err)
 	}
 }

@@ -10,42 +10,107 @@ import (
 )
 
 // Anchors is the set of open anchors of one document, keyed by comment
-// id, mapped over every step the document accepts. It keeps an index per
-// section, so that a text change touches only the anchors of its section
-// (and the orphaned quotes of that section, which it may bring back), and
-// no anchor costs work in proportion to the document unless its quoted
-// text was changed and must be searched for.
+// id, mapped over every step the document accepts. It keeps the anchors
+// in a bucket per section, so that a text change touches only the
+// anchors of its section (and the orphaned quotes of that section, which
+// it may bring back), and no anchor costs work in proportion to the
+// document unless its quoted text was changed and must be searched for.
 //
 // Anchors of sections a step did not touch are not rewritten: Get states
 // every live anchor as of the set's Seq (nothing about them changed), and
 // orphans as of their last state found.
 //
-// The set is not safe for concurrent use.
+// Clone is cheap: a clone shares the buckets, and each set copies a
+// bucket the first time it changes it (copy on write), so keeping a copy
+// for every batch of updates costs what the batch touches, not the set.
+//
+// The set is not safe for concurrent use; sets that share buckets may be
+// used from different goroutines only if just one of them changes.
 type Anchors struct {
-	seq  int64
-	byID map[string]*Anchor
-	// live holds the anchors that are not orphaned, by section ("" for the
-	// document), then id. orphans holds the orphaned quotes of sections
-	// that still exist, which a later change may bring back.
-	live    map[string]map[string]*Anchor
-	orphans map[string]map[string]*Anchor
+	seq int64
+	// where says which bucket holds each id: the section of a live anchor
+	// or of an orphaned quote, goneBucket for the orphans that can never
+	// be found again. Shared between clones until one of them changes it.
+	where      map[string]string
+	ownWhere   bool
+	buckets    map[string]*bucket
+	ownBuckets map[string]bool
+}
+
+// goneBucket holds the orphans no change can reach (of removed sections,
+// and orphaned paragraph and section anchors).
+const goneBucket = "\x00gone"
+
+// bucket is the anchors of one section: live ones, and orphaned quotes
+// (which a later change to the section may bring back).
+type bucket struct {
+	live, orphans map[string]*Anchor
 }
 
 // NewAnchors returns an empty set for a document at seq.
 func NewAnchors(seq int64) *Anchors {
-	return &Anchors{
-		seq:     seq,
-		byID:    make(map[string]*Anchor),
-		live:    make(map[string]map[string]*Anchor),
-		orphans: make(map[string]map[string]*Anchor),
+	return &Anchors{seq: seq, where: map[string]string{}, ownWhere: true, buckets: map[string]*bucket{}, ownBuckets: map[string]bool{}}
+}
+
+// Clone returns a set equal to s that shares its buckets until either
+// changes one.
+func (s *Anchors) Clone() *Anchors {
+	n := &Anchors{seq: s.seq, where: s.where, buckets: make(map[string]*bucket, len(s.buckets)), ownBuckets: map[string]bool{}}
+	for sec, b := range s.buckets {
+		n.buckets[sec] = b
 	}
+	s.ownWhere, s.ownBuckets = false, map[string]bool{}
+	return n
+}
+
+// writeWhere makes the id index the set's own to change.
+func (s *Anchors) writeWhere() map[string]string {
+	if !s.ownWhere {
+		s.where = maps.Clone(s.where)
+		s.ownWhere = true
+	}
+	return s.where
+}
+
+// write returns the bucket of sec for the set to change, copying it (and
+// its anchors) if it is shared; it makes one if there is none.
+func (s *Anchors) write(sec string) *bucket {
+	b := s.buckets[sec]
+	if b != nil && s.ownBuckets[sec] {
+		return b
+	}
+	n := &bucket{live: map[string]*Anchor{}, orphans: map[string]*Anchor{}}
+	if b != nil {
+		for _, pair := range [][2]map[string]*Anchor{{b.live, n.live}, {b.orphans, n.orphans}} {
+			for id, a := range pair[0] {
+				c := *a
+				pair[1][id] = &c // a Quote is never changed in place: shared
+			}
+		}
+	}
+	s.buckets[sec] = n
+	s.ownBuckets[sec] = true
+	return n
+}
+
+// find returns the anchor of id, read-only.
+func (s *Anchors) find(id string) (*Anchor, bool) {
+	sec, ok := s.where[id]
+	if !ok {
+		return nil, false
+	}
+	b := s.buckets[sec]
+	if a, ok := b.live[id]; ok {
+		return a, true
+	}
+	return b.orphans[id], true
 }
 
 // Seq returns the document seq the set is as of.
 func (s *Anchors) Seq() int64 { return s.seq }
 
 // Len returns the number of anchors, orphans included.
-func (s *Anchors) Len() int { return len(s.byID) }
+func (s *Anchors) Len() int { return len(s.where) }
 
 // Add puts the anchor of comment id into the set. The anchor must be
 // valid (Anchor.Validate) and, unless orphaned, stated as of the set's
@@ -55,7 +120,7 @@ func (s *Anchors) Add(id string, a Anchor) error {
 	if id == "" {
 		return fmt.Errorf("%w: anchor without a comment id", editor.ErrInvalid)
 	}
-	if _, dup := s.byID[id]; dup {
+	if _, dup := s.where[id]; dup {
 		return fmt.Errorf("%w: comment %q already has an anchor", editor.ErrInvalid, id)
 	}
 	if err := a.Validate(); err != nil {
@@ -68,7 +133,6 @@ func (s *Anchors) Add(id string, a Anchor) error {
 		q := *a.Quote // the set owns its quotes
 		a.Quote = &q
 	}
-	s.byID[id] = &a
 	s.index(id, &a)
 	return nil
 }
@@ -76,19 +140,22 @@ func (s *Anchors) Add(id string, a Anchor) error {
 // Remove takes the anchor of comment id out of the set (the comment was
 // withdrawn or closed); it reports whether there was one.
 func (s *Anchors) Remove(id string) bool {
-	a, ok := s.byID[id]
+	sec, ok := s.where[id]
 	if !ok {
 		return false
 	}
-	s.unindex(id, a)
-	delete(s.byID, id)
+	b := s.write(sec)
+	delete(b.live, id)
+	delete(b.orphans, id)
+	delete(s.writeWhere(), id)
+	s.tidy(sec)
 	return true
 }
 
 // Get returns the anchor of comment id, stated as of the set's seq unless
 // orphaned.
 func (s *Anchors) Get(id string) (Anchor, bool) {
-	a, ok := s.byID[id]
+	a, ok := s.find(id)
 	if !ok {
 		return Anchor{}, false
 	}
@@ -97,13 +164,14 @@ func (s *Anchors) Get(id string) (Anchor, bool) {
 
 // IDs returns the comment ids in the set, sorted.
 func (s *Anchors) IDs() []string {
-	return slices.Sorted(maps.Keys(s.byID))
+	return slices.Sorted(maps.Keys(s.where))
 }
 
 // All returns a copy of every anchor, by comment id, as Get states them.
 func (s *Anchors) All() map[string]Anchor {
-	out := make(map[string]Anchor, len(s.byID))
-	for id, a := range s.byID {
+	out := make(map[string]Anchor, len(s.where))
+	for id := range s.where {
+		a, _ := s.find(id)
 		out[id] = s.stated(a)
 	}
 	return out
@@ -121,31 +189,21 @@ func (s *Anchors) stated(a *Anchor) Anchor {
 	return out
 }
 
-// index files a under its section.
+// index files a (the set's own) under its bucket.
 func (s *Anchors) index(id string, a *Anchor) {
-	idx := s.live
-	if a.State == Orphaned {
-		if a.Kind() != KindQuote {
-			return // never found again: only in byID
-		}
-		idx = s.orphans
+	sec := a.Section
+	orphan := a.State == Orphaned
+	if orphan && a.Kind() != KindQuote {
+		sec = goneBucket // never found again
 	}
-	m := idx[a.Section]
-	if m == nil {
-		m = make(map[string]*Anchor)
-		idx[a.Section] = m
+	b := s.write(sec)
+	if orphan {
+		b.orphans[id] = a
+	} else {
+		b.live[id] = a
 	}
-	m[id] = a
-}
-
-func (s *Anchors) unindex(id string, a *Anchor) {
-	for _, idx := range []map[string]map[string]*Anchor{s.live, s.orphans} {
-		if m := idx[a.Section]; m != nil {
-			delete(m, id)
-			if len(m) == 0 {
-				delete(idx, a.Section)
-			}
-		}
+	if cur, ok := s.where[id]; !ok || cur != sec {
+		s.writeWhere()[id] = sec
 	}
 }
 
@@ -178,20 +236,21 @@ func (s *Anchors) Apply(d *editor.Document, st editor.Step) (editor.Effect, erro
 // d (see the function MapText for the rules): those of the changed
 // section, and its orphaned quotes. The set then is as of d.Seq.
 func (s *Anchors) MapText(d *editor.Document, st TextStep) error {
-	if d != nil && d.Section(st.Section) != nil && len(s.live[st.Section]) == 0 && len(s.orphans[st.Section]) == 0 {
-		s.seq = d.Seq // nothing to map
-		return nil
-	}
 	c, err := newTextCtx(d, st)
 	if err != nil {
 		return err
 	}
+	if _, ok := s.buckets[st.Section]; !ok {
+		s.seq = d.Seq
+		return nil
+	}
+	b := s.write(st.Section)
 	type moved struct {
 		id string
 		a  *Anchor
 	}
 	var moves []moved
-	for id, a := range s.live[st.Section] {
+	for id, a := range b.live {
 		if a.State != Orphaned {
 			a.Seq = s.seq // as Get would state it
 		}
@@ -200,19 +259,15 @@ func (s *Anchors) MapText(d *editor.Document, st TextStep) error {
 			moves = append(moves, moved{id, a})
 		}
 	}
-	for id, a := range s.orphans[st.Section] {
+	for id, a := range b.orphans {
 		*a = c.mapAnchor(*a)
-		if a.State != Orphaned {
+		if a.State != Orphaned || a.Section != st.Section {
 			moves = append(moves, moved{id, a})
 		}
 	}
 	for _, m := range moves {
-		// Drop it from both indexes under the section it was in.
-		for _, idx := range []map[string]map[string]*Anchor{s.live, s.orphans} {
-			if x := idx[st.Section]; x != nil {
-				delete(x, m.id)
-			}
-		}
+		delete(b.live, m.id)
+		delete(b.orphans, m.id)
 		s.index(m.id, m.a)
 	}
 	s.tidy(st.Section)
@@ -226,23 +281,32 @@ func (s *Anchors) MapText(d *editor.Document, st TextStep) error {
 func (s *Anchors) MapStructure(d *editor.Document, sc *editor.Structure) {
 	if sc != nil && sc.Op == editor.OpRemoveSection && sc.Section != nil {
 		id := sc.Section.ID
-		for _, a := range s.live[id] {
-			a.Seq = s.seq
-			*a = MapStructure(*a, d, sc)
+		if _, ok := s.buckets[id]; ok {
+			b := s.write(id)
+			delete(s.buckets, id)
+			delete(s.ownBuckets, id)
+			// Its anchors are orphaned, and its orphans are never found
+			// again: all go to the bucket of those no change can reach.
+			gone := s.write(goneBucket)
+			where := s.writeWhere()
+			for cid, a := range b.live {
+				a.Seq = s.seq
+				*a = MapStructure(*a, d, sc)
+				gone.orphans[cid], where[cid] = a, goneBucket
+			}
+			for cid, a := range b.orphans {
+				gone.orphans[cid], where[cid] = a, goneBucket
+			}
 		}
-		// Orphans of a removed section are never found again.
-		delete(s.live, id)
-		delete(s.orphans, id)
 	}
 	s.seq = d.Seq
 }
 
-func (s *Anchors) tidy(section string) {
-	if len(s.live[section]) == 0 {
-		delete(s.live, section)
-	}
-	if len(s.orphans[section]) == 0 {
-		delete(s.orphans, section)
+// tidy drops a bucket left empty.
+func (s *Anchors) tidy(sec string) {
+	if b := s.buckets[sec]; b != nil && len(b.live) == 0 && len(b.orphans) == 0 {
+		delete(s.buckets, sec)
+		delete(s.ownBuckets, sec)
 	}
 }
 

@@ -237,14 +237,14 @@ func TestPublicCommentReader(t *testing.T) {
 	pb.screenshot("reading-view-public-comment")
 
 	// The editing view is not the public's: the live draft is the team's.
-	// The document is published, so it is not hidden from them (404):
-	// they are told they cannot (403).
+	// The document is published, so the editing view leads them to what
+	// they may read: the reading view of the published version.
 	resp, err := run(pb, chromedp.NavigateResponse(s.editURL()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Status != http.StatusForbidden && resp.Status != http.StatusNotFound {
-		t.Errorf("editing view of a draft that is not public: status %d; want 403 or 404", resp.Status)
+	if resp.Status != http.StatusOK || !strings.HasSuffix(resp.URL, "/d/"+s.docID) {
+		t.Errorf("editing view of a draft that is not public: status %d at %s; want the reading view", resp.Status, resp.URL)
 	}
 	if n, err := eval[int](pb, `document.querySelectorAll(".cm-content").length`); err != nil || n != 0 {
 		t.Errorf("editing view of a draft that is not public: %d editors (%v); want none", n, err)

@@ -1,5 +1,6 @@
-// Bundles the editing app into dist/ (app.js, app.css), which is committed
-// and embedded in the Go binary, so running bpfdraft needs no npm.
+// Bundles the editing app (app.js, app.css) and the reading view's script
+// (reading.js) into dist/, which is committed and embedded in the Go
+// binary, so running bpfdraft needs no npm.
 //
 //   node build.mjs           rebuild dist/
 //   node build.mjs --check   rebuild into a temporary directory and fail
@@ -51,6 +52,9 @@ async function build(outdir) {
   }
   await esbuild.build({...common, entryPoints: ["src/app.js"], format: "esm", plugins: [cspStyles], target: ["es2020", "chrome90", "firefox90", "safari15"]})
   await esbuild.build({...common, entryPoints: ["src/app.css"], target: ["chrome90", "firefox90", "safari15"]})
+  // The reading view's script (/d/{id}): a classic script, loaded with
+  // defer, for progressive enhancement.
+  await esbuild.build({...common, entryPoints: ["src/reading.js"], format: "iife", target: ["es2020", "chrome90", "firefox90", "safari15"]})
 }
 
 if (!check) {

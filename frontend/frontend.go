@@ -3,6 +3,8 @@
 // committed and embedded here, so running bpfdraft needs no npm, and the
 // HTML page that loads it.
 //
+// The bundle also holds the reading view's script (ReadingScript).
+//
 // The collab server mounts it on two routes:
 //
 //	mux.Handle("GET /static/", frontend.Assets())
@@ -49,6 +51,13 @@ const (
 	scriptName = "app.js"
 	styleName  = "app.css"
 )
+
+// ReadingScript is the reading view's script in the bundle: on /d/{id},
+// for a person who may comment, selecting words of a paragraph offers a
+// link to comment on them (the comment page with ?quote= filled in). It
+// is a classic script: the reading view loads it with defer, from
+// AssetURL(ReadingScript), served by Assets like the rest of the bundle.
+const ReadingScript = "reading.js"
 
 // asset is one file of dist, ready to serve.
 type asset struct {

@@ -402,6 +402,9 @@ func replay(doc *editor.Document, u store.Update, checkText bool) (Accepted, edi
 	out := wire.Update{Seq: u.Seq, Section: u.Section, Version: u.Version, Client: u.ClientID, Changes: u.Changes}
 	if step.Structure != nil {
 		out.Structure = u.Payload
+		if step.Structure.Op == editor.OpComment {
+			out.Structure = wireStructure(u.Payload)
+		}
 	} else {
 		if checkText && u.Check != nil && *u.Check != editor.Checksum(doc.Section(u.Section).Text) {
 			return Accepted{}, inv, fmt.Errorf("document %s: replaying update %d does not give the text it gave when accepted", doc.ID, u.Seq)

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"encoding/json"
+	"maps"
 	"errors"
 	"fmt"
 	"slices"
@@ -31,29 +32,35 @@ type Report struct {
 
 // commentState is a document's comments and their anchors, as of the
 // document it goes with. Its comments are never changed once stored (a
-// change stores a new one), so a clone shares them.
+// change stores a new one). A clone shares everything until one of the
+// two changes it (copy on write: the anchors per section, the maps as a
+// whole), so keeping one per batch costs what the batch changes.
 type commentState struct {
 	comments map[string]*comments.Comment
 	order    []string // ids, in the order the comments were made
 	reports  map[string][]Report
+	own      bool // comments, order and reports are this state's to change
 	anchors  *comments.Anchors
 }
 
 func newCommentState(seq int64) *commentState {
-	return &commentState{comments: map[string]*comments.Comment{}, reports: map[string][]Report{}, anchors: comments.NewAnchors(seq)}
+	return &commentState{comments: map[string]*comments.Comment{}, reports: map[string][]Report{}, own: true, anchors: comments.NewAnchors(seq)}
 }
 
-// clone returns a copy that shares the comments, not the maps or anchors.
+// clone returns a state equal to c, sharing with it until either changes.
 func (c *commentState) clone() *commentState {
-	n := &commentState{comments: make(map[string]*comments.Comment, len(c.comments)), order: slices.Clone(c.order),
-		reports: make(map[string][]Report, len(c.reports)), anchors: c.anchors.Clone()}
-	for id, x := range c.comments {
-		n.comments[id] = x
+	c.own = false
+	return &commentState{comments: c.comments, order: c.order, reports: c.reports, anchors: c.anchors.Clone()}
+}
+
+// write makes the maps and the order the state's own to change.
+func (c *commentState) write() {
+	if c.own {
+		return
 	}
-	for id, r := range c.reports {
-		n.reports[id] = r
-	}
-	return n
+	c.comments, c.reports = maps.Clone(c.comments), maps.Clone(c.reports)
+	c.order = slices.Clip(slices.Clone(c.order))
+	c.own = true
 }
 
 // annotations is the stored form of a commentState (editor.Document's
@@ -139,6 +146,7 @@ func (c *commentState) structure(doc *editor.Document, sc *editor.Structure) err
 
 // apply carries out a comment event, as accepted: it was checked then.
 func (c *commentState) apply(ev commentEvent) error {
+	c.write()
 	if ev.Kind == "add" {
 		x := ev.Comment
 		if x == nil || c.comments[x.ID] != nil {
@@ -401,9 +409,39 @@ func (a *Authority) commentStep(e *entry, who Author, at time.Time, ev commentEv
 	payload := mustJSON(sc)
 	e.acc = []Accepted{{
 		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: who.Client, Author: who.Name, Payload: payload, Time: at},
-		Out: wire.Update{Seq: a.work.Seq, Client: who.Client, Structure: payload},
+		Out: wire.Update{Seq: a.work.Seq, Client: who.Client, Structure: wireComment(ev)},
 	}}
 	return nil
+}
+
+// wireComment is what connections are told of a comment event: that one
+// happened, of what kind, to which comment — not its text, author or
+// reasons, which the comments API gives each person as they may see
+// them (a reader of a public draft is not to learn a hidden comment's
+// text, or who reported what).
+func wireComment(ev commentEvent) json.RawMessage {
+	id := ev.ID
+	if ev.Comment != nil {
+		id = ev.Comment.ID
+	}
+	return mustJSON(editor.Structure{Op: editor.OpComment, Comment: mustJSON(commentEvent{Kind: ev.Kind, ID: id, Time: ev.Time})})
+}
+
+// wireStructure is the structure of a logged update as connections are
+// told it (comment events cut down by wireComment).
+func wireStructure(payload json.RawMessage) json.RawMessage {
+	var sc struct {
+		Op      string          `json:"op"`
+		Comment json.RawMessage `json:"comment"`
+	}
+	if json.Unmarshal(payload, &sc) != nil || sc.Op != editor.OpComment {
+		return payload
+	}
+	var ev commentEvent
+	if json.Unmarshal(sc.Comment, &ev) != nil {
+		return payload
+	}
+	return wireComment(ev)
 }
 
 // CommentView is a comment as it stands, with its anchor as mapped.
@@ -438,12 +476,19 @@ func (a *Authority) CommentReports(id string) []Report {
 	return slices.Clone(a.dc.reports[id])
 }
 
-// Snapshot returns the durable document to store as a snapshot: with its
-// comments and their anchors in Annotations.
-func (a *Authority) Snapshot() *editor.Document {
-	d := a.durable.Clone()
-	d.Annotations = a.dc.marshal()
-	return d
+// Snapshot returns a function that makes the durable document, as it is
+// now, to store as a snapshot: with its comments and their anchors in
+// Annotations. The function may run on another goroutine while the
+// authority goes on (what it reads is never changed: the durable
+// document and comments are replaced, not changed, and their clones copy
+// before they write), so the encoding costs the authority nothing.
+func (a *Authority) Snapshot() func() *editor.Document {
+	d, c := a.durable, a.dc
+	return func() *editor.Document {
+		s := d.Clone()
+		s.Annotations = c.marshal()
+		return s
+	}
 }
 
 var errCommentState = errors.New("comment state")

@@ -92,7 +92,7 @@ func TestCommentsFollowTheText(t *testing.T) {
 	if o.Comment == nil || o.Comment.Text != "Say which kind of safety." || o.Comment.Anchor == nil || o.Comment.Team {
 		t.Fatalf("comment %+v", o.Comment)
 	}
-	snapAt := w.a.Snapshot()
+	snapAt := w.a.Snapshot()()
 	sec := w.issues()
 	w.do(Push{Author: person("co", access.CoFacilitator), Section: "issues", Base: sec.Version,
 		Updates: []editor.ChangeSet{cs(t, editor.UTF16Len(sec.Text), 0, 0, "Very ")}, Time: t0})

@@ -11,6 +11,7 @@ import {syntaxHighlighting, HighlightStyle} from "@codemirror/language"
 import {tags} from "@lezer/highlight"
 import {Session, tabKey, saveKey, CONNECTED, CONNECTING, RECONNECTING, TERMINAL} from "./protocol.js"
 import {isEmptyText, sectionStatus} from "./status.js"
+import {CommentsUI, commentMarks} from "./comments-ui.js"
 
 const body = document.body
 const docID = body.dataset.doc
@@ -165,6 +166,7 @@ class App {
       // never text of the document.
       info.prompt ? placeholder(info.prompt) : [],
       remoteCursors(this.session, id),
+      commentMarks,
       EditorView.updateListener.of(u => this.onEditorUpdate(id, u)),
       readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
     ]
@@ -224,6 +226,10 @@ class App {
     s.on("update", ({section}) => { if (s.peers.size) this.refreshCursors(section) })
     s.on("error", e => this.showError(e))
     s.on("lost", e => this.showLost(e))
+    // The comments' panel and marks, after the views' own listeners so
+    // that the views they mark exist.
+    this.comments = new CommentsUI(this, s, docID)
+    this.comments.mount($("side"))
 
     window.addEventListener("online", () => s.setOnline(true))
     window.addEventListener("offline", () => s.setOnline(false))

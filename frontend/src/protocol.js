@@ -192,6 +192,9 @@ class Section {
 //                                      kind is terminal, reconnect or resync
 //   lost      {section, text}          a snapshot replaced text that was not confirmed
 //   key       {key}                    the server issued our key (keep it for the next page load)
+//   comment   {event, seq}             a comment was made, edited, withdrawn, reported or hidden
+//                                      (structure comment); event is the server's, for a hint
+//                                      only: what a person may see of comments is the API's
 export class Session {
   // opts: url (the websocket URL), key (the secret key; without one the
   // server issues one), name, WebSocket (constructor),
@@ -573,7 +576,7 @@ export class Session {
       if (u.structure) {
         flushRun()
         this.seq = u.seq
-        this.structure(u.structure)
+        this.structure(u.structure, u.seq)
         continue
       }
       const s = this.sections.get(u.section)
@@ -650,7 +653,11 @@ export class Session {
     if (own && this.presence && this.presence.section === s.id) this.sendPresence()
   }
 
-  structure(sc) {
+  structure(sc, seq) {
+    if (sc.op === "comment") {
+      this.emit("comment", {event: sc.comment || null, seq})
+      return
+    }
     if (sc.op === "rename_document") {
       if (this.doc) this.doc.title = sc.title
       this.emit("document", {})
@@ -776,6 +783,40 @@ export class Session {
       out.push({client: p.client, name: p.name, color: p.color, ranges})
     }
     return out
+  }
+
+  // toLocal maps positions in section id's text as the server had it at
+  // version to the text as it is here now: through the updates received
+  // since (kept for the last PEER_LOG of them), then through our own not
+  // yet confirmed. points is a list of {pos, assoc} (assoc as in
+  // ChangeSet.mapPos). It returns the positions, or null when they cannot
+  // be mapped: a version we have not received yet, one too old for the
+  // log, or a position outside the text of that version.
+  toLocal(id, version, points) {
+    const s = this.sections.get(id)
+    if (!s || !Number.isInteger(version)) return null
+    const state = s.state
+    const synced = getSyncedVersion(state)
+    if (version > synced) return null
+    let from = s.log.length, length = s.synced.length
+    if (version < synced) {
+      from = s.log.findIndex(e => e.version === version + 1)
+      if (from < 0 || s.log.length - from !== synced - version) return null
+      length = s.log[from].changes.length
+    }
+    if (points.some(p => !Number.isInteger(p.pos) || p.pos < 0 || p.pos > length)) return null
+    let pos = points.map(p => p.pos)
+    const map = changes => { pos = pos.map((p, i) => changes.mapPos(p, points[i].assoc || -1)) }
+    for (let i = from; i < s.log.length; i++) map(s.log[i].changes)
+    for (const u of sendableUpdates(state)) map(u.changes)
+    return pos
+  }
+
+  // serverText returns what we know of section id's text as the server has
+  // it: {text (a string), version, paras (one id per paragraph)}, or null.
+  serverText(id) {
+    const s = this.sections.get(id)
+    return s ? {text: s.synced.toString(), version: getSyncedVersion(s.state), paras: s.paras} : null
   }
 
   // setPresence says we are in section id (or nowhere, with null) with

@@ -412,11 +412,13 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 		if err != nil {
 			return err
 		}
+		// The seq of the snapshot in place, from its small info record
+		// (written with it) rather than by parsing the whole snapshot.
 		var old struct {
 			ID  string `json:"id"`
 			Seq int64  `json:"seq"`
 		}
-		err = json.Unmarshal(d.Get(keySnap), &old)
+		err = json.Unmarshal(d.Get(keyInfo), &old)
 		if err == nil && old.ID != doc.ID {
 			err = fmt.Errorf("snapshot names document %q", old.ID)
 		}
