@@ -351,9 +351,13 @@ func BenchmarkCommitPath(b *testing.B) {
 // commentedDocument makes a document whose sections hold ~10 KB of
 // paragraphs each, with n comments on quotes spread over them (made
 // through the API, so stored and mapped as in use).
+// snapshotEvery is the hub's snapshot interval in the commit-path
+// benchmarks (0: the default).
+var snapshotEvery = 0
+
 func commentedDocument(b *testing.B, n int) (*collabtest.Env, string) {
 	b.Helper()
-	e := collabtest.New(b, collab.Config{})
+	e := collabtest.New(b, collab.Config{Hub: collab.HubConfig{SnapshotEvery: snapshotEvery}})
 	tmpl, _ := editor.LookupTemplate("bpf-output")
 	doc := tmpl.NewDocument("bench", "Commit path", time.Now())
 	for i := range doc.Sections {
@@ -379,7 +383,7 @@ func commentedDocument(b *testing.B, n int) (*collabtest.Env, string) {
 func BenchmarkReadingViewComments(b *testing.B) {
 	e, id := commentedDocument(b, 1000)
 	h := e.Server.Handler()
-	req := httptest.NewRequest("GET", "/d/"+id, nil)
+	req := httptest.NewRequest("GET", "http://127.0.0.1/d/"+id, nil)
 	req.Header.Set("Cookie", e.Cookie)
 	for b.Loop() {
 		rec := httptest.NewRecorder()

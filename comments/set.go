@@ -250,7 +250,28 @@ func (s *Anchors) MapText(d *editor.Document, st TextStep) error {
 		a  *Anchor
 	}
 	var moves []moved
+	// Typing inside one line (one change; every paragraph keeps its id,
+	// its place and its text but there): a quote wholly before the change
+	// stays, one wholly after it moves by the change's length, with no
+	// search and no MapPos: what mapAnchor would give, in a few
+	// comparisons. The rest takes the general path.
+	fast := c.inLine && len(c.changes) == 1
+	var ch change
+	delta := 0
+	if fast {
+		ch = c.changes[0]
+		delta = (ch.toB - ch.fromB) - (ch.toA - ch.fromA)
+	}
 	for id, a := range b.live {
+		if fast && a.State != Orphaned && a.Quote != nil && a.Start >= 0 && a.Start < a.End {
+			if a.End <= ch.fromA || a.Start >= ch.toA && a.Start > ch.fromA {
+				if a.Start >= ch.toA && a.Start > ch.fromA {
+					a.Start, a.End = a.Start+delta, a.End+delta
+				}
+				a.Version, a.Seq = c.sec.Version, d.Seq
+				continue
+			}
+		}
 		if a.State != Orphaned {
 			a.Seq = s.seq // as Get would state it
 		}

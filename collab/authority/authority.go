@@ -431,8 +431,7 @@ func replay(doc *editor.Document, u store.Update, checkText bool) (Accepted, edi
 func (a *Authority) replay(doc *editor.Document, cs *commentState, u store.Update, last map[string]int64) (Accepted, error) {
 	var before editor.Section
 	if s := doc.Section(u.Section); u.Kind == store.KindText && s != nil {
-		before = *s
-		before.Paras = slices.Clone(s.Paras)
+		before = *s // its Paras shared: a change makes a new list
 	}
 	acc, inv, err := replay(doc, u, last[u.Section] == u.Seq)
 	if err != nil {
@@ -653,9 +652,9 @@ func (a *Authority) push(e *entry, p Push) error {
 	for i, u := range ups {
 		before := a.work.Section(p.Section).Text
 		if a.wc.anchors.Len() > 0 {
-			b := *a.work.Section(p.Section)
-			b.Paras = slices.Clone(b.Paras)
-			steps = append(steps, comments.TextStep{Section: p.Section, Before: b, Changes: u.Changes})
+			// The section as it was; its Paras may be shared: applying a
+			// change makes a new list, never changes the old one.
+			steps = append(steps, comments.TextStep{Section: p.Section, Before: *a.work.Section(p.Section), Changes: u.Changes})
 		}
 		eff, err := a.work.Apply(editor.Step{Section: p.Section, Changes: u.Changes, Time: p.Time})
 		if err != nil {
