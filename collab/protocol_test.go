@@ -398,7 +398,7 @@ func TestCorruptRecordStaysInIt(t *testing.T) {
 		if err := b.Put([]byte("info"), []byte("{not json")); err != nil {
 			return err
 		}
-		return b.Put([]byte("snap"), []byte("{not json either"))
+		return b.Bucket([]byte("snapshot")).Put([]byte("snap"), []byte("{not json either"))
 	})
 	db.Close()
 	if err != nil {

@@ -81,10 +81,15 @@ func (s *Anchors) write(sec string) *bucket {
 	}
 	n := &bucket{live: map[string]*Anchor{}, orphans: map[string]*Anchor{}}
 	if b != nil {
+		n.live = make(map[string]*Anchor, len(b.live))
+		n.orphans = make(map[string]*Anchor, len(b.orphans))
+		// One allocation for all the copies (a Quote is never changed in
+		// place: shared).
+		copies := make([]Anchor, 0, len(b.live)+len(b.orphans))
 		for _, pair := range [][2]map[string]*Anchor{{b.live, n.live}, {b.orphans, n.orphans}} {
 			for id, a := range pair[0] {
-				c := *a
-				pair[1][id] = &c // a Quote is never changed in place: shared
+				copies = append(copies, *a)
+				pair[1][id] = &copies[len(copies)-1]
 			}
 		}
 	}

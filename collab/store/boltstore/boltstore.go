@@ -4,13 +4,14 @@
 // Sessions, Invitations, Audit, Versions and Notifier (an in-process
 // fan-out, so engines sharing one Store see each other's appends).
 //
-// # Layout (format 1)
+// # Layout (format 2)
 //
-//	meta             "format" -> "1"
+//	meta             "format" -> "2"
 //	bpfs             id -> BPF JSON
-//	docs/<id>/       "snap" -> Document JSON, "info" -> DocInfo JSON,
+//	docs/<id>/       "info" -> DocInfo JSON,
 //	                 "head" -> 8-byte big-endian seq, "first" -> oldest seq kept
 //	docs/<id>/log/   8-byte big-endian seq -> Update JSON
+//	docs/<id>/snapshot/ "snap" -> Document JSON (format 1: "snap" in docs/<id>/)
 //	docs/<id>/versions/ 8-byte big-endian seq -> {name, created, document}
 //	accounts         id -> Account JSON
 //	emails           lower-cased email -> account id
@@ -65,8 +66,11 @@ import (
 )
 
 // FormatVersion is the on-disk layout version written to new files. Files
-// of a newer version are refused rather than misread.
-const FormatVersion = 1
+// of a newer version are refused rather than misread. Format 2 keeps a
+// document's snapshot in a bucket of its own; a format 1 file is read as
+// it is (its snapshots move as they are next written) and marked 2 when
+// opened.
+const FormatVersion = 2
 
 // FileName is the bbolt file inside the data directory.
 const FileName = "bpfdraft.db"
@@ -76,6 +80,10 @@ var (
 	bucketBPFs = []byte("bpfs")
 	bucketDocs = []byte("docs")
 	bucketLog  = []byte("log")
+	// bucketSnap holds a document's snapshot ("snap"), apart from the keys
+	// every append changes ("head"), so that an append does not write the
+	// snapshot's pages again (a leaf with a changed key is written whole).
+	bucketSnap = []byte("snapshot")
 	keyFormat  = []byte("format")
 	keySnap    = []byte("snap")
 	keyInfo    = []byte("info")
@@ -143,6 +151,11 @@ func Open(dir string, lockTimeout time.Duration) (*Store, error) {
 			var n int
 			if _, err := fmt.Sscan(string(v), &n); err != nil || n < 1 || n > FormatVersion {
 				return fmt.Errorf("data format %q is not one this version reads (up to %d)", v, FormatVersion)
+			}
+			if n < FormatVersion { // read as it is; written in the new layout from now on
+				if err := meta.Put(keyFormat, []byte(fmt.Sprint(FormatVersion))); err != nil {
+					return err
+				}
 			}
 		} else if err := meta.Put(keyFormat, []byte(fmt.Sprint(FormatVersion))); err != nil {
 			return err
@@ -317,8 +330,11 @@ func (s *Store) CreateDocument(_ context.Context, doc *editor.Document) error {
 		if _, err := d.CreateBucket(bucketLog); err != nil {
 			return err
 		}
+		if err := putSnap(d, snap); err != nil {
+			return err
+		}
 		for k, v := range map[string][]byte{
-			string(keySnap): snap, string(keyInfo): info,
+			string(keyInfo): info,
 			string(keyHead): seqKey(doc.Seq), string(keyFirst): seqKey(doc.Seq + 1),
 		} {
 			if err := d.Put([]byte(k), v); err != nil {
@@ -366,12 +382,37 @@ func readInfo(id string, d *bolt.Bucket) (info store.DocInfo, known bool) {
 		info.Broken = ""
 		return info, true
 	}
-	if doc, err := decodeSnap(id, d.Get(keySnap)); err == nil {
+	if doc, err := decodeSnap(id, getSnap(d)); err == nil {
 		info = store.InfoOf(doc)
 		info.Broken = "the stored listing entry could not be read; this one is rebuilt from the document's snapshot"
 		return info, true
 	}
 	return store.DocInfo{ID: id, Broken: "the stored listing entry and the document's snapshot could not be read"}, false
+}
+
+// getSnap returns a document's stored snapshot: in its bucket (format 2),
+// or under the document's own key (format 1, until it is next written).
+func getSnap(d *bolt.Bucket) []byte {
+	if b := d.Bucket(bucketSnap); b != nil {
+		return b.Get(keySnap)
+	}
+	return d.Get(keySnap)
+}
+
+// putSnap stores a document's snapshot in its bucket, dropping one kept in
+// the format 1 place.
+func putSnap(d *bolt.Bucket, snap []byte) error {
+	b, err := d.CreateBucketIfNotExists(bucketSnap)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(keySnap, snap); err != nil {
+		return err
+	}
+	if d.Get(keySnap) != nil {
+		return d.Delete(keySnap)
+	}
+	return nil
 }
 
 func docBucket(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
@@ -392,7 +433,7 @@ func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, er
 		}
 		// json.Unmarshal copies what it keeps: nothing refers to bbolt's
 		// memory after the transaction.
-		doc, err = decodeSnap(id, d.Get(keySnap))
+		doc, err = decodeSnap(id, getSnap(d))
 		return err
 	})
 	if err != nil {
@@ -435,7 +476,7 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 		if doc.Seq > head {
 			return fmt.Errorf("snapshot at %d is past the log head %d: %w", doc.Seq, head, store.ErrVersionConflict)
 		}
-		if err := d.Put(keySnap, snap); err != nil {
+		if err := putSnap(d, snap); err != nil {
 			return err
 		}
 		if err := d.Put(keyInfo, info); err != nil {

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"errors"
+	bolt "go.etcd.io/bbolt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -135,5 +136,54 @@ func TestRefusesNewerFormat(t *testing.T) {
 	s.Close()
 	if _, err := Open(dir, time.Second); err == nil {
 		t.Fatal("Open of a format 99 file succeeded; want an error")
+	}
+}
+
+// TestFormat1Upgrade: a format 1 file is marked 2 when opened; its
+// snapshots are read where format 1 kept them and move to their bucket
+// when next written, and an older reader of format 1 would now refuse
+// the file rather than misread it.
+func TestFormat1Upgrade(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("testdata", "format1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, FileName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var format string
+	s.view(func(tx *bolt.Tx) error { format = string(tx.Bucket(bucketMeta).Get(keyFormat)); return nil })
+	if format != "2" {
+		t.Fatalf("format after opening a format 1 file: %q", format)
+	}
+	doc, err := s.LoadSnapshot(ctx, "fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := s.Head(ctx, "fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Seq = head
+	if err := s.PutSnapshot(ctx, doc, 10); err != nil {
+		t.Fatal(err)
+	}
+	s.view(func(tx *bolt.Tx) error {
+		d := tx.Bucket(bucketDocs).Bucket([]byte("fixture"))
+		if d.Get(keySnap) != nil || d.Bucket(bucketSnap) == nil || d.Bucket(bucketSnap).Get(keySnap) == nil {
+			t.Error("the rewritten snapshot is not in its bucket alone")
+		}
+		return nil
+	})
+	again, err := s.LoadSnapshot(ctx, "fixture")
+	if err != nil || again.Title != doc.Title {
+		t.Fatalf("after the move: %+v, %v", again, err)
 	}
 }

@@ -107,7 +107,7 @@ func TestCorruptListingEntry(t *testing.T) {
 	}
 
 	// Now the snapshot too: nothing but the id is known.
-	putRaw(t, s, []string{"docs", "b"}, keySnap, []byte(`null`))
+	putRaw(t, s, []string{"docs", "b", "snapshot"}, keySnap, []byte(`null`))
 	list, err = s.ListDocuments(ctx, "")
 	if err != nil || ids(list) != "a,c,n,b" {
 		t.Fatalf("ListDocuments = %+v, %v; want a, c, n, then b (creation unknown)", list, err)
