@@ -63,15 +63,15 @@ func commentMargin(doc *editor.Document, threads []commentView, v viewer) func(s
 			if len(list) == 0 && !canComment {
 				return ""
 			}
-			writeComments(&b, doc.ID, list, "Comments on paragraph "+itoa(number), commentLink(doc.ID, section, para, canComment, "Comment on paragraph "+itoa(number)))
+			writeComments(&b, "comments-"+para, list, "Comments on paragraph "+itoa(number), commentLink(doc.ID, section, para, canComment, "Comment on paragraph "+itoa(number)))
 			return b.String()
 		}
 		if list := bySection[section]; len(list) > 0 || canComment {
 			n := itoa(doc.Number(section))
-			writeComments(&b, doc.ID, list, "Comments on section "+n, commentLink(doc.ID, section, "", canComment, "Comment on section "+n))
+			writeComments(&b, "comments-"+section, list, "Comments on section "+n, commentLink(doc.ID, section, "", canComment, "Comment on section "+n))
 		}
 		if section == last && (len(whole) > 0 || canComment) {
-			writeComments(&b, doc.ID, whole, "Comments on the whole document", commentLink(doc.ID, "", "", canComment, "Comment on the whole document"))
+			writeComments(&b, "comments-document", whole, "Comments on the whole document", commentLink(doc.ID, "", "", canComment, "Comment on the whole document"))
 		}
 		return b.String()
 	}
@@ -94,7 +94,7 @@ func commentLink(doc, section, para string, can bool, label string) string {
 var commentsTemplate = template.Must(template.New("comments").Funcs(template.FuncMap{
 	"text": func(s string) template.HTML { return template.HTML(comments.RenderHTML(s)) },
 	"when": func(c commentView) string { return c.Created.UTC().Format("2 Jan 2006, 15:04 UTC") },
-}).Parse(`<aside class="comments" aria-label="{{.Label}}">{{if .List}}<details{{if le (len .List) 3}} open{{end}}><summary>{{.Label}}: {{len .List}}</summary>
+}).Parse(`<aside class="comments" id="{{.ID}}" aria-label="{{.Label}}">{{if .List}}<details{{if le (len .List) 3}} open{{end}}><summary>{{.Label}}: {{len .List}}</summary>
 <ol class="comment-list">{{range .List}}{{template "comment" .}}{{end}}</ol></details>{{end}}{{.Add}}</aside>
 {{define "comment"}}<li class="comment comment-{{.Status}}" id="comment-{{.ID}}">
 <p class="comment-meta"><strong>{{.Name}}</strong>{{if .Team}} <span class="tag">team</span>{{end}} · {{when .}}{{if not .Edited.IsZero}} · edited{{end}} · <a href="#comment-{{.ID}}" aria-label="Link to this comment">link</a></p>
@@ -104,12 +104,12 @@ var commentsTemplate = template.Must(template.New("comments").Funcs(template.Fun
 {{if .Replies}}<ol class="comment-replies">{{range .Replies}}{{template "comment" .}}{{end}}</ol>{{end}}</li>
 {{end}}`))
 
-func writeComments(b *strings.Builder, doc string, list []commentView, label, add string) {
+func writeComments(b *strings.Builder, id string, list []commentView, label, add string) {
 	commentsTemplate.Execute(b, struct {
-		Label string
-		List  []commentView
-		Add   template.HTML
-	}{label, list, template.HTML(add)})
+		ID, Label string
+		List      []commentView
+		Add       template.HTML
+	}{id, label, list, template.HTML(add)})
 }
 
 type commentForm struct {
@@ -240,21 +240,35 @@ func (v viewer) actions(doc string, c commentView, top bool) []commentAction {
 	return out
 }
 
-// readingComments returns the reading view's Annotate for the person:
-// nil when the document has no comments and they may not comment.
-func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, role access.Role) func(string, string, int) string {
+// readingComments returns the reading view's Annotate and Counts for the
+// person: nil when the document has no comments and they may not
+// comment.
+func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, role access.Role) (func(string, string, int) string, func(string, string) int) {
 	wh := whoOf(r)
 	can := access.Check(role, access.Comment, authority.ContextOf(live, s.now())) == nil && wh.signedIn()
 	v := viewer{comment: can, signedIn: wh.signedIn(), moderator: wh.signedIn() && wh.account.Secretariat}
 	list, err := s.documentComments(r, live.ID)
 	if err != nil {
 		s.log.Warn("comments for the reading view", "doc", live.ID, "err", err)
-		return nil
+		return nil, nil
 	}
 	if len(list) == 0 && !can {
-		return nil
+		return nil, nil
 	}
-	return commentMargin(shown, viewComments(list, wh), v)
+	threads := viewComments(list, wh)
+	return commentMargin(shown, threads, v), commentCounts(threads)
+}
+
+// commentCounts gives the number of comments (replies included) on each
+// paragraph, for the reading view's margin.
+func commentCounts(threads []commentView) func(section, para string) int {
+	n := map[string]int{}
+	for _, t := range threads {
+		if a := t.Anchor; a != nil && a.Para != "" && a.State != comments.Orphaned {
+			n[a.Section+"/"+a.Para] += 1 + len(t.Replies)
+		}
+	}
+	return func(section, para string) int { return n[section+"/"+para] }
 }
 
 type commentActionForm struct {

@@ -301,7 +301,8 @@ func TestCommentsOnTheReadingView(t *testing.T) {
 	if status != 200 || p1 < 0 || c < p1 || (p2 >= 0 && c > p2) {
 		t.Fatalf("the comment is not under its paragraph (%d, %d, %d)", p1, c, p2)
 	}
-	for _, want := range []string{`<q>cheap</q>`, `<a href="https://example.org/costs" rel="nofollow ugc noopener">`, "A participant (civil society)"} {
+	for _, want := range []string{`<q>cheap</q>`, `<a href="https://example.org/costs" rel="nofollow ugc noopener">`, "A participant (civil society)",
+		`<a class="ccount" href="#comments-` + para + `" aria-label="1 comment on paragraph 1">1</a>`, `<aside class="comments" id="comments-` + para + `"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the reading view lacks %s", want)
 		}

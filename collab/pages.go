@@ -77,7 +77,7 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	}
 	rd := s.render.render(doc)
 	opts := s.pageOptions(r, doc, wf, true)
-	opts.Annotate = s.readingComments(r, liveDoc, doc, role)
+	opts.Annotate, opts.Counts = s.readingComments(r, liveDoc, doc, role)
 	l := s.layout(r, "", rd.View(opts))
 	l.Title = rd.PageTitle(opts)
 	l.Scripts = []string{"/assets/time.js", frontend.AssetURL(frontend.ReadingScript)}

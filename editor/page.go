@@ -131,6 +131,10 @@ type PageOptions struct {
 	// section id, the paragraph id and its number; with para "" after the
 	// section's text (the comments on the whole section).
 	Annotate func(section, para string, number int) string
+	// Counts, when set, gives the number of comments on a paragraph,
+	// shown in the margin under its number, linking to them
+	// (#comments-<para>).
+	Counts func(section, para string) int
 	// Publication leaves empty sections out (the HTML export); otherwise
 	// they are shown with a line saying so, and left out when printed.
 	Publication bool
@@ -241,6 +245,17 @@ func (r *Rendered) view(opts PageOptions) docView {
 				n := strconv.Itoa(b.Number)
 				number = b.Number
 				body.WriteString(`<a class="pnum" href="#` + b.ID + `" aria-label="Paragraph ` + n + `">` + n + "</a>\n")
+				if opts.Counts != nil && b.Para != "" {
+					if k := opts.Counts(s.ID, b.Para); k > 0 {
+						// Ids are paragraph ids: safe in an attribute.
+						c := strconv.Itoa(k)
+						label := c + " comments on paragraph " + n
+						if k == 1 {
+							label = "1 comment on paragraph " + n
+						}
+						body.WriteString(`<a class="ccount" href="#comments-` + b.Para + `" aria-label="` + label + `">` + c + "</a>\n")
+					}
+				}
 			}
 			// Sanitized by Render, or built there from numbers and ids.
 			body.WriteString(b.HTML)

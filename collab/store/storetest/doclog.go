@@ -54,6 +54,7 @@ func RunDocLog(t *testing.T, newDocLog NewDocLog) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"ConcurrentSameSeq", testConcurrentSameSeq},
 		{"SnapshotAndCompaction", testSnapshot},
+		{"SnapshotAnnotations", testSnapshotAnnotations},
 		{"LogStart", testLogStart},
 		{"HistoryAtSnapshot", testHistoryAtSnapshot},
 		{"RandomModel", testRandomModel},
@@ -549,4 +550,32 @@ func testNotFound(t *testing.T, s DocLogStore) {
 	_, err = s.ReadUpdates(ctx, "nope", 0, 0)
 	check("ReadUpdates", err)
 	check("PutSnapshot", s.PutSnapshot(ctx, newDoc("nope", ""), 0))
+}
+
+// testSnapshotAnnotations: a snapshot keeps the document's annotations
+// (its comments and their anchors, opaque to the store) byte for byte,
+// and a later snapshot without any has none.
+func testSnapshotAnnotations(t *testing.T, s DocLogStore) {
+	ctx := context.Background()
+	d := newDoc("d", "")
+	mustCreate(t, s, d)
+	if err := s.Append(ctx, "d", 0, textUpdates(1, 4, "c1")); err != nil {
+		t.Fatal(err)
+	}
+	d.Seq = 2
+	d.Annotations = json.RawMessage(`{"comments":[{"id":"c1","text":"Ünïcode, \"quoted\""}],"anchors":{"seq":2,"anchors":{}}}`)
+	if err := s.PutSnapshot(ctx, d, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadSnapshot(ctx, "d")
+	if err != nil || got.Seq != 2 || string(got.Annotations) != string(d.Annotations) {
+		t.Fatalf("LoadSnapshot = %s, %v; want the annotations as stored", got.Annotations, err)
+	}
+	d.Seq, d.Annotations = 4, nil
+	if err := s.PutSnapshot(ctx, d, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LoadSnapshot(ctx, "d"); err != nil || got.Annotations != nil {
+		t.Fatalf("a snapshot without annotations loads with %s, %v", got.Annotations, err)
+	}
 }
