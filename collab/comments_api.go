@@ -44,14 +44,17 @@ type commentView struct {
 	internal *comments.Comment `json:"-"`
 }
 
-// status says where a comment stands: open, withdrawn, hidden, or
-// orphaned (its words are gone from the text).
+// status says where a comment stands: open, withdrawn, hidden, resolved
+// (the team dealt with it), or orphaned (its words are gone from the
+// text).
 func commentStatus(v authority.CommentView) string {
 	switch {
 	case v.Hidden:
 		return "hidden"
 	case v.Withdrawn:
 		return "withdrawn"
+	case v.Resolved:
+		return "resolved"
 	case v.Current != nil && v.Current.State == comments.Orphaned:
 		return "orphaned"
 	}

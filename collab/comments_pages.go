@@ -99,6 +99,7 @@ var commentsTemplate = template.Must(template.New("comments").Funcs(template.Fun
 {{define "comment"}}<li class="comment comment-{{.Status}}" id="comment-{{.ID}}">
 <p class="comment-meta"><strong>{{.Name}}</strong>{{if .Team}} <span class="tag">team</span>{{end}} · {{when .}}{{if not .Edited.IsZero}} · edited{{end}} · <a href="#comment-{{.ID}}" aria-label="Link to this comment">link</a></p>
 {{with .Anchor}}{{with .Quote}}<p class="comment-quote">On the words <q>{{.Exact}}</q>{{if eq $.Status "orphaned"}} (no longer in the text){{end}}</p>{{end}}{{end}}
+{{if eq .Status "resolved"}}<p class="comment-resolved"><span class="tag">resolved</span> The team has dealt with this comment.</p>{{end}}
 {{if eq .Status "hidden"}}<p class="comment-gone">Hidden by the moderator{{with .Reason}}: {{.}}{{end}}.</p>{{else if eq .Status "withdrawn"}}<p class="comment-gone">Withdrawn by its author.</p>{{else}}<div class="comment-text">{{text .Text}}</div>{{end}}
 {{if .Actions}}<p class="comment-actions">{{range $i, $a := .Actions}}{{if $i}} · {{end}}<a href="{{$a.URL}}">{{$a.Label}}</a>{{end}}</p>{{end}}
 {{if .Replies}}<ol class="comment-replies">{{range .Replies}}{{template "comment" .}}{{end}}</ol>{{end}}</li>
@@ -210,7 +211,7 @@ func (s *Server) commentPagePost(w http.ResponseWriter, r *http.Request, d docRe
 
 // viewer is what the person reading may do to comments.
 type viewer struct {
-	comment, signedIn, moderator bool
+	comment, signedIn, moderator, team bool
 }
 
 // commentAction is a link to do something to a comment.
@@ -223,9 +224,15 @@ func (v viewer) actions(doc string, c commentView, top bool) []commentAction {
 	add := func(label, action string) {
 		out = append(out, commentAction{label, "/d/" + url.PathEscape(doc) + "/comments/" + url.PathEscape(c.ID) + "/" + action})
 	}
-	open := c.Status == "open" || c.Status == "orphaned"
+	open := c.Status == "open" || c.Status == "orphaned" || c.Status == "resolved"
 	if v.comment && top && open {
 		add("Reply", "reply")
+	}
+	if v.team && top && (c.Status == "open" || c.Status == "orphaned") {
+		add("Resolve", "resolve")
+	}
+	if v.team && top && c.Status == "resolved" {
+		add("Reopen", "reopen")
 	}
 	if v.comment && c.Mine && open {
 		add("Edit", "edit")
@@ -246,7 +253,8 @@ func (v viewer) actions(doc string, c commentView, top bool) []commentAction {
 func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, role access.Role) (func(string, string, int) string, func(string, string) int) {
 	wh := whoOf(r)
 	can := access.Check(role, access.Comment, authority.ContextOf(live, s.now())) == nil && wh.signedIn()
-	v := viewer{comment: can, signedIn: wh.signedIn(), moderator: wh.signedIn() && wh.account.Secretariat}
+	v := viewer{comment: can, signedIn: wh.signedIn(), moderator: wh.signedIn() && wh.account.Secretariat,
+		team: access.Check(role, access.ProposeDecision, authority.ContextOf(live, s.now())) == nil}
 	list, err := s.documentComments(r, live.ID)
 	if err != nil {
 		s.log.Warn("comments for the reading view", "doc", live.ID, "err", err)
@@ -305,6 +313,8 @@ var commentActions = map[string]struct {
 	"withdraw": {"Withdraw your comment", "", "", "Withdraw it", access.Comment},
 	"report":   {"Report a comment", "reason", "Why it breaks the IGF Code of Conduct", "Report it", ""},
 	"hide":     {"Hide a comment", "reason", "The reason shown in its place", "Hide it", access.Moderate},
+	"resolve":  {"Mark a comment as dealt with", "", "", "Mark it resolved", access.ProposeDecision},
+	"reopen":   {"Reopen a comment", "", "", "Reopen it", access.ProposeDecision},
 }
 
 // commentAction serves the page of an action on a comment, and does it.
@@ -370,7 +380,8 @@ func (s *Server) commentAction(w http.ResponseWriter, r *http.Request) {
 			id = c.ID
 		}
 	default:
-		op := map[string]string{"edit": authority.CommentEdit, "withdraw": authority.CommentWithdraw, "report": authority.CommentReport, "hide": authority.CommentHide}[f.Action]
+		op := map[string]string{"edit": authority.CommentEdit, "withdraw": authority.CommentWithdraw, "report": authority.CommentReport,
+			"hide": authority.CommentHide, "resolve": authority.CommentResolve, "reopen": authority.CommentReopen}[f.Action]
 		ch := authority.ChangeComment{Author: s.authorOf(r, role), ID: id, Op: op, Time: s.now().UTC()}
 		if spec.field == "text" {
 			ch.Text = f.Value

@@ -386,3 +386,34 @@ func TestCommentActionPages(t *testing.T) {
 		t.Fatalf("the hiding is not in the audit log: %+v", log)
 	}
 }
+
+// TestCommentResolve: the team marks a thread dealt with and reopens it;
+// the public may not; a reply is not a thread.
+func TestCommentResolve(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	public, co := s.people[1].p, s.people[2].p
+	var c, r commentJSON
+	public.PostJSON(t, base, map[string]string{"section": "issues", "text": "Please add figures."}, 201, &c)
+	co.PostJSON(t, base, map[string]string{"parent": c.ID, "text": "Added in 3.2."}, 201, &r)
+	if status, _ := public.Call(t, "POST", base+"/"+c.ID+"/resolve", "application/json", "{}"); status != 403 {
+		t.Fatalf("the public resolves: %d", status)
+	}
+	if status, _ := co.Call(t, "POST", base+"/"+r.ID+"/resolve", "application/json", "{}"); status != 400 {
+		t.Fatalf("a reply resolved: %d", status)
+	}
+	var got commentJSON
+	co.PostJSON(t, base+"/"+c.ID+"/resolve", map[string]string{}, 200, &got)
+	if got.Status != "resolved" {
+		t.Fatalf("resolved: %+v", got)
+	}
+	_, page := s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")
+	if !strings.Contains(string(page), "The team has dealt with this comment.") {
+		t.Fatal("the reading view does not say the comment was dealt with")
+	}
+	co.PostJSON(t, base+"/"+c.ID+"/reopen", map[string]string{}, 200, &got)
+	if got.Status != "open" {
+		t.Fatalf("reopened: %+v", got)
+	}
+}

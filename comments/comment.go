@@ -40,6 +40,9 @@ type Comment struct {
 	// Withdrawn is set when the author took the comment back; its text is
 	// then no longer shown.
 	Withdrawn bool `json:"withdrawn,omitempty"`
+	// Resolved is set when the team has dealt with a thread (its first
+	// comment); it can be reopened.
+	Resolved bool `json:"resolved,omitempty"`
 	// Hidden is set by a moderator, who gives HiddenReason.
 	Hidden       bool   `json:"hidden,omitempty"`
 	HiddenReason string `json:"hidden_reason,omitempty"`

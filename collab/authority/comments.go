@@ -127,6 +127,10 @@ const (
 	CommentWithdraw = "withdraw"
 	CommentHide     = "hide"
 	CommentReport   = "report"
+	// CommentResolve and CommentReopen mark a thread dealt with, or not
+	// (the team).
+	CommentResolve = "resolve"
+	CommentReopen  = "reopen"
 )
 
 // step applies a step the document took (doc is after it) to the
@@ -176,6 +180,8 @@ func (c *commentState) apply(ev commentEvent) error {
 		x.Withdrawn = true
 	case CommentHide:
 		x.Hidden, x.HiddenReason = true, ev.Reason
+	case CommentResolve, CommentReopen:
+		x.Resolved = ev.Kind == CommentResolve
 	case CommentReport:
 		c.reports[ev.ID] = append(slices.Clone(c.reports[ev.ID]), Report{Account: ev.Account, Reason: ev.Reason, Time: ev.Time})
 		return nil
@@ -370,6 +376,18 @@ func (a *Authority) changeComment(e *entry, c ChangeComment) error {
 			return nil
 		}
 		ev.Reason = reason
+	case CommentResolve, CommentReopen:
+		// Dealing with the comments is the team's: what the matrix lets
+		// it propose.
+		if err := a.allowed(c.Author, access.ProposeDecision, c.Time); err != nil {
+			return err
+		}
+		if x.Parent != "" {
+			return refuse(CodeInvalid, "a thread is resolved by its first comment, not a reply")
+		}
+		if x.Resolved == (c.Op == CommentResolve) {
+			return nil // already so
+		}
 	case CommentReport:
 		if c.Author.Account == "" {
 			return refuse(wire.CodeForbidden, "a report is made by a signed-in person")

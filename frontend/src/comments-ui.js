@@ -94,6 +94,7 @@ export class CommentsUI {
     this.statusSel = h("select", {id: "comments-status", onchange: () => { this.filter.status = this.statusSel.value; this.renderList() }},
       h("option", {value: ""}, "Any"),
       h("option", {value: "open"}, "Open"),
+      h("option", {value: "resolved"}, "Resolved"),
       h("option", {value: "orphaned"}, "Words no longer in the text"),
       h("option", {value: "gone"}, "Withdrawn or hidden"))
     this.live = h("p", {class: "visually-hidden", role: "status", id: "comments-live"})

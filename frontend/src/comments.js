@@ -38,11 +38,12 @@ export function paragraphSpans(text) {
 }
 
 // The statuses of a thread, as the panel's filter groups them.
-export const STATUSES = ["open", "orphaned", "withdrawn", "hidden"]
+export const STATUSES = ["open", "resolved", "orphaned", "withdrawn", "hidden"]
 
 // statusLabel says in words what a status means; "" for open.
 export function statusLabel(status) {
   switch (status) {
+    case "resolved": return "Dealt with by the team"
     case "orphaned": return "Its words are no longer in the text"
     case "withdrawn": return "Withdrawn by its author"
     case "hidden": return "Hidden by the moderator"
