@@ -22,22 +22,28 @@ import (
 // hidden is not shown (but to the Secretariat), nor who wrote it beyond
 // the name it was written under.
 type commentView struct {
-	ID      string           `json:"id"`
-	Parent  string           `json:"parent,omitempty"`
-	Name    string           `json:"name"`
-	Team    bool             `json:"team,omitempty"`
-	Text    string           `json:"text"`
-	Created time.Time        `json:"created"`
-	Edited  time.Time        `json:"edited,omitzero"`
-	Mine    bool             `json:"mine,omitempty"`
-	Status  string           `json:"status"`
-	Reason  string           `json:"hidden_reason,omitempty"`
-	Anchor  *comments.Anchor `json:"anchor,omitempty"`
-	MadeOn  *comments.Anchor `json:"made_on,omitempty"`
-	Reports int              `json:"reports,omitempty"`
-	Author  string           `json:"author,omitempty"`
-	Edits   []comments.Edit  `json:"edits,omitempty"`
-	Replies []commentView    `json:"replies,omitempty"`
+	ID      string    `json:"id"`
+	Parent  string    `json:"parent,omitempty"`
+	Name    string    `json:"name"`
+	Team    bool      `json:"team,omitempty"`
+	Text    string    `json:"text"`
+	Created time.Time `json:"created"`
+	Edited  time.Time `json:"edited,omitzero"`
+	Mine    bool      `json:"mine,omitempty"`
+	Status  string    `json:"status"`
+	// Disposition and Response: what was decided about a thread, and the
+	// public answer; Proposed marks one the team proposed, shown only to
+	// the team and the Secretariat.
+	Disposition string           `json:"disposition,omitempty"`
+	Response    string           `json:"response,omitempty"`
+	Proposed    bool             `json:"proposed,omitempty"`
+	Reason      string           `json:"hidden_reason,omitempty"`
+	Anchor      *comments.Anchor `json:"anchor,omitempty"`
+	MadeOn      *comments.Anchor `json:"made_on,omitempty"`
+	Reports     int              `json:"reports,omitempty"`
+	Author      string           `json:"author,omitempty"`
+	Edits       []comments.Edit  `json:"edits,omitempty"`
+	Replies     []commentView    `json:"replies,omitempty"`
 	// Actions are the links to what the person may do to the comment
 	// (the reading view's; not part of the API).
 	Actions  []commentAction   `json:"-"`
@@ -63,7 +69,7 @@ func commentStatus(v authority.CommentView) string {
 
 // viewComments turns the authority's comments into threads as the
 // person may see them.
-func viewComments(list []authority.CommentView, w who) []commentView {
+func viewComments(list []authority.CommentView, w who, team bool) []commentView {
 	moderator := w.account != nil && w.account.Secretariat
 	var top []commentView
 	index := map[string]int{}
@@ -74,6 +80,9 @@ func viewComments(list []authority.CommentView, w who) []commentView {
 			v.Edited = c.Edits[n-1].Time
 		}
 		v.Mine = w.account != nil && w.account.ID == c.Author
+		if c.Disposition != "" && (!c.Proposed || team) {
+			v.Disposition, v.Response, v.Proposed = c.Disposition, c.Response, c.Proposed
+		}
 		if c.Hidden {
 			v.Reason = c.HiddenReason
 		}
@@ -128,7 +137,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, "document", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"comments": viewComments(list, whoOf(r))})
+	writeJSON(w, http.StatusOK, map[string]any{"comments": viewComments(list, whoOf(r), s.isTeam(r, doc.ID))})
 }
 
 type commentRequest struct {
@@ -215,7 +224,7 @@ func (s *Server) answerComment(w http.ResponseWriter, r *http.Request, doc, id s
 		s.storeError(w, r, "document", err)
 		return
 	}
-	for _, v := range viewComments(list, whoOf(r)) {
+	for _, v := range viewComments(list, whoOf(r), s.isTeam(r, doc)) {
 		if v.ID == id {
 			writeJSON(w, status, v)
 			return
@@ -231,8 +240,10 @@ func (s *Server) answerComment(w http.ResponseWriter, r *http.Request, doc, id s
 }
 
 type changeCommentRequest struct {
-	Text   string `json:"text"`
-	Reason string `json:"reason"`
+	Text        string `json:"text"`
+	Reason      string `json:"reason"`
+	Disposition string `json:"disposition"`
+	Response    string `json:"response"`
 }
 
 // changeComment carries out op on the route's comment.
@@ -243,8 +254,12 @@ func (s *Server) changeComment(op string, status int) func(http.ResponseWriter, 
 			return
 		}
 		id := r.PathValue("comment")
+		text := req.Text
+		if op == authority.CommentDispose {
+			text = req.Response
+		}
 		_, err := s.do(r.Context(), d.doc.ID, authority.ChangeComment{Author: s.authorOf(r, d.role), ID: id, Op: op,
-			Text: req.Text, Reason: req.Reason, Time: s.now().UTC()})
+			Text: text, Reason: req.Reason, Disposition: req.Disposition, Time: s.now().UTC()})
 		if err != nil {
 			s.refuse(w, r, "comment", err)
 			return
@@ -296,7 +311,7 @@ func (s *Server) exportComments(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, "document", err)
 		return
 	}
-	views := viewComments(list, whoOf(r))
+	views := viewComments(list, whoOf(r), s.isTeam(r, doc.ID))
 	name := strings.Map(func(r rune) rune {
 		if r == '"' || r == '\\' || r < ' ' {
 			return '_'
@@ -340,4 +355,16 @@ func (s *Server) exportComments(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusBadRequest, "bad_format", "unknown export format "+strconv.Quote(f)+"; use csv or json")
 	}
+}
+
+// isTeam reports whether the person is of the document's team (or the
+// Secretariat): who may propose what is done with comments, and sees
+// what the team proposed.
+func (s *Server) isTeam(r *http.Request, id string) bool {
+	doc, err := s.currentDocument(r.Context(), id)
+	if err != nil {
+		return false
+	}
+	role, err := s.roleFor(r.Context(), whoOf(r), doc.BPF)
+	return err == nil && (role == access.CoFacilitator || role == access.MAGFacilitator || role == access.Secretariat)
 }

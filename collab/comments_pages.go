@@ -263,7 +263,7 @@ func (s *Server) readingComments(r *http.Request, live, shown *editor.Document, 
 	if len(list) == 0 && !can {
 		return nil, nil
 	}
-	threads := viewComments(list, wh)
+	threads := viewComments(list, wh, s.isTeam(r, live.ID))
 	return commentMargin(shown, threads, v), commentCounts(threads)
 }
 
@@ -352,7 +352,7 @@ func (s *Server) commentAction(w http.ResponseWriter, r *http.Request) {
 	}
 	f := &commentActionForm{Doc: doc, Action: r.PathValue("action"), Title: spec.title, Field: spec.field, Label: spec.label, Button: spec.button}
 	found := false
-	for _, t := range viewComments(list, whoOf(r)) {
+	for _, t := range viewComments(list, whoOf(r), s.isTeam(r, doc.ID)) {
 		for _, c := range append([]commentView{t}, t.Replies...) {
 			if c.ID == r.PathValue("comment") {
 				f.Comment, found = c, true

@@ -1,6 +1,7 @@
 package collab_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -19,7 +20,8 @@ import (
 type commentJSON struct {
 	ID, Parent, Name, Text, Status string
 	HiddenReason                   string `json:"hidden_reason"`
-	Team, Mine                     bool
+	Disposition, Response          string
+	Team, Mine, Proposed           bool
 	Anchor                         *struct {
 		Section, Para, State string
 		Start, End           int
@@ -415,5 +417,74 @@ func TestCommentResolve(t *testing.T) {
 	co.PostJSON(t, base+"/"+c.ID+"/reopen", map[string]string{}, 200, &got)
 	if got.Status != "open" {
 		t.Fatalf("reopened: %+v", got)
+	}
+}
+
+// TestDisposition: the team proposes, the Secretariat decides what was
+// done with each comment; the report names authors as they agreed, counts
+// by disposition and stakeholder group, and leaves out what is only
+// proposed for everyone but the team.
+func TestDisposition(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	named := s.e.NewPerson(t, access.Public, "")
+	named.Account.NamedInReport, named.Account.Affiliation = true, "Kenya ICT Network"
+	if err := s.e.Store.UpdateAccount(context.Background(), named.Account); err != nil {
+		t.Fatal(err)
+	}
+	anon, co := s.people[1].p, s.people[2].p
+	var c1, c2 commentJSON
+	named.PostJSON(t, base, map[string]string{"section": "issues", "text": "Add costs."}, 201, &c1)
+	anon.PostJSON(t, base, map[string]string{"section": "issues", "text": "Shorter, please."}, 201, &c2)
+
+	// Bad inputs.
+	if status, _ := anon.Call(t, "POST", base+"/"+c1.ID+"/dispose", "application/json", `{"disposition":"accepted","response":"x"}`); status != 403 {
+		t.Fatalf("the public decides: %d", status)
+	}
+	if status, _ := s.e.Call(t, "POST", base+"/"+c1.ID+"/dispose", "application/json", `{"disposition":"maybe","response":"x"}`); status != 400 {
+		t.Fatalf("an unknown disposition: %d", status)
+	}
+	// The team proposes; the public does not see it yet.
+	var got commentJSON
+	co.PostJSON(t, base+"/"+c2.ID+"/dispose", map[string]string{"disposition": "rejected", "response": "Length follows the modalities."}, 200, &got)
+	if !got.Proposed || got.Disposition != "rejected" {
+		t.Fatalf("proposed: %+v", got)
+	}
+	var list struct{ Comments []commentJSON }
+	anon.GetJSON(t, base, 200, &list)
+	for _, x := range list.Comments {
+		if x.Disposition != "" {
+			t.Fatalf("the public sees a proposal: %+v", x)
+		}
+	}
+	// The Secretariat decides (on the report's form), after which the
+	// team cannot change it.
+	resp, body := s.e.Form(t, "/d/"+s.doc.ID+"/disposition/"+c1.ID, url.Values{"disposition": {"accepted"}, "response": {"Added in 2.3."}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("deciding: %d %s", resp.StatusCode, body)
+	}
+	if status, _ := co.Call(t, "POST", base+"/"+c1.ID+"/dispose", "application/json", `{"disposition":"noted","response":"x"}`); status != 403 {
+		t.Fatalf("the team overrides the Secretariat: %d", status)
+	}
+	status, pageB := anon.Call(t, "GET", "/d/"+s.doc.ID+"/disposition", "", "")
+	page := string(pageB)
+	for _, want := range []string{"Person public-", ", Kenya ICT Network, civil society, Kenya", "Anonymous contributor", "<strong>Accepted</strong>: Added in 2.3.", "<td>Not decided yet</td><td>1</td>"} {
+		if status != 200 || !strings.Contains(page, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Length follows the modalities.") {
+		t.Error("the public's report shows a proposal")
+	}
+	_, teamPage := co.Call(t, "GET", "/d/"+s.doc.ID+"/disposition", "", "")
+	if !strings.Contains(string(teamPage), "1 of 2</strong> comments are left to decide") || !strings.Contains(string(teamPage), "Proposed: Rejected") {
+		t.Error("the team's report lacks the progress or its proposal")
+	}
+	resp2 := anon.Do(t, "GET", "/d/"+s.doc.ID+"/disposition.csv", "", "")
+	rows, err := csv.NewReader(resp2.Body).ReadAll()
+	resp2.Body.Close()
+	if err != nil || len(rows) != 3 || rows[1][7] != "accepted" || rows[2][7] != "" || rows[2][3] != "Anonymous contributor" {
+		t.Fatalf("CSV %v, %v", rows, err)
 	}
 }

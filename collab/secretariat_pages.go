@@ -14,6 +14,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/comments"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -36,8 +37,9 @@ var pageFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02T15:04")
 	},
-	"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-	"inc":  func(i int) int { return i + 1 },
+	"date":             func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"inc":              func(i int) int { return i + 1 },
+	"dispositionLabel": comments.DispositionLabel,
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

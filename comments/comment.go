@@ -43,6 +43,12 @@ type Comment struct {
 	// Resolved is set when the team has dealt with a thread (its first
 	// comment); it can be reopened.
 	Resolved bool `json:"resolved,omitempty"`
+	// Disposition is what was done with a thread's first comment (one of
+	// Dispositions) and Response the public answer to it; Proposed marks
+	// one the team proposed and the Secretariat has not decided yet.
+	Disposition string `json:"disposition,omitempty"`
+	Response    string `json:"response,omitempty"`
+	Proposed    bool   `json:"proposed,omitempty"`
 	// Hidden is set by a moderator, who gives HiddenReason.
 	Hidden       bool   `json:"hidden,omitempty"`
 	HiddenReason string `json:"hidden_reason,omitempty"`
@@ -176,4 +182,27 @@ func (c *Comment) Edit(text string, at time.Time) error {
 	c.Edits = append(c.Edits, Edit{Text: c.Text, Time: at})
 	c.Text = text
 	return nil
+}
+
+// Dispositions are what can be done with a comment, as a public
+// consultation's disposition report says it.
+var Dispositions = []string{"accepted", "accepted-with-changes", "rejected", "noted", "out-of-scope", "addressed-elsewhere"}
+
+// DispositionLabel says a disposition in words.
+func DispositionLabel(d string) string {
+	switch d {
+	case "accepted":
+		return "Accepted"
+	case "accepted-with-changes":
+		return "Accepted with changes"
+	case "rejected":
+		return "Rejected"
+	case "noted":
+		return "Noted"
+	case "out-of-scope":
+		return "Out of scope"
+	case "addressed-elsewhere":
+		return "Addressed elsewhere"
+	}
+	return "Not decided yet"
 }

@@ -118,7 +118,11 @@ type commentEvent struct {
 	Account string            `json:"account,omitempty"`
 	Text    string            `json:"text,omitempty"`
 	Reason  string            `json:"reason,omitempty"`
-	Time    time.Time         `json:"time"`
+	// Disposition and Proposed, for a dispose event (Text is the
+	// response).
+	Disposition string    `json:"disposition,omitempty"`
+	Proposed    bool      `json:"proposed,omitempty"`
+	Time        time.Time `json:"time"`
 }
 
 // Comment operations on an existing comment (ChangeComment.Op).
@@ -131,6 +135,9 @@ const (
 	// (the team).
 	CommentResolve = "resolve"
 	CommentReopen  = "reopen"
+	// CommentDispose records a thread's disposition and public response:
+	// decided by the Secretariat, proposed by the team.
+	CommentDispose = "dispose"
 )
 
 // step applies a step the document took (doc is after it) to the
@@ -182,6 +189,8 @@ func (c *commentState) apply(ev commentEvent) error {
 		x.Hidden, x.HiddenReason = true, ev.Reason
 	case CommentResolve, CommentReopen:
 		x.Resolved = ev.Kind == CommentResolve
+	case CommentDispose:
+		x.Disposition, x.Response, x.Proposed = ev.Disposition, ev.Text, ev.Proposed
 	case CommentReport:
 		c.reports[ev.ID] = append(slices.Clone(c.reports[ev.ID]), Report{Account: ev.Account, Reason: ev.Reason, Time: ev.Time})
 		return nil
@@ -218,14 +227,18 @@ type AddComment struct {
 }
 
 // ChangeComment edits, withdraws (the author), hides (a moderator, with
-// a Reason) or reports (anyone signed in, with a Reason) a comment.
+// a Reason) or reports (anyone signed in, with a Reason) a comment;
+// resolves or reopens a thread (the team); or records its Disposition
+// with a public response in Text (the Secretariat decides, the team
+// proposes).
 type ChangeComment struct {
-	Author Author
-	ID     string
-	Op     string
-	Text   string
-	Reason string
-	Time   time.Time
+	Author      Author
+	ID          string
+	Op          string
+	Text        string
+	Reason      string
+	Disposition string
+	Time        time.Time
 }
 
 func (AddComment) command()    {}
@@ -376,6 +389,28 @@ func (a *Authority) changeComment(e *entry, c ChangeComment) error {
 			return nil
 		}
 		ev.Reason = reason
+	case CommentDispose:
+		if x.Parent != "" {
+			return refuse(CodeInvalid, "a disposition is given to a thread's first comment, not a reply")
+		}
+		if !slices.Contains(comments.Dispositions, c.Disposition) {
+			return refuse(CodeInvalid, "the disposition is one of %s", strings.Join(comments.Dispositions, ", "))
+		}
+		response, err := comments.CheckText(c.Text)
+		if err != nil {
+			return refuse(CodeInvalid, "the public response: %v", err)
+		}
+		if err := a.allowed(c.Author, access.Decide, c.Time); err != nil {
+			// The team proposes, while nothing is decided.
+			if a.allowed(c.Author, access.ProposeDecision, c.Time) != nil {
+				return err
+			}
+			if x.Disposition != "" && !x.Proposed {
+				return refuse(wire.CodeForbidden, "the Secretariat has decided on this comment already")
+			}
+			ev.Proposed = true
+		}
+		ev.Disposition, ev.Text = c.Disposition, response
 	case CommentResolve, CommentReopen:
 		// Dealing with the comments is the team's: what the matrix lets
 		// it propose.
