@@ -151,6 +151,15 @@ func TestAccessibilityOfPeoplePages(t *testing.T) {
 	check(secretariat, "team page", open("/bpfs/"+s.bpf, `form[action$="/invitations"] #note`)...)
 	check(secretariat, "stage and window", open("/d/"+s.docID+"/settings", "main time")...)
 	check(secretariat, "audit log", open("/audit", "table.data")...)
+	// The comment pages: a comment to show, a form to comment, the report
+	// of what was done with each (with its forms, for the Secretariat).
+	var c struct {
+		ID string `json:"id"`
+	}
+	s.env.PostJSON(t, "/api/documents/"+s.docID+"/comments", map[string]string{"section": "issues", "text": "A comment to decide on."}, http.StatusCreated, &c)
+	check(secretariat, "comment form", open("/d/"+s.docID+"/comment?section=issues", "#text")...)
+	check(secretariat, "comment action (hide)", open("/d/"+s.docID+"/comments/"+c.ID+"/hide", "#reason")...)
+	check(secretariat, "disposition report", open("/d/"+s.docID+"/disposition", "#disposition-"+c.ID)...)
 	check(secretariat, "home page (signed in)", open("/", fmt.Sprintf(`main a[href="/d/%s"]`, s.docID))...)
 
 	// The editing view for one who reads the live draft, not signed in,
