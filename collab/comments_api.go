@@ -2,6 +2,7 @@ package collab
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -31,6 +32,11 @@ type commentView struct {
 	Edited  time.Time `json:"edited,omitzero"`
 	Mine    bool      `json:"mine,omitempty"`
 	Status  string    `json:"status"`
+	// Suggestion is new wording proposed for the target, Original the
+	// text it was made on, Merged whether it was merged into the text.
+	Suggestion *string `json:"suggestion,omitempty"`
+	Original   string  `json:"original,omitempty"`
+	Merged     bool    `json:"merged,omitempty"`
 	// Disposition and Response: what was decided about a thread, and the
 	// public answer; Proposed marks one the team proposed, shown only to
 	// the team and the Secretariat.
@@ -80,6 +86,10 @@ func viewComments(list []authority.CommentView, w who, team bool) []commentView 
 			v.Edited = c.Edits[n-1].Time
 		}
 		v.Mine = w.account != nil && w.account.ID == c.Author
+		if c.Suggestion != "" || c.Original != "" {
+			sugg := c.Suggestion
+			v.Suggestion, v.Original, v.Merged = &sugg, c.Original, c.Merged
+		}
 		if c.Disposition != "" && (!c.Proposed || team) {
 			v.Disposition, v.Response, v.Proposed = c.Disposition, c.Response, c.Proposed
 		}
@@ -141,13 +151,16 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 }
 
 type commentRequest struct {
-	Parent  string `json:"parent"`
-	Section string `json:"section"`
-	Para    string `json:"para"`
-	Start   *int   `json:"start"`
-	End     *int   `json:"end"`
-	Version int    `json:"version"`
-	Text    string `json:"text"`
+	// Suggestion, when present, is new wording for the paragraph or the
+	// words the comment is on ("" suggests deleting them).
+	Suggestion *string `json:"suggestion"`
+	Parent     string  `json:"parent"`
+	Section    string  `json:"section"`
+	Para       string  `json:"para"`
+	Start      *int    `json:"start"`
+	End        *int    `json:"end"`
+	Version    int     `json:"version"`
+	Text       string  `json:"text"`
 }
 
 // commentName is the name a comment is shown under: the team's own; for
@@ -196,7 +209,11 @@ func (s *Server) makeComment(r *http.Request, d docRequest, req commentRequest) 
 	}
 	author := s.authorOf(r, d.role)
 	author.Name = commentName(wh, d.role)
-	out, err := s.do(r.Context(), d.doc.ID, authority.AddComment{Author: author, ID: s.newID(), Parent: req.Parent, Target: t, Text: text, Time: s.now().UTC()})
+	add := authority.AddComment{Author: author, ID: s.newID(), Parent: req.Parent, Target: t, Text: text, Time: s.now().UTC()}
+	if req.Suggestion != nil {
+		add.Suggest, add.Suggestion = true, *req.Suggestion
+	}
+	out, err := s.do(r.Context(), d.doc.ID, add)
 	if err != nil {
 		return nil, err
 	}
@@ -367,4 +384,40 @@ func (s *Server) isTeam(r *http.Request, id string) bool {
 	}
 	role, err := s.roleFor(r.Context(), whoOf(r), doc.BPF)
 	return err == nil && (role == access.CoFacilitator || role == access.MAGFacilitator || role == access.Secretariat)
+}
+
+type acceptRequest struct {
+	// Text, when present, is the wording to put instead of the merged
+	// suggestion (accepted with changes).
+	Text     *string `json:"text"`
+	Response string  `json:"response"`
+}
+
+// acceptSuggestion merges a suggestion into the live text (the
+// Secretariat); a conflict answers 409 with what is there and what the
+// suggestion would make of it.
+func (s *Server) acceptSuggestion(w http.ResponseWriter, r *http.Request, d docRequest) {
+	var req acceptRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	id := r.PathValue("comment")
+	_, err := s.do(r.Context(), d.doc.ID, authority.AcceptSuggestion{Author: s.authorOf(r, d.role), ID: id, Text: req.Text, Response: req.Response, Time: s.now().UTC()})
+	var refusal *authority.Refusal
+	if errors.As(err, &refusal) && refusal.Code == authority.CodeConflict {
+		var e struct {
+			Error   struct{ Code, Message string } `json:"error"`
+			Current string                         `json:"current"`
+			Merged  string                         `json:"merged"`
+		}
+		e.Error.Code, e.Error.Message, e.Current, e.Merged = refusal.Code, refusal.Message, refusal.Current, refusal.Merged
+		writeJSON(w, http.StatusConflict, e)
+		return
+	}
+	if err != nil {
+		s.refuse(w, r, "comment", err)
+		return
+	}
+	s.audit(r.Context(), r, "suggestion accepted", d.doc.BPF, d.doc.ID, id)
+	s.answerComment(w, r, d.doc.ID, id, http.StatusOK)
 }

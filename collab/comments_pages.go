@@ -93,12 +93,16 @@ func commentLink(doc, section, para string, can bool, label string) string {
 
 var commentsTemplate = template.Must(template.New("comments").Funcs(template.FuncMap{
 	"text": func(s string) template.HTML { return template.HTML(comments.RenderHTML(s)) },
+	"redline": func(original string, suggestion *string) template.HTML {
+		return template.HTML(comments.Redline(original, *suggestion)) // escaped by Redline
+	},
 	"when": func(c commentView) string { return c.Created.UTC().Format("2 Jan 2006, 15:04 UTC") },
 }).Parse(`<aside class="comments" id="{{.ID}}" aria-label="{{.Label}}">{{if .List}}<details{{if le (len .List) 3}} open{{end}}><summary>{{.Label}}: {{len .List}}</summary>
 <ol class="comment-list">{{range .List}}{{template "comment" .}}{{end}}</ol></details>{{end}}{{.Add}}</aside>
 {{define "comment"}}<li class="comment comment-{{.Status}}" id="comment-{{.ID}}">
 <p class="comment-meta"><strong>{{.Name}}</strong>{{if .Team}} <span class="tag">team</span>{{end}} · {{when .}}{{if not .Edited.IsZero}} · edited{{end}} · <a href="#comment-{{.ID}}" aria-label="Link to this comment">link</a></p>
 {{with .Anchor}}{{with .Quote}}<p class="comment-quote">On the words <q>{{.Exact}}</q>{{if eq $.Status "orphaned"}} (no longer in the text){{end}}</p>{{end}}{{end}}
+{{if .Suggestion}}<p class="suggestion"><strong>{{if .Merged}}Suggested wording, merged into the text{{else}}Suggested wording{{end}}:</strong> <span class="redline">{{redline .Original .Suggestion}}</span></p>{{end}}
 {{if eq .Status "resolved"}}<p class="comment-resolved"><span class="tag">resolved</span> The team has dealt with this comment.</p>{{end}}
 {{if eq .Status "hidden"}}<p class="comment-gone">Hidden by the moderator{{with .Reason}}: {{.}}{{end}}.</p>{{else if eq .Status "withdrawn"}}<p class="comment-gone">Withdrawn by its author.</p>{{else}}<div class="comment-text">{{text .Text}}</div>{{end}}
 {{if .Actions}}<p class="comment-actions">{{range $i, $a := .Actions}}{{if $i}} · {{end}}<a href="{{$a.URL}}">{{$a.Label}}</a>{{end}}</p>{{end}}
@@ -115,13 +119,14 @@ func writeComments(b *strings.Builder, id string, list []commentView, label, add
 
 type commentForm struct {
 	formError
-	Doc     *editor.Document
-	Section string
-	Para    string
-	Where   string
-	Context string
-	Quote   string
-	Text    string
+	Doc        *editor.Document
+	Section    string
+	Para       string
+	Where      string
+	Context    string
+	Quote      string
+	Text       string
+	Suggestion string
 }
 
 var commentPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Content}}<main class="bpf-doc" id="main">
@@ -133,6 +138,8 @@ var commentPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Conten
 <input type="hidden" name="section" value="{{.Section}}"><input type="hidden" name="para" value="{{.Para}}">
 {{if .Para}}<div class="form-group"><label for="quote">The words you comment on (optional)</label><p class="hint" id="quote-hint">Copy them from the paragraph above, exactly; leave empty to comment on the whole paragraph.</p>
 <input type="text" id="quote" name="quote" value="{{.Quote}}" aria-describedby="quote-hint" size="60"></div>{{end}}
+{{if .Para}}<div class="form-group"><label for="suggestion">New wording (optional)</label><p class="hint" id="suggestion-hint">To suggest a change: the words above (or the whole paragraph) as you would write them.</p>
+<textarea id="suggestion" name="suggestion" rows="4" aria-describedby="suggestion-hint">{{.Suggestion}}</textarea></div>{{end}}
 <div class="form-group"><label for="text">Your comment</label><textarea id="text" name="text" rows="8">{{.Text}}</textarea></div>
 <button type="submit" class="button">Post the comment</button>
 </form>
@@ -183,8 +190,11 @@ func (s *Server) commentPagePost(w http.ResponseWriter, r *http.Request, d docRe
 		s.notFound(w, r, "no such paragraph")
 		return
 	}
-	f.Quote, f.Text = r.PostFormValue("quote"), r.PostFormValue("text")
+	f.Quote, f.Text, f.Suggestion = r.PostFormValue("quote"), r.PostFormValue("text"), r.PostFormValue("suggestion")
 	req := commentRequest{Section: f.Section, Para: f.Para, Text: f.Text}
+	if strings.TrimSpace(f.Suggestion) != "" && f.Para != "" {
+		req.Suggestion = &f.Suggestion
+	}
 	var err error
 	if q := strings.TrimSpace(f.Quote); q != "" && f.Para != "" {
 		sec := d.doc.Section(f.Section)
@@ -244,6 +254,9 @@ func (v viewer) actions(doc string, c commentView, top bool) []commentAction {
 	if v.moderator && c.Status != "hidden" {
 		add("Hide", "hide")
 	}
+	if v.moderator && top && c.Suggestion != nil && !c.Merged && open {
+		add("Accept the suggestion", "accept")
+	}
 	return out
 }
 
@@ -289,6 +302,9 @@ type commentActionForm struct {
 	Label   string
 	Value   string
 	Button  string
+	// Merge and Conflict, for accepting a suggestion: what merging it
+	// gives, and the text there now when it does not fit.
+	Merge, Conflict string
 }
 
 var commentActionPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Content}}<main class="bpf-doc" id="main">
@@ -296,8 +312,10 @@ var commentActionPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .
 <h1>{{.Title}}</h1>
 <blockquote class="comment-context"><strong>{{.Comment.Name}}</strong>: {{.Comment.Text}}</blockquote>
 <form method="post" action="/d/{{.Doc.ID}}/comments/{{.Comment.ID}}/{{.Action}}" novalidate>{{template "csrf" $csrf}}
+{{with .Conflict}}<div class="inset"><p><strong>The text was changed where the suggestion changes it.</strong> There now: <q>{{.}}</q>. Below is what merging what still fits gives; adjust it, or reject the suggestion on the disposition report.</p></div>{{end}}
 {{if eq .Field "text"}}<div class="form-group"><label for="text">{{.Label}}</label><textarea id="text" name="text" rows="8">{{.Value}}</textarea></div>
 {{else if eq .Field "reason"}}<div class="form-group"><label for="reason">{{.Label}}</label><input type="text" id="reason" name="reason" value="{{.Value}}" size="60"></div>
+{{end}}{{if eq .Action "accept"}}<div class="form-group"><label for="response">Public response</label><textarea id="response" name="response" rows="3">Merged into the text. Thank you.</textarea></div>
 {{end}}<button type="submit" class="button">{{.Button}}</button>
 </form>
 </main>{{end}}{{end}}`)
@@ -315,6 +333,7 @@ var commentActions = map[string]struct {
 	"hide":     {"Hide a comment", "reason", "The reason shown in its place", "Hide it", access.Moderate},
 	"resolve":  {"Mark a comment as dealt with", "", "", "Mark it resolved", access.ProposeDecision},
 	"reopen":   {"Reopen a comment", "", "", "Reopen it", access.ProposeDecision},
+	"accept":   {"Accept a suggestion", "text", "The wording to put in the text (change it to accept with changes)", "Merge it into the text", access.Decide},
 }
 
 // commentAction serves the page of an action on a comment, and does it.
@@ -366,6 +385,18 @@ func (s *Server) commentAction(w http.ResponseWriter, r *http.Request) {
 	if f.Action == "edit" {
 		f.Value = f.Comment.Text
 	}
+	if f.Action == "accept" {
+		if f.Comment.Suggestion == nil || f.Comment.Anchor == nil {
+			s.notFound(w, r, "no such suggestion")
+			return
+		}
+		current := anchoredText(doc, *f.Comment.Anchor)
+		merged, ok := comments.Merge(f.Comment.Original, *f.Comment.Suggestion, current)
+		f.Value, f.Merge = merged, merged
+		if !ok {
+			f.Conflict = current
+		}
+	}
 	if r.Method == http.MethodGet {
 		s.page(w, r, http.StatusOK, commentActionPage, spec.title, f)
 		return
@@ -378,6 +409,14 @@ func (s *Server) commentAction(w http.ResponseWriter, r *http.Request) {
 		c, err = s.makeComment(r, d, commentRequest{Parent: id, Text: f.Value})
 		if err == nil {
 			id = c.ID
+		}
+	case "accept":
+		acc := authority.AcceptSuggestion{Author: s.authorOf(r, role), ID: id, Response: r.PostFormValue("response"), Time: s.now().UTC()}
+		if f.Value != f.Merge || f.Conflict != "" {
+			acc.Text = &f.Value // accepted with changes
+		}
+		if _, err = s.do(r.Context(), doc.ID, acc); err == nil {
+			s.audit(r.Context(), r, "suggestion accepted", doc.BPF, doc.ID, id)
 		}
 	default:
 		op := map[string]string{"edit": authority.CommentEdit, "withdraw": authority.CommentWithdraw, "report": authority.CommentReport,
@@ -398,4 +437,27 @@ func (s *Server) commentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/d/"+url.PathEscape(doc.ID)+"#comment-"+id, http.StatusSeeOther)
+}
+
+// anchoredText is the text an anchor of a paragraph or a quote points at
+// in doc now.
+func anchoredText(doc *editor.Document, a comments.Anchor) string {
+	sec := doc.Section(a.Section)
+	if sec == nil {
+		return ""
+	}
+	if a.Quote != nil {
+		b0, ok0 := editor.ByteOffset(sec.Text, a.Start)
+		b1, ok1 := editor.ByteOffset(sec.Text, a.End)
+		if ok0 && ok1 && b0 <= b1 {
+			return sec.Text[b0:b1]
+		}
+		return ""
+	}
+	for i, sp := range editor.Paragraphs(sec.Text) {
+		if i < len(sec.Paras) && sec.Paras[i] == a.Para {
+			return sec.Text[sp.Start:sp.End]
+		}
+	}
+	return ""
 }

@@ -488,3 +488,58 @@ func TestDisposition(t *testing.T) {
 		t.Fatalf("CSV %v, %v", rows, err)
 	}
 }
+
+// TestSuggestionsOverHTTP: a member of the public suggests new wording
+// for words of a paragraph; the reading view shows it as a redline; the
+// Secretariat accepts it and every open editor gets the merged text as
+// an edit; a second accept is refused; a conflict answers 409 with the
+// text there and the merge.
+func TestSuggestionsOverHTTP(t *testing.T) {
+	s, pub := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	public, co := s.people[1].p, s.people[2].p
+	body := quoteBody(pub, "cheap", "Cheap sounds poor.")
+	body["suggestion"] = "affordable"
+	var c commentJSON
+	public.PostJSON(t, base, body, 201, &c)
+	_, page := s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")
+	if !strings.Contains(string(page), `<span class="redline"><del>cheap</del><ins>affordable</ins></span>`) {
+		t.Fatal("the reading view shows no redline of the suggestion")
+	}
+	editor1 := co.Dial(t, s.doc.ID, "editor")
+	if status, _ := co.Call(t, "POST", base+"/"+c.ID+"/accept", "application/json", `{"response":"x"}`); status != 403 {
+		t.Fatalf("the team accepts: %d", status)
+	}
+	var acc commentJSON
+	s.e.PostJSON(t, base+"/"+c.ID+"/accept", map[string]string{"response": "Merged."}, 200, &acc)
+	var live collabtest.Doc
+	s.e.GetJSON(t, "/api/documents/"+s.doc.ID, 200, &live)
+	if !strings.Contains(live.Sections[0].Text, "need affordable security advice") {
+		t.Fatalf("the live text: %q", live.Sections[0].Text)
+	}
+	if err := editor1.WaitSeq(waitCtx(t), live.Seq); err != nil || editor1.Text("issues") != live.Sections[0].Text {
+		t.Fatalf("the open editor has %q (%v)", editor1.Text("issues"), err)
+	}
+	if status, _ := s.e.Call(t, "POST", base+"/"+c.ID+"/accept", "application/json", `{"response":"Again."}`); status != 400 {
+		t.Fatalf("a second accept: %d", status)
+	}
+	// A conflict: the words are rewritten before the accept.
+	body = quoteBody(live, "security advice", "More precise, please.")
+	body["suggestion"] = "cybersecurity guidance"
+	var c2 commentJSON
+	public.PostJSON(t, base, body, 201, &c2)
+	if err := editor1.Edit("issues", func(text string) []editor.Change {
+		i := editor.UTF16Offset(text, strings.Index(text, "security advice"))
+		return []editor.Change{{From: i, To: i + len("security"), Insert: "safety"}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := editor1.WaitConfirmed(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	status, data := s.e.Call(t, "POST", base+"/"+c2.ID+"/accept", "application/json", `{"response":"x"}`)
+	if status != 409 || !strings.Contains(string(data), `"conflict"`) || !strings.Contains(string(data), `"current"`) {
+		t.Fatalf("a conflict: %d %s", status, data)
+	}
+}

@@ -67,6 +67,7 @@ func (s *Server) Handler() http.Handler {
 	doc("PATCH /api/documents/{id}/comments/{comment}", access.Comment, s.changeComment(authority.CommentEdit, http.StatusOK))
 	doc("DELETE /api/documents/{id}/comments/{comment}", access.Comment, s.changeComment(authority.CommentWithdraw, http.StatusNoContent))
 	doc("POST /api/documents/{id}/comments/{comment}/hide", access.Moderate, s.changeComment(authority.CommentHide, http.StatusOK))
+	doc("POST /api/documents/{id}/comments/{comment}/accept", access.Decide, s.acceptSuggestion)
 	doc("POST /api/documents/{id}/comments/{comment}/dispose", access.ProposeDecision, s.changeComment(authority.CommentDispose, http.StatusOK))
 	doc("POST /api/documents/{id}/comments/{comment}/resolve", access.ProposeDecision, s.changeComment(authority.CommentResolve, http.StatusOK))
 	doc("POST /api/documents/{id}/comments/{comment}/reopen", access.ProposeDecision, s.changeComment(authority.CommentReopen, http.StatusOK))

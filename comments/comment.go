@@ -40,6 +40,13 @@ type Comment struct {
 	// Withdrawn is set when the author took the comment back; its text is
 	// then no longer shown.
 	Withdrawn bool `json:"withdrawn,omitempty"`
+	// Suggestion is new wording proposed for what the anchor points at (a
+	// paragraph, or words in it), and Original that text as it was when
+	// the suggestion was made; Merged is set once it was merged into the
+	// text.
+	Suggestion string `json:"suggestion,omitempty"`
+	Original   string `json:"original,omitempty"`
+	Merged     bool   `json:"merged,omitempty"`
 	// Resolved is set when the team has dealt with a thread (its first
 	// comment); it can be reopened.
 	Resolved bool `json:"resolved,omitempty"`
@@ -153,6 +160,14 @@ func (c *Comment) Validate() error {
 	}
 	if c.Team && c.Parent == "" {
 		return bad("a team comment is a reply")
+	}
+	if c.Suggestion != "" || c.Original != "" {
+		if c.Anchor == nil || (c.Anchor.Kind() != KindParagraph && c.Anchor.Kind() != KindQuote) {
+			return bad("a suggestion is made on a paragraph or on words in it")
+		}
+		if c.Suggestion == c.Original {
+			return bad("a suggestion changes nothing")
+		}
 	}
 	if c.Hidden != (strings.TrimSpace(c.HiddenReason) != "") {
 		return bad("a hidden comment, and only one, has a reason")

@@ -123,6 +123,9 @@ func (SetWorkflow) command() {}
 type Refusal struct {
 	Code    string
 	Message string
+	// Current and Merged, for a CodeConflict: the text there now, and
+	// what merging the hunks that fit would give.
+	Current, Merged string
 	// Err is the rule's own error, when the model has one (an
 	// *editor.LimitError, editor.ErrInvalid).
 	Err error
@@ -525,6 +528,8 @@ func (a *Authority) exec(e *entry) error {
 		return a.addComment(e, c)
 	case ChangeComment:
 		return a.changeComment(e, c)
+	case AcceptSuggestion:
+		return a.acceptSuggestion(e, c)
 	default:
 		return refuse(CodeInvalid, "unknown command %T", e.cmd)
 	}

@@ -138,6 +138,8 @@ const (
 	// CommentDispose records a thread's disposition and public response:
 	// decided by the Secretariat, proposed by the team.
 	CommentDispose = "dispose"
+	// CommentAccept records a suggestion merged (AcceptSuggestion).
+	CommentAccept = "accept"
 )
 
 // step applies a step the document took (doc is after it) to the
@@ -191,6 +193,8 @@ func (c *commentState) apply(ev commentEvent) error {
 		x.Resolved = ev.Kind == CommentResolve
 	case CommentDispose:
 		x.Disposition, x.Response, x.Proposed = ev.Disposition, ev.Text, ev.Proposed
+	case CommentAccept:
+		x.Disposition, x.Response, x.Proposed, x.Merged = ev.Disposition, ev.Text, false, true
 	case CommentReport:
 		c.reports[ev.ID] = append(slices.Clone(c.reports[ev.ID]), Report{Account: ev.Account, Reason: ev.Reason, Time: ev.Time})
 		return nil
@@ -215,16 +219,40 @@ type Target struct {
 	Quote   bool
 }
 
-// AddComment makes a comment, or a reply to the thread of Parent.
+// AddComment makes a comment, or a reply to the thread of Parent. With
+// Suggest, it suggests Suggestion as new wording for its target (a
+// paragraph, or words in it).
 type AddComment struct {
 	Author Author
 	// ID is the new comment's id (the caller makes it unique).
-	ID     string
-	Parent string
-	Target Target
-	Text   string
-	Time   time.Time
+	ID         string
+	Parent     string
+	Target     Target
+	Text       string
+	Suggest    bool
+	Suggestion string
+	Time       time.Time
 }
+
+// AcceptSuggestion merges a suggestion into the text, as the accepting
+// person's change (the Secretariat): its change from the text it was
+// made on to the wording it proposes, applied to the text there now;
+// with Text, that text instead (accepted with changes). Response is the
+// public answer recorded with it.
+type AcceptSuggestion struct {
+	Author   Author
+	ID       string
+	Text     *string
+	Response string
+	Time     time.Time
+}
+
+func (AcceptSuggestion) command() {}
+
+// CodeConflict: a suggestion's change no longer fits the text there (its
+// words were changed): nothing was merged; the Refusal's Current and
+// Merged say what is there and what merging what fits would give.
+const CodeConflict = "conflict"
 
 // ChangeComment edits, withdraws (the author), hides (a moderator, with
 // a Reason) or reports (anyone signed in, with a Reason) a comment;
@@ -252,7 +280,11 @@ func (a *Authority) addComment(e *entry, c AddComment) error {
 	if c.Author.Account == "" {
 		return refuse(wire.CodeForbidden, "comments are made by a signed-in person")
 	}
-	if err := a.allowed(c.Author, access.Comment, c.Time); err != nil {
+	action := access.Comment
+	if c.Suggest {
+		action = access.Suggest
+	}
+	if err := a.allowed(c.Author, action, c.Time); err != nil {
 		return err
 	}
 	text, err := comments.CheckText(c.Text)
@@ -268,6 +300,9 @@ func (a *Authority) addComment(e *entry, c AddComment) error {
 	}
 	x := &comments.Comment{ID: c.ID, Doc: a.work.ID, Author: c.Author.Account, Name: name, Text: text, Created: c.Time}
 	if c.Parent != "" {
+		if c.Suggest {
+			return refuse(CodeInvalid, "a reply suggests no wording: suggest on the paragraph")
+		}
 		p := a.wc.comments[c.Parent]
 		if p == nil {
 			return refuse(wire.CodeNotFound, "there is no comment %q to reply to", c.Parent)
@@ -287,6 +322,17 @@ func (a *Authority) addComment(e *entry, c AddComment) error {
 		}
 		anchor.Seq = a.work.Seq + 1 // as of the comment step
 		x.Anchor = &anchor
+		if c.Suggest {
+			if anchor.Kind() != comments.KindParagraph && anchor.Kind() != comments.KindQuote {
+				return refuse(CodeInvalid, "new wording is suggested for a paragraph, or for words in it")
+			}
+			_, _, original := a.targetText(anchor)
+			sugg, err := comments.CheckSuggestion(original, c.Suggestion)
+			if err != nil {
+				return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+			}
+			x.Original, x.Suggestion = original, sugg
+		}
 	}
 	if err := x.Validate(); err != nil {
 		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
@@ -460,10 +506,10 @@ func (a *Authority) commentStep(e *entry, who Author, at time.Time, ev commentEv
 	}
 	e.comment = a.wc.comments[id]
 	payload := mustJSON(sc)
-	e.acc = []Accepted{{
+	e.acc = append(e.acc, Accepted{
 		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: who.Client, Author: who.Name, Payload: payload, Time: at},
 		Out: wire.Update{Seq: a.work.Seq, Client: who.Client, Structure: wireComment(ev)},
-	}}
+	})
 	return nil
 }
 
@@ -545,3 +591,82 @@ func (a *Authority) Snapshot() func() *editor.Document {
 }
 
 var errCommentState = errors.New("comment state")
+
+// targetText returns the range (UTF-16 units of its section's text, now)
+// and the text of what an anchor of a paragraph or a quote points at.
+func (a *Authority) targetText(an comments.Anchor) (from, to int, text string) {
+	s := a.work.Section(an.Section)
+	if s == nil {
+		return 0, 0, ""
+	}
+	if an.Kind() == comments.KindQuote {
+		b0, ok0 := editor.ByteOffset(s.Text, an.Start)
+		b1, ok1 := editor.ByteOffset(s.Text, an.End)
+		if !ok0 || !ok1 || b1 < b0 {
+			return 0, 0, ""
+		}
+		return an.Start, an.End, s.Text[b0:b1]
+	}
+	for i, sp := range editor.Paragraphs(s.Text) {
+		if i < len(s.Paras) && s.Paras[i] == an.Para {
+			return editor.UTF16Offset(s.Text, sp.Start), editor.UTF16Offset(s.Text, sp.End), s.Text[sp.Start:sp.End]
+		}
+	}
+	return 0, 0, ""
+}
+
+// acceptSuggestion merges a suggestion as a push by the accepting person
+// and records it as accepted, in one command: of two accepts, the second
+// finds it merged.
+func (a *Authority) acceptSuggestion(e *entry, c AcceptSuggestion) error {
+	if err := a.allowed(c.Author, access.Decide, c.Time); err != nil {
+		return err
+	}
+	x := a.wc.comments[c.ID]
+	switch {
+	case x == nil:
+		return refuse(wire.CodeNotFound, "there is no comment %q", c.ID)
+	case x.Suggestion == "" && x.Original == "":
+		return refuse(CodeInvalid, "comment %q suggests no wording", c.ID)
+	case x.Merged:
+		return refuse(CodeInvalid, "this suggestion was merged already")
+	case x.Withdrawn || x.Hidden:
+		return refuse(CodeCommentGone, "comment %q was withdrawn or hidden", c.ID)
+	}
+	response, err := comments.CheckText(c.Response)
+	if err != nil {
+		return refuse(CodeInvalid, "the public response: %v", err)
+	}
+	an, _ := a.wc.anchors.Get(c.ID)
+	if an.State == comments.Orphaned {
+		return &Refusal{Code: CodeConflict, Message: "the words this suggestion is about are no longer in the text; resolve it by hand or reject it"}
+	}
+	from, to, current := a.targetText(an)
+	result, disposition := "", "accepted"
+	if c.Text != nil {
+		result, disposition = *c.Text, "accepted-with-changes"
+	} else {
+		merged, ok := comments.Merge(x.Original, x.Suggestion, current)
+		if !ok {
+			return &Refusal{Code: CodeConflict, Message: "the text was changed where the suggestion changes it: here is what is there now, and what the suggestion would make of it; resolve it by hand or reject it",
+				Current: current, Merged: merged}
+		}
+		result = merged
+	}
+	sec := a.work.Section(an.Section)
+	cs, err := editor.ChangeSetOf([]editor.Change{{From: from, To: to, Insert: result}}, editor.UTF16Len(sec.Text))
+	if err != nil {
+		return &Refusal{Code: CodeInvalid, Message: err.Error(), Err: err}
+	}
+	if result != current {
+		if err := a.push(e, Push{Author: c.Author, Section: an.Section, Base: sec.Version, Updates: []editor.ChangeSet{cs}, Time: c.Time}); err != nil {
+			return err
+		}
+	}
+	ev := commentEvent{Kind: CommentAccept, ID: c.ID, Disposition: disposition, Text: response, Time: c.Time}
+	if err := a.commentStep(e, c.Author, c.Time, ev); err != nil {
+		// Undo the push: the entry is refused whole.
+		return err
+	}
+	return nil
+}

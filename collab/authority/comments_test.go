@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"errors"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -222,5 +223,63 @@ func TestCommentRemovedSectionOrphans(t *testing.T) {
 	v := w.a.Comments()
 	if len(v) != 1 || v[0].Current == nil || v[0].Current.State != comments.Orphaned {
 		t.Fatalf("after the removal: %+v", v)
+	}
+}
+
+// TestSuggestions: a suggestion made on words is merged into the text as
+// it is when accepted (the team typed since), once; a suggestion whose
+// words were rewritten is a conflict and changes nothing; accepting with
+// changes puts the Secretariat's text; only the Secretariat accepts.
+func TestSuggestions(t *testing.T) {
+	w := newCommentWorld(t)
+	public, sec := person("pub", access.Public), person("sec", access.Secretariat)
+	o := w.do(AddComment{Author: public, ID: "s1", Target: w.quote("safety online"), Text: "Be precise.", Suggest: true, Suggestion: "security on the internet", Time: t0})
+	if o.Comment.Original != "safety online" || o.Comment.Suggestion != "security on the internet" {
+		t.Fatalf("suggestion %+v", o.Comment)
+	}
+	// The team types before the words.
+	s := w.issues()
+	w.do(Push{Author: person("co", access.CoFacilitator), Section: "issues", Base: s.Version, Updates: []editor.ChangeSet{cs(t, editor.UTF16Len(s.Text), 0, 0, "Intro. ")}, Time: t0})
+	if _, err := w.a.Do(AcceptSuggestion{Author: person("co", access.CoFacilitator), ID: "s1", Response: "Thanks.", Time: t0}); refusalCode(err) != wire.CodeForbidden {
+		t.Fatalf("the team accepts: %v", err)
+	}
+	acc := w.do(AcceptSuggestion{Author: sec, ID: "s1", Response: "Merged, thank you.", Time: t0})
+	if got := w.issues().Text; got != "Intro. First paragraph about security on the internet.\n\nSecond paragraph." {
+		t.Fatalf("after accepting: %q", got)
+	}
+	if !acc.Comment.Merged || acc.Comment.Disposition != "accepted" || acc.Comment.Response != "Merged, thank you." {
+		t.Fatalf("the suggestion after accepting: %+v", acc.Comment)
+	}
+	before := w.issues().Text
+	if _, err := w.a.Do(AcceptSuggestion{Author: sec, ID: "s1", Response: "Again.", Time: t0}); refusalCode(err) != CodeInvalid {
+		t.Fatalf("a second accept: %v", err)
+	}
+	// A conflict: the words suggested on are rewritten first.
+	w.do(AddComment{Author: public, ID: "s2", Target: w.quote("Second paragraph"), Text: "Rename it.", Suggest: true, Suggestion: "Last paragraph", Time: t0})
+	s = w.issues()
+	i := strings.Index(s.Text, "Second paragraph")
+	w.do(Push{Author: person("co", access.CoFacilitator), Section: "issues", Base: s.Version,
+		Updates: []editor.ChangeSet{cs(t, editor.UTF16Len(s.Text), editor.UTF16Offset(s.Text, i), len("Second paragraph"), "Another part")}, Time: t0})
+	before = w.issues().Text
+	_, err := w.a.Do(AcceptSuggestion{Author: sec, ID: "s2", Response: "x", Time: t0})
+	var r *Refusal
+	if !errors.As(err, &r) || r.Code != CodeConflict || w.a.Pending() != 0 || w.issues().Text != before {
+		t.Fatalf("a conflict: %v; the text %q", err, w.issues().Text)
+	}
+	// Accepted with changes: the Secretariat's wording.
+	w.do(AddComment{Author: public, ID: "s3", Target: w.quote("Intro."), Text: "Drop it.", Suggest: true, Suggestion: "", Time: t0})
+	mine := "Introduction."
+	w.do(AcceptSuggestion{Author: sec, ID: "s3", Text: &mine, Response: "Kept, renamed.", Time: t0})
+	if got := w.issues().Text; !strings.HasPrefix(got, "Introduction. First") {
+		t.Fatalf("accepted with changes: %q", got)
+	}
+	// Replayed from the log: the same text and comments.
+	want := viewsJSON(t, w.a)
+	fromLog, err := New(testCfg, w.start, w.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := viewsJSON(t, fromLog); got != want || fromLog.Durable().Section("issues").Text != w.issues().Text {
+		t.Fatalf("replayed:\n%s\nlive:\n%s", got, want)
 	}
 }

@@ -1,0 +1,100 @@
+package comments
+
+import (
+	"fmt"
+	"html"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// Suggestions: new wording proposed for a paragraph or for words in it.
+// A suggestion keeps the text it was made on (Original) and the wording
+// proposed (Suggestion); merged, it is a patch from the one to the other
+// applied to the text there now, so that what the team changed since,
+// around the suggested change, is kept.
+
+// MaxSuggestionRunes caps the wording a suggestion proposes.
+const MaxSuggestionRunes = 10000
+
+// CheckSuggestion checks proposed wording: valid UTF-8, no control
+// characters but line breaks and tabs, at most MaxSuggestionRunes, line
+// breaks as \n, and different from the original. It may be empty (a
+// suggestion to delete the words). Errors wrap editor.ErrInvalid.
+func CheckSuggestion(original, suggestion string) (string, error) {
+	s := strings.ReplaceAll(strings.ReplaceAll(suggestion, "\r\n", "\n"), "\r", "\n")
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: the suggested wording is not valid UTF-8", editor.ErrInvalid)
+	}
+	if n := utf8.RuneCountInString(s); n > MaxSuggestionRunes {
+		return "", fmt.Errorf("%w: the suggested wording has %d characters; at most %d", editor.ErrInvalid, n, MaxSuggestionRunes)
+	}
+	for _, r := range s {
+		if r < ' ' && r != '\n' && r != '\t' || r == 0x7f {
+			return "", fmt.Errorf("%w: the suggested wording holds a control character", editor.ErrInvalid)
+		}
+	}
+	if s == original {
+		return "", fmt.Errorf("%w: the suggested wording is the text as it is", editor.ErrInvalid)
+	}
+	return s, nil
+}
+
+// Merge applies the change from original to suggestion to current, the
+// text where the suggestion points now: exactly when current is still
+// original, else hunk by hunk with go-diff's fuzzy patching. ok is false
+// when a hunk cannot be placed (its context is gone): a conflict, and
+// nothing is merged; result is then what the hunks that could be placed
+// give, for the person resolving it to see.
+func Merge(original, suggestion, current string) (result string, ok bool) {
+	if current == original {
+		return suggestion, true
+	}
+	dmp := diffmatchpatch.New()
+	// Strict placing: a hunk goes where its context is found, however
+	// far it moved (the distance counts for little), and all but exactly
+	// (its context changed means the team rewrote around the suggested
+	// change: a conflict for a person to resolve, not a guess).
+	dmp.MatchThreshold, dmp.MatchDistance = 0.05, 100000
+	patches := dmp.PatchMake(original, suggestion)
+	out, applied := dmp.PatchApply(patches, current)
+	for _, a := range applied {
+		if !a {
+			return out, false
+		}
+	}
+	// go-diff places a hunk by its context even when the words it deletes
+	// are gone (and inserts the new ones all the same): the words the
+	// suggestion replaces must still be in the text.
+	for _, d := range dmp.DiffCleanupSemantic(dmp.DiffMain(original, suggestion, false)) {
+		if d.Type == diffmatchpatch.DiffDelete && !strings.Contains(current, d.Text) {
+			return out, false
+		}
+	}
+	return out, true
+}
+
+// Redline renders the change from a to b as HTML: deletions in <del>,
+// insertions in <ins>, the rest as it is, every text escaped; words are
+// kept whole (go-diff's semantic cleanup).
+func Redline(a, b string) string {
+	dmp := diffmatchpatch.New()
+	diffs := dmp.DiffMain(a, b, false)
+	diffs = dmp.DiffCleanupSemantic(diffs)
+	var out strings.Builder
+	for _, d := range diffs {
+		t := html.EscapeString(d.Text)
+		switch d.Type {
+		case diffmatchpatch.DiffDelete:
+			out.WriteString("<del>" + t + "</del>")
+		case diffmatchpatch.DiffInsert:
+			out.WriteString("<ins>" + t + "</ins>")
+		default:
+			out.WriteString(t)
+		}
+	}
+	return out.String()
+}
