@@ -543,3 +543,47 @@ func TestSuggestionsOverHTTP(t *testing.T) {
 		t.Fatalf("a conflict: %d %s", status, data)
 	}
 }
+
+// TestAcceptWhileTyping: two editors type in the paragraph while the
+// Secretariat accepts a suggestion on it: everyone converges, with the
+// suggested words in the text exactly once.
+func TestAcceptWhileTyping(t *testing.T) {
+	s, pub := commentSetup(t, collab.Config{})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID + "/comments"
+	body := quoteBody(pub, "cheap", "Say affordable.")
+	body["suggestion"] = "affordable"
+	var c commentJSON
+	s.people[1].p.PostJSON(t, base, body, 201, &c)
+	ctx := waitCtx(t)
+	a := s.people[2].p.Dial(t, s.doc.ID, "typist-a")
+	b := s.people[3].p.Dial(t, s.doc.ID, "typist-b")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.e.PostJSON(t, base+"/"+c.ID+"/accept", map[string]string{"response": "Merged."}, 200, nil)
+	}()
+	for i := range 20 {
+		a.Edit("issues", insertAt(0, "a"))
+		b.Edit("issues", func(text string) []editor.Change {
+			n := editor.UTF16Len(text)
+			return []editor.Change{{From: n, To: n, Insert: fmt.Sprint(i % 10)}}
+		})
+	}
+	<-done
+	for _, c := range []*client.Client{a, b} {
+		if err := c.WaitConfirmed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var live collabtest.Doc
+	s.e.GetJSON(t, "/api/documents/"+s.doc.ID, 200, &live)
+	for _, c := range []*client.Client{a, b} {
+		if err := c.WaitSeq(ctx, live.Seq); err != nil || c.Text("issues") != live.Sections[0].Text {
+			t.Fatalf("a client has %q; the server %q (%v)", c.Text("issues"), live.Sections[0].Text, err)
+		}
+	}
+	if n := strings.Count(live.Sections[0].Text, "affordable"); n != 1 || strings.Contains(live.Sections[0].Text, "cheap") {
+		t.Fatalf("the suggestion is in the text %d times: %q", n, live.Sections[0].Text)
+	}
+}
