@@ -37,6 +37,8 @@ type commentView struct {
 	Suggestion *string `json:"suggestion,omitempty"`
 	Original   string  `json:"original,omitempty"`
 	Merged     bool    `json:"merged,omitempty"`
+	// Redline is the change the suggestion makes to the original.
+	Redline []comments.Part `json:"redline,omitempty"`
 	// Disposition and Response: what was decided about a thread, and the
 	// public answer; Proposed marks one the team proposed, shown only to
 	// the team and the Secretariat.
@@ -89,6 +91,7 @@ func viewComments(list []authority.CommentView, w who, team bool) []commentView 
 		if c.Suggestion != "" || c.Original != "" {
 			sugg := c.Suggestion
 			v.Suggestion, v.Original, v.Merged = &sugg, c.Original, c.Merged
+			v.Redline = comments.RedlineParts(c.Original, c.Suggestion)
 		}
 		if c.Disposition != "" && (!c.Proposed || team) {
 			v.Disposition, v.Response, v.Proposed = c.Disposition, c.Response, c.Proposed

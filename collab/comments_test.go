@@ -503,6 +503,9 @@ func TestSuggestionsOverHTTP(t *testing.T) {
 	body["suggestion"] = "affordable"
 	var c commentJSON
 	public.PostJSON(t, base, body, 201, &c)
+	if _, raw := s.e.Anonymous().Call(t, "GET", base, "", ""); !strings.Contains(string(raw), `"redline":[{"op":"-","text":"cheap"},{"op":"+","text":"affordable"}]`) {
+		t.Fatalf("the API gives no redline: %s", raw)
+	}
 	_, page := s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")
 	if !strings.Contains(string(page), `<span class="redline"><del>cheap</del><ins>affordable</ins></span>`) {
 		t.Fatal("the reading view shows no redline of the suggestion")

@@ -77,20 +77,42 @@ func Merge(original, suggestion, current string) (result string, ok bool) {
 	return out, true
 }
 
-// Redline renders the change from a to b as HTML: deletions in <del>,
-// insertions in <ins>, the rest as it is, every text escaped; words are
-// kept whole (go-diff's semantic cleanup).
-func Redline(a, b string) string {
+// Part is a piece of a redline: text kept ("="), deleted ("-") or
+// inserted ("+").
+type Part struct {
+	Op   string `json:"op"`
+	Text string `json:"text"`
+}
+
+// RedlineParts is the change from a to b as kept, deleted and inserted
+// pieces; words are kept whole (go-diff's semantic cleanup).
+func RedlineParts(a, b string) []Part {
 	dmp := diffmatchpatch.New()
-	diffs := dmp.DiffMain(a, b, false)
-	diffs = dmp.DiffCleanupSemantic(diffs)
-	var out strings.Builder
+	diffs := dmp.DiffCleanupSemantic(dmp.DiffMain(a, b, false))
+	out := make([]Part, 0, len(diffs))
 	for _, d := range diffs {
-		t := html.EscapeString(d.Text)
+		op := "="
 		switch d.Type {
 		case diffmatchpatch.DiffDelete:
-			out.WriteString("<del>" + t + "</del>")
+			op = "-"
 		case diffmatchpatch.DiffInsert:
+			op = "+"
+		}
+		out = append(out, Part{op, d.Text})
+	}
+	return out
+}
+
+// Redline renders the change from a to b as HTML: deletions in <del>,
+// insertions in <ins>, the rest as it is, every text escaped.
+func Redline(a, b string) string {
+	var out strings.Builder
+	for _, p := range RedlineParts(a, b) {
+		t := html.EscapeString(p.Text)
+		switch p.Op {
+		case "-":
+			out.WriteString("<del>" + t + "</del>")
+		case "+":
 			out.WriteString("<ins>" + t + "</ins>")
 		default:
 			out.WriteString(t)

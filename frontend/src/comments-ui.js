@@ -62,7 +62,7 @@ function when(iso) {
 // panel is drawn again.
 function shownKey(c) {
   const a = c.anchor || {}
-  return [c.id, c.name, c.team, c.created, c.edited, c.status, c.text, c.hidden_reason, a.section, a.para ? 1 : 0, a.quote && a.quote.exact, a.state]
+  return [c.id, c.name, c.team, c.created, c.edited, c.status, c.text, c.hidden_reason, a.section, a.para ? 1 : 0, a.quote && a.quote.exact, a.state, c.suggestion, c.merged]
 }
 
 // How long after a sign of change the comments are reloaded (ms): soon
@@ -267,8 +267,13 @@ export class CommentsUI {
   commentText(c) {
     if (c.status === "hidden") return h("p", {class: "comment-gone"}, "Hidden by the moderator" + (c.hidden_reason ? ": " + c.hidden_reason : "") + ".")
     if (c.status === "withdrawn") return h("p", {class: "comment-gone"}, "Withdrawn by its author.")
-    // Plain text, kept as written (line breaks shown by the stylesheet).
-    return h("div", {class: "comment-text"}, c.text || "")
+    // Plain text, kept as written (line breaks shown by the stylesheet),
+    // and a suggestion's wording as a redline of the words it was made on.
+    const text = h("div", {class: "comment-text"}, c.text || "")
+    if (!c.redline) return text
+    const parts = c.redline.map(p => p.op === "-" ? h("del", {}, p.text) : p.op === "+" ? h("ins", {}, p.text) : p.text)
+    return [h("p", {class: "suggestion"}, h("strong", {}, c.merged ? "Suggested wording, merged: " : "Suggested wording: "),
+      h("span", {class: "redline"}, parts)), text]
   }
 
   // goto puts the cursor of the thread's section on its words (or at the
