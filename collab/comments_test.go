@@ -503,8 +503,12 @@ func TestSuggestionsOverHTTP(t *testing.T) {
 	body["suggestion"] = "affordable"
 	var c commentJSON
 	public.PostJSON(t, base, body, 201, &c)
-	if _, raw := s.e.Anonymous().Call(t, "GET", base, "", ""); !strings.Contains(string(raw), `"redline":[{"op":"-","text":"cheap"},{"op":"+","text":"affordable"}]`) {
-		t.Fatalf("the API gives no redline: %s", raw)
+	var red struct {
+		Comments []struct{ Redline []struct{ Op, Text string } }
+	}
+	s.e.Anonymous().GetJSON(t, base, 200, &red)
+	if len(red.Comments) != 1 || fmt.Sprint(red.Comments[0].Redline) != "[{- cheap} {+ affordable}]" {
+		t.Fatalf("the API's redline: %+v", red.Comments)
 	}
 	_, page := s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")
 	if !strings.Contains(string(page), `<span class="redline"><del>cheap</del><ins>affordable</ins></span>`) {
