@@ -135,23 +135,25 @@ func editProbe(t *testing.T, s *teamSetup, p *collabtest.Person, stage editor.St
 		return false
 	}
 	defer c.Close()
+	before := s.state(t).seq
 	if err := c.Edit("issues", insertAt(0, "x")); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- c.WaitConfirmed(ctx) }()
+	// Confirmed, or refused (which also ends the wait): the server's
+	// document then says which.
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("edit: %v", err)
 		}
-		return true
 	case e := <-errs:
 		if e.Code != collab.CodeForbidden {
 			t.Errorf("edit refused with %q (%s); want forbidden", e.Code, e.Message)
 		}
-		return false
 	}
+	return s.state(t).seq > before
 }
 
 var probes = map[access.Action]probe{
