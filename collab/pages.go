@@ -78,6 +78,10 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	rd := s.render.render(doc)
 	opts := s.pageOptions(r, doc, wf, true)
 	opts.Annotate, opts.Counts = s.readingComments(r, liveDoc, doc, role)
+	if liveDoc.Workflow.Published > 0 {
+		opts.Links = []editor.PageLink{{Label: "What changed since the draft for public comment", URL: "/d/" + liveDoc.ID + "/changes"},
+			{Label: "What was done with each comment", URL: "/d/" + liveDoc.ID + "/disposition"}}
+	}
 	l := s.layout(r, "", rd.View(opts))
 	l.Title = rd.PageTitle(opts)
 	l.Scripts = []string{"/assets/time.js", frontend.AssetURL(frontend.ReadingScript)}

@@ -160,6 +160,7 @@ func TestAccessibilityOfPeoplePages(t *testing.T) {
 	check(secretariat, "comment form", open("/d/"+s.docID+"/comment?section=issues", "#text")...)
 	check(secretariat, "comment action (hide)", open("/d/"+s.docID+"/comments/"+c.ID+"/hide", "#reason")...)
 	check(secretariat, "disposition report", open("/d/"+s.docID+"/disposition", "#disposition-"+c.ID)...)
+	check(secretariat, "what changed", open("/d/"+s.docID+"/changes", "#version-name")...)
 	check(secretariat, "home page (signed in)", open("/", fmt.Sprintf(`main a[href="/d/%s"]`, s.docID))...)
 
 	// The editing view for one who reads the live draft, not signed in,

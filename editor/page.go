@@ -131,6 +131,10 @@ type PageOptions struct {
 	// section id, the paragraph id and its number; with para "" after the
 	// section's text (the comments on the whole section).
 	Annotate func(section, para string, number int) string
+	// Links, on the live reading view only, are shown under the banner:
+	// pages about the document (what changed, the disposition of
+	// comments).
+	Links []PageLink
 	// Counts, when set, gives the number of comments on a paragraph,
 	// shown in the margin under its number, linking to them
 	// (#comments-<para>).
@@ -141,6 +145,9 @@ type PageOptions struct {
 	// Lang is the page's language tag; "en" when empty.
 	Lang string
 }
+
+// PageLink is a link of the reading view's header.
+type PageLink struct{ Label, URL string }
 
 // RenderPage renders doc as a complete, standalone HTML5 page for
 // reading, saving and printing: inline styles, no script and no external
@@ -199,6 +206,7 @@ type docView struct {
 	Phase       string
 	// CommentOpens and CommentCloses: the window the banner shows.
 	CommentOpens, CommentCloses time.Time
+	Links                       []PageLink
 	Publication                 bool
 	TOC                         []tocView
 	Sections                    []sectionView
@@ -228,7 +236,7 @@ type noteView struct {
 
 func (r *Rendered) view(opts PageOptions) docView {
 	v := docView{Forum: forum(opts), Title: r.Title, Status: opts.Status, Version: opts.Version, VersionDate: opts.VersionDate, Phase: opts.Phase, Publication: opts.Publication,
-		CommentOpens: opts.CommentOpens, CommentCloses: opts.CommentCloses}
+		CommentOpens: opts.CommentOpens, CommentCloses: opts.CommentCloses, Links: opts.Links}
 	empty := map[string]bool{}
 	for _, s := range r.Sections {
 		if s.Empty() {
@@ -311,6 +319,7 @@ const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-do
 {{if or .Status (not .VersionDate.IsZero)}}<p class="doc-version">{{with .Status}}<span class="doc-status">{{.}}</span>{{end}}{{if not .VersionDate.IsZero}}{{if .Status}} · {{end}}Version of <time datetime="{{iso .VersionDate}}">{{date .VersionDate}}</time>{{end}}</p>
 {{end}}{{with .Phase}}<p class="doc-phase"><strong>{{.}}</strong></p>
 {{end}}{{if and .Phase (not .CommentOpens.IsZero)}}<p class="doc-window">Comment window: from <time datetime="{{.CommentOpens.UTC.Format "2006-01-02T15:04:05Z"}}" data-local>{{utc .CommentOpens}}</time> to <time datetime="{{.CommentCloses.UTC.Format "2006-01-02T15:04:05Z"}}" data-local>{{utc .CommentCloses}}</time></p>
+{{end}}{{with .Links}}<p class="doc-links">{{range $i, $l := .}}{{if $i}} · {{end}}<a href="{{$l.URL}}">{{$l.Label}}</a>{{end}}</p>
 {{end}}</header>
 <main>
 {{template "body" .}}</main>

@@ -1,0 +1,83 @@
+package collab_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// TestVersionsAndChanges: the versions a document keeps (published ones,
+// and those the Secretariat names), and what changed between any two:
+// the team compares any, the public only what is published.
+func TestVersionsAndChanges(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{SessionLifetime: 365 * 24 * time.Hour})
+	co, public := s.people[2].p, s.people[1].p
+	w := co.Dial(t, s.doc.ID, "editor")
+	if err := w.Edit("issues", func(text string) []editor.Change {
+		i := editor.UTF16Offset(text, strings.Index(text, "cheap"))
+		return []editor.Change{{From: i, To: i + len("cheap"), Insert: "affordable"}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WaitConfirmed(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/documents/" + s.doc.ID
+	var named struct {
+		Seq  int64
+		Name string
+	}
+	s.e.PostJSON(t, base+"/versions", map[string]string{"name": "After the first meeting"}, 201, &named)
+	if status, _ := co.Call(t, "POST", base+"/versions", "application/json", `{"name":"Mine"}`); status != 403 {
+		t.Fatalf("the team names a version: %d", status)
+	}
+	if status, _ := s.e.Call(t, "POST", base+"/versions", "application/json", `{"name":"final"}`); status != 400 {
+		t.Fatalf("a version named as a published one: %d", status)
+	}
+	var team, pub struct {
+		Versions []struct {
+			Seq  int64
+			Name string
+		}
+	}
+	co.GetJSON(t, base+"/versions", 200, &team)
+	public.GetJSON(t, base+"/versions", 200, &pub)
+	if len(team.Versions) != 2 || len(pub.Versions) != 1 || pub.Versions[0].Name != "opened for public comment" {
+		t.Fatalf("versions: the team's %+v, the public's %+v", team.Versions, pub.Versions)
+	}
+	var ch struct {
+		Sections []struct {
+			ID, Status string
+			Parts      []struct{ Op, Text string }
+		}
+	}
+	co.GetJSON(t, base+"/changes", 200, &ch) // from the version opened for comment to the live draft
+	got := ""
+	for _, sc := range ch.Sections {
+		if sc.Status != "same" {
+			got += fmt.Sprint(sc.ID, sc.Status, sc.Parts)
+		}
+	}
+	if got != "issueschanged[{= Small firms need } {- cheap} {+ affordable} {=  security advice.\n\nSecond paragraph.}]" {
+		t.Fatalf("the team's changes: %q", got)
+	}
+	// The public may not see the live draft's changes; once final, it
+	// sees what changed since the draft it commented on.
+	if status, _ := public.Call(t, "GET", base+"/changes?to=live", "", ""); status != 403 {
+		t.Fatalf("the public compares with the live draft: %d", status)
+	}
+	s.clock.Set(t0.Add(7 * 7 * 24 * time.Hour))
+	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "revision"}, 200, nil)
+	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "final"}, 200, nil)
+	if _, reading := public.Call(t, "GET", "/d/"+s.doc.ID, "", ""); !strings.Contains(string(reading), `<a href="/d/`+s.doc.ID+`/changes">What changed since the draft for public comment</a>`) {
+		t.Fatal("the reading view does not link to what changed")
+	}
+	status, page := public.Call(t, "GET", "/d/"+s.doc.ID+"/changes", "", "")
+	if status != 200 || !strings.Contains(string(page), "<del>cheap</del><ins>affordable</ins>") || !strings.Contains(string(page), "From <strong>opened for public comment</strong> to <strong>final</strong>") {
+		t.Fatalf("the public's changes: %d\n%s", status, page)
+	}
+}
