@@ -594,3 +594,37 @@ func TestAcceptWhileTyping(t *testing.T) {
 		t.Fatalf("the suggestion is in the text %d times: %q", n, live.Sections[0].Text)
 	}
 }
+
+// TestFinalOutputAnnex: the final output, on its page and in its HTML
+// export, carries its contributors (the team; commenters as they agreed
+// to be named) and the annex of what was done with each comment.
+func TestFinalOutputAnnex(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{SessionLifetime: 365 * 24 * time.Hour})
+	s.clock.Set(t0.Add(time.Hour))
+	base := "/api/documents/" + s.doc.ID
+	named := s.e.NewPerson(t, access.Public, "")
+	named.Account.NamedInReport, named.Account.Country = true, "Chile"
+	if err := s.e.Store.UpdateAccount(context.Background(), named.Account); err != nil {
+		t.Fatal(err)
+	}
+	var c commentJSON
+	named.PostJSON(t, base+"/comments", map[string]string{"section": "issues", "text": "Add costs."}, 201, &c)
+	s.people[1].p.PostJSON(t, base+"/comments", map[string]string{"section": "issues", "text": "Anonymous thought."}, 201, nil)
+	s.e.PostJSON(t, base+"/comments/"+c.ID+"/dispose", map[string]string{"disposition": "accepted", "response": "Added in 2.3."}, 200, nil)
+	// Not before final.
+	if _, page := s.e.Call(t, "GET", base+"/export?format=html", "", ""); strings.Contains(string(page), "Annex: what was done") {
+		t.Fatal("the annex before the final output")
+	}
+	s.clock.Set(t0.Add(7 * 7 * 24 * time.Hour))
+	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "revision"}, 200, nil)
+	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "final"}, 200, nil)
+	for _, path := range []string{base + "/export?format=html", "/d/" + s.doc.ID} {
+		_, page := s.e.Anonymous().Call(t, "GET", path, "", "")
+		for _, want := range []string{"<h2 id=\"contributors-title\">Contributors</h2>", s.people[2].p.Account.Name, named.Account.Name + ", civil society, Chile",
+			"contributors who asked not to be named (1 comment)", "Annex: what was done with each comment", "<td>Accepted</td><td>Added in 2.3.</td>"} {
+			if !strings.Contains(string(page), want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package collab
 
 import (
 	"encoding/csv"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -266,4 +267,68 @@ func (s *Server) dispositionCSV(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cw.Flush()
+}
+
+var appendixTemplate = template.Must(template.New("appendix").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).Parse(`<section class="doc-annex" aria-labelledby="contributors-title">
+<h2 id="contributors-title">Contributors</h2>
+{{if .Team}}<p><strong>The team:</strong> {{range $i, $n := .Team}}{{if $i}}, {{end}}{{$n}}{{end}}.</p>{{end}}
+{{if .Commenters}}<p><strong>Comments from:</strong> {{range $i, $n := .Commenters}}{{if $i}}; {{end}}{{$n}}{{end}}{{if .Anonymous}}; and contributors who asked not to be named ({{.Anonymous}} {{if eq .Anonymous 1}}comment{{else}}comments{{end}}){{end}}.</p>{{else if .Anonymous}}<p>Comments from contributors who asked not to be named ({{.Anonymous}} {{if eq .Anonymous 1}}comment{{else}}comments{{end}}).</p>{{end}}
+</section>
+<section class="doc-annex" aria-labelledby="annex-title">
+<h2 id="annex-title">Annex: what was done with each comment</h2>
+{{with .Report}}<p>{{.Total}} comments. {{range $i, $c := .ByDisposition}}{{if $i}}; {{end}}{{$c.Label}}: {{$c.N}}{{end}}. By stakeholder group: {{range $i, $c := .ByGroup}}{{if $i}}; {{end}}{{$c.Label}}: {{$c.N}}{{end}}.</p>
+{{range .Sections}}<h3>{{if .Number}}{{.Number}}. {{end}}{{.Title}}</h3>
+<table class="data"><thead><tr><th scope="col">From</th><th scope="col">Comment</th><th scope="col">Disposition</th><th scope="col">Response</th></tr></thead><tbody>
+{{range .Rows}}<tr><td>{{.From}}</td><td>{{with .Quote}}On <q>{{.}}</q>: {{end}}{{.Text}}</td><td>{{.Label}}</td><td>{{.Response}}</td></tr>
+{{end}}</tbody></table>
+{{end}}{{end}}</section>
+`))
+
+// finalAppendix is what the final output carries after its text: its
+// contributors (the BPF's team; the commenters who agreed to be named)
+// and, as an annex, what was done with each comment; "" before final.
+func (s *Server) finalAppendix(r *http.Request, doc *editor.Document) string {
+	if doc.Workflow.StageOf() != editor.StageFinal {
+		return ""
+	}
+	// The public record: as anyone sees it (decided dispositions only).
+	pub := r.WithContext(withWho(r, nil))
+	report, err := s.disposition(pub, doc)
+	if err != nil {
+		s.log.Warn("the final output's annex", "doc", doc.ID, "err", err)
+		return ""
+	}
+	data := struct {
+		Team, Commenters []string
+		Anonymous        int
+		Report           *dispositionData
+	}{Report: report}
+	if doc.BPF != "" {
+		if ms, err := s.members(r.Context(), doc.BPF); err == nil {
+			for _, m := range ms {
+				data.Team = append(data.Team, m.Name)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, sec := range report.Sections {
+		for _, row := range sec.Rows {
+			if seen[row.From] || row.Group == "the BPF's team" {
+				continue
+			}
+			seen[row.From] = true
+			if row.From == "Anonymous contributor" {
+				data.Anonymous++
+				delete(seen, row.From)
+			} else {
+				data.Commenters = append(data.Commenters, row.From)
+			}
+		}
+	}
+	var b strings.Builder
+	if err := appendixTemplate.Execute(&b, data); err != nil {
+		s.log.Warn("the final output's annex", "doc", doc.ID, "err", err)
+		return ""
+	}
+	return b.String()
 }

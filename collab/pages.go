@@ -41,7 +41,9 @@ func (s *Server) pageOptions(r *http.Request, doc *editor.Document, wf editor.Wo
 // exportPage is the standalone HTML export: a publication (empty sections
 // left out) with nothing in it that goes stale.
 func (s *Server) exportPage(r *http.Request, doc *editor.Document) []byte {
-	return s.render.render(doc).Page(s.pageOptions(r, doc, doc.Workflow, false))
+	opts := s.pageOptions(r, doc, doc.Workflow, false)
+	opts.Appendix = s.finalAppendix(r, doc)
+	return s.render.render(doc).Page(opts)
 }
 
 // readingView serves the public reading view: plain server-side HTML that
@@ -78,6 +80,7 @@ func (s *Server) readingView(w http.ResponseWriter, r *http.Request) {
 	rd := s.render.render(doc)
 	opts := s.pageOptions(r, doc, wf, true)
 	opts.Annotate, opts.Counts = s.readingComments(r, liveDoc, doc, role)
+	opts.Appendix = s.finalAppendix(r, liveDoc)
 	if liveDoc.Workflow.Published > 0 {
 		opts.Links = []editor.PageLink{{Label: "What changed since the draft for public comment", URL: "/d/" + liveDoc.ID + "/changes"},
 			{Label: "What was done with each comment", URL: "/d/" + liveDoc.ID + "/disposition"}}

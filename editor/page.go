@@ -131,6 +131,9 @@ type PageOptions struct {
 	// section id, the paragraph id and its number; with para "" after the
 	// section's text (the comments on the whole section).
 	Annotate func(section, para string, number int) string
+	// Appendix is HTML the caller trusts, shown after the text (the final
+	// output's contributors and the disposition of comments).
+	Appendix string
 	// Links, on the live reading view only, are shown under the banner:
 	// pages about the document (what changed, the disposition of
 	// comments).
@@ -207,6 +210,7 @@ type docView struct {
 	// CommentOpens and CommentCloses: the window the banner shows.
 	CommentOpens, CommentCloses time.Time
 	Links                       []PageLink
+	Appendix                    template.HTML
 	Publication                 bool
 	TOC                         []tocView
 	Sections                    []sectionView
@@ -236,7 +240,7 @@ type noteView struct {
 
 func (r *Rendered) view(opts PageOptions) docView {
 	v := docView{Forum: forum(opts), Title: r.Title, Status: opts.Status, Version: opts.Version, VersionDate: opts.VersionDate, Phase: opts.Phase, Publication: opts.Publication,
-		CommentOpens: opts.CommentOpens, CommentCloses: opts.CommentCloses, Links: opts.Links}
+		CommentOpens: opts.CommentOpens, CommentCloses: opts.CommentCloses, Links: opts.Links, Appendix: template.HTML(opts.Appendix)}
 	empty := map[string]bool{}
 	for _, s := range r.Sections {
 		if s.Empty() {
@@ -322,7 +326,7 @@ const documentContent = `{{define "content"}}{{with .Content}}<div class="bpf-do
 {{end}}{{with .Links}}<p class="doc-links">{{range $i, $l := .}}{{if $i}} · {{end}}<a href="{{$l.URL}}">{{$l.Label}}</a>{{end}}</p>
 {{end}}</header>
 <main>
-{{template "body" .}}</main>
+{{template "body" .}}{{.Appendix}}</main>
 </div>{{end}}{{end}}
 
 {{define "body"}}<nav class="toc" aria-labelledby="toc-title">
