@@ -227,6 +227,9 @@ type Hub struct {
 	// published is the durable document, for readers outside the hub
 	// (shared: never modified).
 	published atomic.Pointer[editor.Document]
+	// lastKept is when the document was last kept as a version of its
+	// own (keepPoint).
+	lastKept time.Time
 
 	// owned by the hub goroutine: the document
 	auth       *authority.Authority
@@ -572,6 +575,7 @@ func (h *Hub) fanout(s authority.Settled) {
 				break
 			}
 		}
+		h.keepPoint()
 		h.pipe.sinceSnap += len(s.Updates)
 	}
 	for _, o := range s.Outcomes {
@@ -780,4 +784,27 @@ func (h *Hub) broadcast(frame []byte) {
 func (h *Hub) dropSlow(m *member) {
 	m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
 	h.leave(m)
+}
+
+// KeepEvery is how often an edited document is kept whole as a version
+// ("kept automatically"), whatever its log's compaction drops, so that
+// anything written can be restored: once an hour while it is edited.
+const KeepEvery = time.Hour
+
+// keepPoint keeps the durable document as a version when the last one
+// kept is KeepEvery old (by the server's clock), in the background.
+func (h *Hub) keepPoint() {
+	now := h.srv.now()
+	if now.Sub(h.lastKept) < KeepEvery {
+		return
+	}
+	h.lastKept = now
+	doc, st := h.auth.Durable(), h.srv.store
+	go func() {
+		ctx, cancel := h.storeCtx()
+		defer cancel()
+		if err := st.PutVersion(ctx, doc, "kept automatically", now.UTC()); err != nil {
+			h.log.Warn("keep a version", "err", err)
+		}
+	}()
 }

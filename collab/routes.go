@@ -108,6 +108,8 @@ func (s *Server) Handler() http.Handler {
 	open("GET /api/documents/{id}/changes", s.changesJSON)
 	open("GET /d/{id}/changes", s.changesPage)
 	doc("POST /d/{id}/versions", access.ChangeStage, s.nameVersionPage)
+	doc("POST /api/documents/{id}/restore", access.ChangeStage, s.restoreJSON)
+	doc("POST /d/{id}/restore", access.ChangeStage, s.restorePage)
 	open("GET /d/{id}/disposition", s.dispositionGet)
 	open("GET /d/{id}/disposition.csv", s.dispositionCSV)
 	doc("POST /d/{id}/disposition/{comment}", access.ProposeDecision, s.dispositionPost)

@@ -201,8 +201,10 @@ var comparePage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Conten
 <div class="form-group"><label for="to">To</label><select id="to" name="to">{{$to := .To}}{{range .Versions}}<option value="{{.Seq}}"{{if eq (print .Seq) $to}} selected{{end}}>{{.Name}} ({{.Created.UTC.Format "2 Jan 2006"}})</option>{{end}}{{if .Live}}<option value="live"{{if eq $to "live"}} selected{{end}}>The live draft</option>{{end}}</select></div>
 <button type="submit" class="button button-secondary">Compare</button>
 </form>
+{{$restore := and .Secretariat (ne .From "live") (eq .To "live")}}{{$doc := .Doc.ID}}{{$fromName := .FromName}}{{$from := .From}}
 {{range .Sections}}{{if ne .Status "same"}}<section class="doc-section"><h2>{{if .Number}}{{.Number}}. {{end}}{{.Title}}{{if ne .Status "changed"}} <span class="tag">{{.Status}}</span>{{end}}</h2>
-<div class="redline version-redline">{{.Redline}}</div></section>
+<div class="redline version-redline">{{.Redline}}</div>
+{{if and $restore (eq .Status "changed")}}<form method="post" action="/d/{{$doc}}/restore">{{template "csrf" $csrf}}<input type="hidden" name="version" value="{{$from}}"><input type="hidden" name="section" value="{{.ID}}"><button type="submit" class="button button-secondary" aria-label="Restore {{.Title}} to {{$fromName}}">Restore this section to {{$fromName}}</button></form>{{end}}</section>
 {{end}}{{end}}
 {{if .Secretariat}}<h2 id="name-version">Keep this version</h2>
 <form method="post" action="/d/{{.Doc.ID}}/versions" novalidate>{{template "csrf" $csrf}}
@@ -313,4 +315,68 @@ func (s *Server) nameVersionPage(w http.ResponseWriter, r *http.Request, d docRe
 		return
 	}
 	http.Redirect(w, r, "/d/"+d.doc.ID+"/changes?to="+strconv.FormatInt(v.Seq, 10), http.StatusSeeOther)
+}
+
+type restoreRequest struct {
+	Version int64  `json:"version"`
+	Section string `json:"section"`
+}
+
+// restore brings a section, or every section, back to its text in a kept
+// version: as a new change everyone sees (the Secretariat's edit, in the
+// history like any), never a rewrite of history. Sections added since are
+// left as they are; a section removed since cannot come back this way.
+func (s *Server) restore(r *http.Request, d docRequest, version int64, section string) (restored []string, err error) {
+	old, err := s.store.GetVersion(r.Context(), d.doc.ID, version)
+	if err != nil {
+		return nil, err
+	}
+	for _, sec := range d.doc.Sections {
+		if section != "" && sec.ID != section {
+			continue
+		}
+		was := old.Section(sec.ID)
+		if was == nil || was.Text == sec.Text {
+			continue
+		}
+		cs, err := editor.ChangeSetOf(comments.ChangesBetween(sec.Text, was.Text), editor.UTF16Len(sec.Text))
+		if err != nil {
+			return restored, err
+		}
+		if _, err := s.do(r.Context(), d.doc.ID, authority.Push{Author: s.authorOf(r, d.role), Section: sec.ID, Base: sec.Version,
+			Updates: []editor.ChangeSet{cs}, Time: s.now().UTC()}); err != nil {
+			return restored, err
+		}
+		restored = append(restored, sec.ID)
+	}
+	if section != "" && d.doc.Section(section) == nil {
+		return nil, &failure{status: http.StatusNotFound, code: "not_found", msg: "the document has no section " + strconv.Quote(section) + " now"}
+	}
+	s.audit(r.Context(), r, "restored", d.doc.BPF, d.doc.ID, fmt.Sprintf("version %d: %s", version, strings.Join(restored, ", ")))
+	return restored, nil
+}
+
+func (s *Server) restoreJSON(w http.ResponseWriter, r *http.Request, d docRequest) {
+	var req restoreRequest
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	restored, err := s.restore(r, d, req.Version, req.Section)
+	if err != nil {
+		s.refuse(w, r, "version", err)
+		return
+	}
+	if restored == nil {
+		restored = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"restored": restored})
+}
+
+func (s *Server) restorePage(w http.ResponseWriter, r *http.Request, d docRequest) {
+	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	if _, err := s.restore(r, d, version, r.PostFormValue("section")); err != nil {
+		s.page(w, r, statusOf(err), messagePage, "Restore", message{Title: "Nothing was restored", Text: s.messageOf(r, err) + "."})
+		return
+	}
+	http.Redirect(w, r, "/d/"+d.doc.ID+"/changes?from="+strconv.FormatInt(version, 10)+"&to=live", http.StatusSeeOther)
 }

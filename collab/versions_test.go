@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab"
+	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -46,7 +47,8 @@ func TestVersionsAndChanges(t *testing.T) {
 	}
 	co.GetJSON(t, base+"/versions", 200, &team)
 	public.GetJSON(t, base+"/versions", 200, &pub)
-	if len(team.Versions) != 2 || len(pub.Versions) != 1 || pub.Versions[0].Name != "opened for public comment" {
+	names := fmt.Sprint(team.Versions)
+	if !strings.Contains(names, "After the first meeting") || !strings.Contains(names, "opened for public comment") || len(pub.Versions) != 1 || pub.Versions[0].Name != "opened for public comment" {
 		t.Fatalf("versions: the team's %+v, the public's %+v", team.Versions, pub.Versions)
 	}
 	var ch struct {
@@ -79,5 +81,76 @@ func TestVersionsAndChanges(t *testing.T) {
 	status, page := public.Call(t, "GET", "/d/"+s.doc.ID+"/changes", "", "")
 	if status != 200 || !strings.Contains(string(page), "<del>cheap</del><ins>affordable</ins>") || !strings.Contains(string(page), "From <strong>opened for public comment</strong> to <strong>final</strong>") {
 		t.Fatalf("the public's changes: %d\n%s", status, page)
+	}
+}
+
+// TestRestore: a section is brought back to a kept version as a new
+// change every open editor receives; the history keeps what came between.
+// Versions are kept automatically once an hour while a document is edited.
+func TestRestore(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{SessionLifetime: 365 * 24 * time.Hour})
+	co := s.people[2].p
+	base := "/api/documents/" + s.doc.ID
+	w := co.Dial(t, s.doc.ID, "editor")
+	ctx := waitCtx(t)
+	var opened struct {
+		Versions []struct {
+			Seq  int64
+			Name string
+		}
+	}
+	s.e.GetJSON(t, base+"/versions", 200, &opened)
+	var at int64
+	for _, v := range opened.Versions {
+		if v.Name == "opened for public comment" {
+			at = v.Seq
+		}
+	}
+	// A vandal's worth of edits: the section wiped.
+	if err := w.Edit("issues", replaceAll("")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := co.Call(t, "POST", base+"/restore", "application/json", fmt.Sprintf(`{"version":%d,"section":"issues"}`, at)); status != 403 {
+		t.Fatalf("the team restores: %d", status)
+	}
+	var out struct{ Restored []string }
+	s.e.PostJSON(t, base+"/restore", map[string]any{"version": at, "section": "issues"}, 200, &out)
+	var live collabtest.Doc
+	s.e.GetJSON(t, base, 200, &live)
+	if len(out.Restored) != 1 || live.Sections[0].Text != "Small firms need cheap security advice.\n\nSecond paragraph." {
+		t.Fatalf("restored %v: %q", out.Restored, live.Sections[0].Text)
+	}
+	if err := w.WaitSeq(ctx, live.Seq); err != nil || w.Text("issues") != live.Sections[0].Text {
+		t.Fatalf("the open editor has %q (%v)", w.Text("issues"), err)
+	}
+	// An hour of editing later, a version is kept on its own.
+	count := func() int {
+		var v struct{ Versions []struct{ Name string } }
+		s.e.GetJSON(t, base+"/versions", 200, &v)
+		n := 0
+		for _, x := range v.Versions {
+			if x.Name == "kept automatically" {
+				n++
+			}
+		}
+		return n
+	}
+	before := count()
+	s.clock.Advance(collab.KeepEvery)
+	if err := w.Edit("issues", insertAt(0, "Later: ")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for count() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no version was kept after an hour of editing")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -120,3 +120,35 @@ func Redline(a, b string) string {
 	}
 	return out.String()
 }
+
+// ChangesBetween returns the changes that turn a into b (positions in
+// UTF-16 units of a, in order), found with go-diff and kept to whole
+// words: what restoring an older text pushes, so that what did not
+// change keeps its paragraph ids and the anchors on it.
+func ChangesBetween(a, b string) []editor.Change {
+	dmp := diffmatchpatch.New()
+	diffs := dmp.DiffCleanupSemantic(dmp.DiffMain(a, b, false))
+	var out []editor.Change
+	pos := 0
+	for _, d := range diffs {
+		n := editor.UTF16Len(d.Text)
+		switch d.Type {
+		case diffmatchpatch.DiffEqual:
+			pos += n
+		case diffmatchpatch.DiffDelete:
+			if k := len(out); k > 0 && out[k-1].To == pos {
+				out[k-1].To += n
+			} else {
+				out = append(out, editor.Change{From: pos, To: pos + n})
+			}
+			pos += n
+		case diffmatchpatch.DiffInsert:
+			if k := len(out); k > 0 && out[k-1].To == pos {
+				out[k-1].Insert += d.Text
+			} else {
+				out = append(out, editor.Change{From: pos, To: pos, Insert: d.Text})
+			}
+		}
+	}
+	return out
+}

@@ -122,3 +122,28 @@ func indexOf(s []string, w string) int {
 	}
 	return -1
 }
+
+// TestChangesBetween: the changes found turn a into b, for random texts
+// (emoji and all).
+func TestChangesBetween(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	words := []string{"alpha", "beta", "😀", "漢字", "gamma", "\n\n", " ", "delta"}
+	gen := func() string {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			b.WriteString(words[rng.IntN(len(words))])
+		}
+		return b.String()
+	}
+	for range 500 {
+		a, b := gen(), gen()
+		cs, err := editor.ChangeSetOf(ChangesBetween(a, b), editor.UTF16Len(a))
+		if err != nil {
+			t.Fatalf("ChangesBetween(%q, %q): %v", a, b, err)
+		}
+		got, err := cs.Apply(a)
+		if err != nil || got != b {
+			t.Fatalf("ChangesBetween(%q, %q) gives %q, %v", a, b, got, err)
+		}
+	}
+}
