@@ -283,3 +283,40 @@ func TestSuggestions(t *testing.T) {
 		t.Fatalf("replayed:\n%s\nlive:\n%s", got, want)
 	}
 }
+
+// TestSuggestionRefusals: accepting a withdrawn or a hidden suggestion, a
+// comment that suggests nothing, or one that does not exist is refused;
+// so is suggesting on the document or a section, outside the window, or
+// in a reply. Nothing changes.
+func TestSuggestionRefusals(t *testing.T) {
+	w := newCommentWorld(t)
+	public, sec := person("pub", access.Public), person("sec", access.Secretariat)
+	w.do(AddComment{Author: public, ID: "gone", Target: w.quote("safety"), Text: "x", Suggest: true, Suggestion: "security", Time: t0})
+	w.do(ChangeComment{Author: public, ID: "gone", Op: CommentWithdraw, Time: t0})
+	w.do(AddComment{Author: public, ID: "hidden", Target: w.quote("online"), Text: "x", Suggest: true, Suggestion: "on the internet", Time: t0})
+	w.do(ChangeComment{Author: sec, ID: "hidden", Op: CommentHide, Reason: "Spam.", Time: t0})
+	w.do(AddComment{Author: public, ID: "plain", Target: Target{Section: "issues"}, Text: "No wording.", Time: t0})
+	for _, tc := range []struct {
+		name string
+		cmd  Command
+		code string
+	}{
+		{"accept a withdrawn suggestion", AcceptSuggestion{Author: sec, ID: "gone", Response: "x", Time: t0}, CodeCommentGone},
+		{"accept a hidden suggestion", AcceptSuggestion{Author: sec, ID: "hidden", Response: "x", Time: t0}, CodeCommentGone},
+		{"accept a comment without wording", AcceptSuggestion{Author: sec, ID: "plain", Response: "x", Time: t0}, CodeInvalid},
+		{"accept nothing", AcceptSuggestion{Author: sec, ID: "nope", Response: "x", Time: t0}, wire.CodeNotFound},
+		{"accept without a response", AcceptSuggestion{Author: sec, ID: "plain", Time: t0}, CodeInvalid},
+		{"suggest on a section", AddComment{Author: public, ID: "x", Target: Target{Section: "issues"}, Text: "x", Suggest: true, Suggestion: "y", Time: t0}, CodeInvalid},
+		{"suggest after the window", AddComment{Author: public, ID: "x", Target: w.quote("Second"), Text: "x", Suggest: true, Suggestion: "Third", Time: t0.Add(time.Hour)}, wire.CodeForbidden},
+		{"suggest in a reply", AddComment{Author: public, ID: "x", Parent: "plain", Text: "x", Suggest: true, Suggestion: "y", Time: t0}, CodeInvalid},
+		{"suggest the same words", AddComment{Author: public, ID: "x", Target: w.quote("Second"), Text: "x", Suggest: true, Suggestion: "Second", Time: t0}, CodeInvalid},
+	} {
+		before, text := viewsJSON(t, w.a), w.issues().Text
+		if _, err := w.a.Do(tc.cmd); refusalCode(err) != tc.code {
+			t.Errorf("%s: %v; want %s", tc.name, err, tc.code)
+		}
+		if w.a.Pending() != 0 || viewsJSON(t, w.a) != before || w.issues().Text != text {
+			t.Fatalf("%s: a refusal changed something", tc.name)
+		}
+	}
+}

@@ -241,9 +241,37 @@ func (n *node) comment() {
 		}
 	}
 	who := Author{Client: fmt.Sprint("api-", n.w.apis), Name: "Commenter", Account: fmt.Sprint("acct-", n.w.apis), Role: access.Secretariat}
-	if _, err := n.a.Do(AddComment{Author: who, ID: fmt.Sprint("c", n.w.apis), Target: t, Text: "A comment.", Time: t0}); err != nil && refusalCode(err) != CodeInvalid {
+	add := AddComment{Author: who, ID: fmt.Sprint("c", n.w.apis), Target: t, Text: "A comment.", Time: t0}
+	if t.Para != "" && n.w.rng.IntN(2) == 0 {
+		// New wording for the words (or the paragraph): accepted later,
+		// merged into whatever the clients typed meanwhile.
+		add.Suggest, add.Suggestion = true, fmt.Sprint("wording ", n.w.apis)
+	}
+	if _, err := n.a.Do(add); err != nil && refusalCode(err) != CodeInvalid {
 		// A quote that cuts a character in two is refused; nothing else may be.
 		n.w.fatalf("comment %+v: %v", t, err)
+	}
+}
+
+// accept merges a random suggestion not merged yet (a conflict, when the
+// clients typed over its words, is a refusal and changes nothing).
+func (n *node) accept() {
+	var open []string
+	for _, id := range n.a.wc.order {
+		if c := n.a.wc.comments[id]; (c.Suggestion != "" || c.Original != "") && !c.Merged {
+			open = append(open, id)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	n.w.apis++
+	who := Author{Client: fmt.Sprint("api-", n.w.apis), Name: "Secretariat", Account: "sec", Role: access.Secretariat}
+	_, err := n.a.Do(AcceptSuggestion{Author: who, ID: open[n.w.rng.IntN(len(open))], Response: "Merged.", Time: t0})
+	switch refusalCode(err) {
+	case "", CodeConflict:
+	default:
+		n.w.fatalf("accept: %v", err)
 	}
 }
 
@@ -569,6 +597,8 @@ func (w *world) step() {
 			n.restructure()
 		case 2, 3:
 			n.comment()
+		case 4:
+			n.accept()
 		}
 	}
 }
@@ -698,19 +728,27 @@ func TestConvergence(t *testing.T) {
 	master := uint64(time.Now().UnixNano())
 	t.Logf("master seed %d (rerun one schedule with -seed)", master)
 	rng := rand.New(rand.NewPCG(master, 1))
-	refused, broken, commented := 0, 0, 0
+	refused, broken, commented, merged := 0, 0, 0, 0
 	for i := range n {
 		seed := rng.Uint64()
 		ok := t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			w := runSchedule(t, seed, steps)
 			refused, broken = refused+w.refused, broken+w.broken
 			commented += len(w.nodes[0].a.Comments())
+			for _, c := range w.nodes[0].a.Comments() {
+				if c.Merged {
+					merged++
+				}
+			}
 		})
 		if !ok {
 			t.Fatalf("schedule %d failed; rerun with -run TestConvergence -seed %d", i, seed)
 		}
 	}
-	t.Logf("%d schedules; %d pushes of batching clients refused as diverged, %d batching clients broken before they pushed; %d comments followed the edits", n, refused, broken, commented)
+	t.Logf("%d schedules; %d pushes of batching clients refused as diverged, %d batching clients broken before they pushed; %d comments followed the edits, %d suggestions merged", n, refused, broken, commented, merged)
+	if merged == 0 {
+		t.Fatal("no schedule merged a suggestion")
+	}
 	if commented == 0 {
 		t.Fatal("no schedule made a comment")
 	}
