@@ -312,7 +312,9 @@ var commentActionPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .
 <h1>{{.Title}}</h1>
 <blockquote class="comment-context"><strong>{{.Comment.Name}}</strong>: {{.Comment.Text}}</blockquote>
 <form method="post" action="/d/{{.Doc.ID}}/comments/{{.Comment.ID}}/{{.Action}}" novalidate>{{template "csrf" $csrf}}
-{{with .Conflict}}<div class="inset"><p><strong>The text was changed where the suggestion changes it.</strong> There now: <q>{{.}}</q>. Below is what merging what still fits gives; adjust it, or reject the suggestion on the disposition report.</p></div>{{end}}
+{{if .Conflict}}<div class="inset"><p><strong>The text was changed where the suggestion changes it.</strong> Below is what merging what still fits gives: adjust it, or reject the suggestion on the disposition report.</p>
+<table class="data conflict"><thead><tr><th scope="col">Suggested (on the text as it was)</th><th scope="col">There now</th></tr></thead>
+<tbody><tr><td>{{with .Comment.Suggestion}}{{redline $.Content.Comment.Original .}}{{end}}</td><td>{{.Conflict}}</td></tr></tbody></table></div>{{end}}
 {{if eq .Field "text"}}<div class="form-group"><label for="text">{{.Label}}</label><textarea id="text" name="text" rows="8">{{.Value}}</textarea></div>
 {{else if eq .Field "reason"}}<div class="form-group"><label for="reason">{{.Label}}</label><input type="text" id="reason" name="reason" value="{{.Value}}" size="60"></div>
 {{end}}{{if eq .Action "accept"}}<div class="form-group"><label for="response">Public response</label><textarea id="response" name="response" rows="3">Merged into the text. Thank you.</textarea></div>

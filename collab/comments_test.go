@@ -549,6 +549,11 @@ func TestSuggestionsOverHTTP(t *testing.T) {
 	if status != 409 || !strings.Contains(string(data), `"conflict"`) || !strings.Contains(string(data), `"current"`) {
 		t.Fatalf("a conflict: %d %s", status, data)
 	}
+	// The accept page shows the conflict side by side.
+	status, page = s.e.Call(t, "GET", "/d/"+s.doc.ID+"/comments/"+c2.ID+"/accept", "", "")
+	if status != 200 || !strings.Contains(string(page), `<table class="data conflict">`) || !strings.Contains(string(page), "<del>security advice</del><ins>cybersecurity guidance</ins>") {
+		t.Fatalf("the accept page of a conflict: %d\n%s", status, page)
+	}
 }
 
 // TestAcceptWhileTyping: two editors type in the paragraph while the

@@ -40,6 +40,16 @@ var pageFuncs = template.FuncMap{
 	"date":             func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 	"inc":              func(i int) int { return i + 1 },
 	"dispositionLabel": comments.DispositionLabel,
+	"redline": func(original string, suggestion any) template.HTML {
+		var sugg string
+		switch v := suggestion.(type) {
+		case string:
+			sugg = v
+		case *string:
+			sugg = *v
+		}
+		return template.HTML(comments.Redline(original, sugg)) // escaped by Redline
+	},
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
