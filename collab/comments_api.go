@@ -67,7 +67,7 @@ func commentStatus(v authority.CommentView) string {
 		return "hidden"
 	case v.Withdrawn:
 		return "withdrawn"
-	case v.Resolved:
+	case v.Resolved || v.Merged:
 		return "resolved"
 	case v.Current != nil && v.Current.State == comments.Orphaned:
 		return "orphaned"

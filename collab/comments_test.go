@@ -520,6 +520,9 @@ func TestSuggestionsOverHTTP(t *testing.T) {
 	}
 	var acc commentJSON
 	s.e.PostJSON(t, base+"/"+c.ID+"/accept", map[string]string{"response": "Merged."}, 200, &acc)
+	if acc.Status != "resolved" || acc.Anchor == nil || acc.Anchor.State != "anchored" || acc.Anchor.Quote.Exact != "affordable" {
+		t.Fatalf("the accepted suggestion: %+v", acc)
+	}
 	var live collabtest.Doc
 	s.e.GetJSON(t, "/api/documents/"+s.doc.ID, 200, &live)
 	if !strings.Contains(live.Sections[0].Text, "need affordable security advice") {

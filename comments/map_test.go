@@ -374,8 +374,9 @@ func TestMapLongInsertionInsideQuote(t *testing.T) {
 		found       string
 	}{
 		// The quoted words are cut apart: the longer part, with some of
-		// the text before it in place of the other, is close enough.
-		{"in the middle", "gather evidence " + filler + "from the multistakeholder", Fuzzy, "em ipsum from the multistakeholder"},
+		// the text before it in place of the other (whole words), is
+		// close enough.
+		{"in the middle", "gather evidence " + filler + "from the multistakeholder", Fuzzy, "lorem ipsum from the multistakeholder"},
 		// Only one word is left with the quote's place.
 		{"one word left", "gather " + filler, Orphaned, ""},
 		// Most of the quote is still together, at one end of a range far
@@ -391,5 +392,19 @@ func TestMapLongInsertionInsideQuote(t *testing.T) {
 				t.Fatalf("%+v %q", a, textAt(d, a))
 			}
 		})
+	}
+}
+
+// TestFuzzyWholeWords: a fuzzy match that would start or end inside a
+// word takes the whole word when that is no further from the quote.
+func TestFuzzyWholeWords(t *testing.T) {
+	d := newDoc("Small firms need affordable security advice.\n\nSecond paragraph.")
+	s := NewAnchors(d.Seq)
+	if err := s.Add("a0", quoteOn(t, d, "custom-1", "security advice", 0)); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, d, replaceStep(t, d, "custom-1", "security", "safety", 0))
+	if a := get(t, s, "a0"); a.State != Fuzzy || textAt(d, a) != "safety advice" {
+		t.Fatalf("%+v %q; want fuzzy on \"safety advice\"", a, textAt(d, a))
 	}
 }

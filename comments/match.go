@@ -2,6 +2,7 @@ package comments
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -217,6 +218,31 @@ func (qi quoteInfo) bestFuzzy(text string, h0, h1 int) (match, bool) {
 	if !found || best.score < FuzzyThreshold {
 		return match{}, false
 	}
+	// A match that starts or ends inside a word takes the whole word when
+	// that is no further from the quote ("safety advice", not "ety
+	// advice", for a rewritten "security advice").
+	b0, b1 := best.b0, best.b1
+	for b0 > 0 {
+		r, n := utf8.DecodeLastRuneInString(text[:b0])
+		c, _ := utf8.DecodeRuneInString(text[b0:])
+		if !isWord(r) || !isWord(c) {
+			break
+		}
+		b0 -= n
+	}
+	for b1 < len(text) {
+		r, n := utf8.DecodeRuneInString(text[b1:])
+		c, _ := utf8.DecodeLastRuneInString(text[:b1])
+		if !isWord(r) || !isWord(c) {
+			break
+		}
+		b1 += n
+	}
+	if b0 != best.b0 || b1 != best.b1 {
+		if sc := Similarity(text[b0:b1], qi.q.Exact); sc >= best.score {
+			best.b0, best.b1, best.score = b0, b1, sc
+		}
+	}
 	best.u0 = editor.UTF16Len(text[:best.b0])
 	best.u1 = best.u0 + editor.UTF16Len(text[best.b0:best.b1])
 	return best, true
@@ -294,3 +320,5 @@ func closer(a, b match, h0 int) bool {
 	}
 	return a.b0 < b.b0
 }
+
+func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

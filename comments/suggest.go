@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -85,10 +86,45 @@ type Part struct {
 }
 
 // RedlineParts is the change from a to b as kept, deleted and inserted
-// pieces; words are kept whole (go-diff's semantic cleanup).
+// pieces, word by word: go-diff runs over the words (each word, and each
+// run of spaces or punctuation, one symbol), so a changed word is shown
+// deleted and inserted whole, never cut in two.
 func RedlineParts(a, b string) []Part {
 	dmp := diffmatchpatch.New()
-	diffs := dmp.DiffCleanupSemantic(dmp.DiffMain(a, b, false))
+	index := map[string]rune{}
+	var tokens []string
+	encode := func(s string) string {
+		var out []rune
+		for _, t := range wordTokens(s) {
+			r, ok := index[t]
+			if !ok {
+				r = rune(0xE000 + len(tokens)) // private use: never in the text's own symbols
+				if r > 0xF8FF {
+					r = rune(0xF0000 + len(tokens) - 0x1900)
+				}
+				index[t] = r
+				tokens = append(tokens, t)
+			}
+			out = append(out, r)
+		}
+		return string(out)
+	}
+	ea, eb := encode(a), encode(b)
+	if len(tokens) > 60000 { // more distinct words than symbols to stand for them
+		return charParts(dmp, a, b)
+	}
+	diffs := dmp.DiffCleanupSemantic(dmp.DiffMain(ea, eb, false))
+	decode := func(s string) string {
+		var out strings.Builder
+		for _, r := range s {
+			i := int(r) - 0xE000
+			if r >= 0xF0000 {
+				i = int(r) - 0xF0000 + 0x1900
+			}
+			out.WriteString(tokens[i])
+		}
+		return out.String()
+	}
 	out := make([]Part, 0, len(diffs))
 	for _, d := range diffs {
 		op := "="
@@ -98,7 +134,26 @@ func RedlineParts(a, b string) []Part {
 		case diffmatchpatch.DiffInsert:
 			op = "+"
 		}
-		out = append(out, Part{op, d.Text})
+		out = append(out, Part{op, decode(d.Text)})
+	}
+	return out
+}
+
+// wordTokens splits s into words (letters and digits) and the runs of
+// everything else between them.
+func wordTokens(s string) []string {
+	var out []string
+	start, word := 0, false
+	for i, r := range s {
+		w := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if i > start && w != word {
+			out = append(out, s[start:i])
+			start = i
+		}
+		word = w
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
 	}
 	return out
 }
@@ -149,6 +204,16 @@ func ChangesBetween(a, b string) []editor.Change {
 				out = append(out, editor.Change{From: pos, To: pos, Insert: d.Text})
 			}
 		}
+	}
+	return out
+}
+
+// charParts is the redline character by character (semantic cleanup).
+func charParts(dmp *diffmatchpatch.DiffMatchPatch, a, b string) []Part {
+	var out []Part
+	for _, d := range dmp.DiffCleanupSemantic(dmp.DiffMain(a, b, false)) {
+		op := map[diffmatchpatch.Operation]string{diffmatchpatch.DiffEqual: "=", diffmatchpatch.DiffDelete: "-", diffmatchpatch.DiffInsert: "+"}[d.Type]
+		out = append(out, Part{op, d.Text})
 	}
 	return out
 }

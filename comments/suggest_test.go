@@ -1,6 +1,7 @@
 package comments
 
 import (
+	"fmt"
 	"errors"
 	"flag"
 	"math/rand/v2"
@@ -145,5 +146,38 @@ func TestChangesBetween(t *testing.T) {
 		if err != nil || got != b {
 			t.Fatalf("ChangesBetween(%q, %q) gives %q, %v", a, b, got, err)
 		}
+	}
+}
+
+// TestRedlineParts: the kept and deleted pieces give the old text back,
+// the kept and inserted ones the new; a changed word is never cut.
+func TestRedlineParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	words := []string{"alpha", "beta", "😀", "漢字", "gamma", "\n\n", " ", ", ", "delta", "security", "advice"}
+	gen := func() string {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			b.WriteString(words[rng.IntN(len(words))])
+		}
+		return b.String()
+	}
+	for range 500 {
+		a, b := gen(), gen()
+		var old, new strings.Builder
+		for _, p := range RedlineParts(a, b) {
+			if p.Op != "+" {
+				old.WriteString(p.Text)
+			}
+			if p.Op != "-" {
+				new.WriteString(p.Text)
+			}
+		}
+		if old.String() != a || new.String() != b {
+			t.Fatalf("RedlineParts(%q, %q) gives %q and %q", a, b, old.String(), new.String())
+		}
+	}
+	got := fmt.Sprint(RedlineParts("security advice", "cybersecurity guidance"))
+	if got != "[{- security advice} {+ cybersecurity guidance}]" {
+		t.Fatalf("whole words: %s", got)
 	}
 }

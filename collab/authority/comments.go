@@ -118,6 +118,9 @@ type commentEvent struct {
 	Account string            `json:"account,omitempty"`
 	Text    string            `json:"text,omitempty"`
 	Reason  string            `json:"reason,omitempty"`
+	// Anchor, for an accept event, is where the suggestion's thread
+	// points from then on: the merged words.
+	Anchor *comments.Anchor `json:"anchor,omitempty"`
 	// Disposition and Proposed, for a dispose event (Text is the
 	// response).
 	Disposition string    `json:"disposition,omitempty"`
@@ -195,6 +198,12 @@ func (c *commentState) apply(ev commentEvent) error {
 		x.Disposition, x.Response, x.Proposed = ev.Disposition, ev.Text, ev.Proposed
 	case CommentAccept:
 		x.Disposition, x.Response, x.Proposed, x.Merged = ev.Disposition, ev.Text, false, true
+		if ev.Anchor != nil { // the thread now points at the merged words
+			c.anchors.Remove(ev.ID)
+			if err := c.anchors.Add(ev.ID, *ev.Anchor); err != nil {
+				return fmt.Errorf("comment step: %w", err)
+			}
+		}
 	case CommentReport:
 		c.reports[ev.ID] = append(slices.Clone(c.reports[ev.ID]), Report{Account: ev.Account, Reason: ev.Reason, Time: ev.Time})
 		return nil
@@ -664,9 +673,32 @@ func (a *Authority) acceptSuggestion(e *entry, c AcceptSuggestion) error {
 		}
 	}
 	ev := commentEvent{Kind: CommentAccept, ID: c.ID, Disposition: disposition, Text: response, Time: c.Time}
+	if an.Kind() == comments.KindQuote && result != "" {
+		// The thread points at the merged words from now on (the push
+		// replaced the quoted ones, which would orphan it).
+		if na, err := comments.NewQuoteAnchor(a.work, an.Section, a.paraAt(an.Section, from), from, from+editor.UTF16Len(result)); err == nil {
+			na.Seq = a.work.Seq + 1 // as of the comment step
+			ev.Anchor = &na
+		}
+	}
 	if err := a.commentStep(e, c.Author, c.Time, ev); err != nil {
 		// Undo the push: the entry is refused whole.
 		return err
 	}
 	return nil
+}
+
+// paraAt returns the id of the paragraph of a section's working text that
+// holds the UTF-16 position pos ("" if none).
+func (a *Authority) paraAt(section string, pos int) string {
+	s := a.work.Section(section)
+	if s == nil {
+		return ""
+	}
+	for i, sp := range editor.Paragraphs(s.Text) {
+		if i < len(s.Paras) && editor.UTF16Offset(s.Text, sp.Start) <= pos && pos <= editor.UTF16Offset(s.Text, sp.End) {
+			return s.Paras[i]
+		}
+	}
+	return ""
 }

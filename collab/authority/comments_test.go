@@ -250,6 +250,10 @@ func TestSuggestions(t *testing.T) {
 	if !acc.Comment.Merged || acc.Comment.Disposition != "accepted" || acc.Comment.Response != "Merged, thank you." {
 		t.Fatalf("the suggestion after accepting: %+v", acc.Comment)
 	}
+	// It points at the merged words now, not at the words it replaced.
+	if v := w.a.Comments()[0]; v.Current == nil || v.Current.State != comments.Anchored || v.Current.Quote.Exact != "security on the internet" {
+		t.Fatalf("the accepted suggestion's anchor: %+v", v.Current)
+	}
 	before := w.issues().Text
 	if _, err := w.a.Do(AcceptSuggestion{Author: sec, ID: "s1", Response: "Again.", Time: t0}); refusalCode(err) != CodeInvalid {
 		t.Fatalf("a second accept: %v", err)
