@@ -1,9 +1,9 @@
 package comments
 
 import (
-	"fmt"
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
