@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -164,7 +165,13 @@ func TestSuggestionAcceptedLive(t *testing.T) {
 	// A member of the public suggests new wording for the words, on the
 	// comment page.
 	pb := ana.newContext("Amina Yusuf")
-	pb.signIn(s.env.NewPerson(t, access.Public, ""))
+	amina := s.env.NewPerson(t, access.Public, "")
+	// She agreed to be named in the report, with her affiliation.
+	amina.Account.Name, amina.Account.Affiliation, amina.Account.NamedInReport = "Amina Yusuf", "Kenya ICT Action Network", true
+	if err := s.env.Store.UpdateAccount(context.Background(), amina.Account); err != nil {
+		t.Fatal(err)
+	}
+	pb.signIn(amina)
 	q := url.Values{"section": {section}, "para": {para}, "quote": {suggestQuote}}
 	pb.must("open the comment page", 30*time.Second,
 		chromedp.Navigate(s.readingURL()+"/comment?"+q.Encode()),
@@ -330,5 +337,25 @@ func TestSuggestionAcceptedLive(t *testing.T) {
 	}
 	if got := sb.text("main .inset"); !strings.Contains(got, "0 of 1") {
 		t.Errorf("the Secretariat's report says %q; want 0 of 1 comments left to decide", got)
+	}
+
+	// The Secretariat publishes the final output: its page and its HTML
+	// export hold the merged text and the annex of what was done with
+	// each comment, with the commenter named as she chose.
+	s.env.PostJSON(t, "/api/documents/"+s.docID+"/workflow", map[string]string{"stage": "revision"}, http.StatusOK, nil)
+	s.env.PostJSON(t, "/api/documents/"+s.docID+"/workflow", map[string]string{"stage": "final"}, http.StatusOK, nil)
+	status, export := s.env.Call(t, "GET", "/api/documents/"+s.docID+"/export?format=html", "", "")
+	named := "Amina Yusuf, Kenya ICT Action Network, civil society"
+	for _, want := range []string{suggestMerged, "Annex: what was done with each comment", named, "<td>Accepted</td><td>" + suggestResponse + "</td>"} {
+		if status != http.StatusOK || !strings.Contains(string(export), want) {
+			t.Errorf("the final export (status %d) lacks %q", status, want)
+		}
+	}
+	pb.must("open the final output", 30*time.Second,
+		chromedp.Navigate(s.readingURL()),
+		chromedp.WaitVisible(chromedp.CSS("#annex-title")),
+	)
+	if got := pb.text("section.doc-annex"); !strings.Contains(got, named) {
+		t.Errorf("the final page's contributors: %q; want %q", got, named)
 	}
 }
