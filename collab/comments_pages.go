@@ -138,7 +138,7 @@ var commentPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Conten
 <input type="hidden" name="section" value="{{.Section}}"><input type="hidden" name="para" value="{{.Para}}">
 {{if .Para}}<div class="form-group"><label for="quote">The words you comment on (optional)</label><p class="hint" id="quote-hint">Copy them from the paragraph above, exactly; leave empty to comment on the whole paragraph.</p>
 <input type="text" id="quote" name="quote" value="{{.Quote}}" aria-describedby="quote-hint" size="60"></div>{{end}}
-{{if .Para}}<div class="form-group"><label for="suggestion">New wording (optional)</label><p class="hint" id="suggestion-hint">To suggest a change: the words above (or the whole paragraph) as you would write them.</p>
+{{if .Para}}<div class="form-group"><label for="suggestion">New wording (optional)</label><p class="hint" id="suggestion-hint">To suggest a change, edit the words (or the paragraph) here as you would write them; left as they are, you only comment.</p>
 <textarea id="suggestion" name="suggestion" rows="4" aria-describedby="suggestion-hint">{{.Suggestion}}</textarea></div>{{end}}
 <div class="form-group"><label for="text">Your comment</label><textarea id="text" name="text" rows="8">{{.Text}}</textarea></div>
 <button type="submit" class="button">Post the comment</button>
@@ -179,6 +179,12 @@ func (s *Server) commentPageGet(w http.ResponseWriter, r *http.Request, d docReq
 		return
 	}
 	f.Quote = q.Get("quote") // words selected on the reading view
+	// The new wording starts as the text it is for: the words, or the
+	// paragraph. Left as it is, the comment suggests nothing.
+	f.Suggestion = f.Context
+	if f.Quote != "" && strings.Contains(f.Context, f.Quote) {
+		f.Suggestion = f.Quote
+	}
 	s.page(w, r, http.StatusOK, commentPage, "Comment", f)
 }
 
@@ -192,8 +198,15 @@ func (s *Server) commentPagePost(w http.ResponseWriter, r *http.Request, d docRe
 	}
 	f.Quote, f.Text, f.Suggestion = r.PostFormValue("quote"), r.PostFormValue("text"), r.PostFormValue("suggestion")
 	req := commentRequest{Section: f.Section, Para: f.Para, Text: f.Text}
-	if strings.TrimSpace(f.Suggestion) != "" && f.Para != "" {
-		req.Suggestion = &f.Suggestion
+	// New wording that differs from the text it is for (the words, or
+	// the paragraph) is a suggestion; the text as it is, or nothing, is
+	// not.
+	target := f.Context
+	if q := strings.TrimSpace(f.Quote); q != "" {
+		target = q
+	}
+	if sugg := strings.ReplaceAll(f.Suggestion, "\r\n", "\n"); strings.TrimSpace(sugg) != "" && sugg != target && f.Para != "" {
+		req.Suggestion = &sugg
 	}
 	var err error
 	if q := strings.TrimSpace(f.Quote); q != "" && f.Para != "" {

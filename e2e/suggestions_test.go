@@ -186,7 +186,12 @@ func TestSuggestionAcceptedLive(t *testing.T) {
 	if got := pb.text("blockquote.comment-context"); got != suggestPara2 {
 		t.Errorf("the comment page quotes the paragraph as %q; want %q", got, suggestPara2)
 	}
+	// The new wording starts as the words it is for, to be edited.
+	if got, err := eval[string](pb, `document.querySelector("#suggestion").value`); err != nil || got != suggestQuote {
+		t.Errorf("the new wording starts as %q (%v); want the words %q", got, err, suggestQuote)
+	}
 	pb.must("write the new wording and the comment", 20*time.Second,
+		chromedp.Clear(chromedp.CSS("#suggestion")),
 		chromedp.SendKeys(chromedp.CSS("#suggestion"), suggestWording),
 		chromedp.SendKeys(chromedp.CSS("#text"), suggestComment),
 	)
