@@ -38,8 +38,13 @@ type HubConfig struct {
 	LoadHistory int
 	// SnapshotEvery writes a snapshot after this many updates.
 	SnapshotEvery int
-	// SnapshotKeep is how many updates a snapshot leaves in the log.
+	// SnapshotKeep is how many updates a snapshot leaves in the log (at
+	// least: never those since the last version kept).
 	SnapshotKeep int
+	// KeepEvery keeps an edited document whole as a version this often
+	// (default KeepEvery, an hour; negative: never, for tests of the log's
+	// compaction).
+	KeepEvery time.Duration
 	// UnloadAfter unloads a document this long after its last connection left.
 	UnloadAfter time.Duration
 	// PresenceIdle hides a person from presence after this long without a
@@ -94,6 +99,9 @@ func (c HubConfig) withDefaults() HubConfig {
 		if *v <= 0 {
 			*v = d
 		}
+	}
+	if c.KeepEvery == 0 {
+		c.KeepEvery = KeepEvery
 	}
 	dur(&c.UnloadAfter, 2*time.Minute)
 	dur(&c.PresenceIdle, 5*time.Minute)
@@ -228,8 +236,11 @@ type Hub struct {
 	// (shared: never modified).
 	published atomic.Pointer[editor.Document]
 	// lastKept is when the document was last kept as a version of its
-	// own (keepPoint).
+	// own (keepPoint), and keptSeq the seq of the last version kept (any):
+	// the log is never compacted past it, so every state since can be
+	// rebuilt from that version and the log.
 	lastKept time.Time
+	keptSeq  int64
 
 	// owned by the hub goroutine: the document
 	auth       *authority.Authority
@@ -352,6 +363,11 @@ func (h *Hub) load() error {
 	}
 	h.published.Store(doc)
 	h.pipe.known.Store(doc.Seq)
+	if vs, err := h.srv.store.ListVersions(context.Background(), h.id); err == nil {
+		for _, v := range vs {
+			h.keptSeq = max(h.keptSeq, v.Seq)
+		}
+	}
 	if w, ok := h.srv.store.(store.Notifier); ok {
 		h.pipe.watch(h, w)
 	}
@@ -795,11 +811,12 @@ const KeepEvery = time.Hour
 // kept is KeepEvery old (by the server's clock), in the background.
 func (h *Hub) keepPoint() {
 	now := h.srv.now()
-	if now.Sub(h.lastKept) < KeepEvery {
+	if h.cfg.KeepEvery < 0 || now.Sub(h.lastKept) < h.cfg.KeepEvery {
 		return
 	}
 	h.lastKept = now
 	doc, st := h.auth.Durable(), h.srv.store
+	h.keptSeq = max(h.keptSeq, doc.Seq)
 	go func() {
 		ctx, cancel := h.storeCtx()
 		defer cancel()

@@ -225,7 +225,10 @@ func (h *Hub) maybeSnapshot() {
 	}
 	p.sinceSnap = 0
 	p.snapping = true
-	st, snap, keep := h.srv.store, h.auth.Snapshot(), h.cfg.SnapshotKeep
+	st, snap := h.srv.store, h.auth.Snapshot()
+	// Never compact past the last version kept: what was written since
+	// is rebuilt from it and the log (see keepPoint).
+	keep := h.snapshotKeep()
 	go func() {
 		ctx, cancel := h.storeCtx()
 		defer cancel()
@@ -242,7 +245,7 @@ func (p *pipeline) finalSnapshot(h *Hub) {
 	}
 	ctx, cancel := h.storeCtx()
 	defer cancel()
-	if err := h.srv.store.PutSnapshot(ctx, h.auth.Snapshot()(), h.cfg.SnapshotKeep); err != nil {
+	if err := h.srv.store.PutSnapshot(ctx, h.auth.Snapshot()(), h.snapshotKeep()); err != nil {
 		h.log.Warn("final snapshot failed; the log still holds every update", "err", err)
 	}
 }
@@ -354,3 +357,13 @@ func (h *Hub) kickAll(code, msg string) {
 
 // errStore answers commands whose updates the store did not take.
 var errStore = errors.New("the store did not take the update; try again")
+
+// snapshotKeep is how many updates a snapshot leaves in the log:
+// SnapshotKeep, and never fewer than those since the last version kept
+// (unless versions are not kept automatically).
+func (h *Hub) snapshotKeep() int {
+	if h.cfg.KeepEvery < 0 {
+		return h.cfg.SnapshotKeep
+	}
+	return max(h.cfg.SnapshotKeep, int(h.auth.Durable().Seq-h.keptSeq))
+}

@@ -222,7 +222,7 @@ func rawHello(t *testing.T, r *rawConn, name string, seq int64) (map[string]any,
 // (with the paragraph ids, as the live broadcast had them), and a
 // snapshot when the log no longer keeps it.
 func TestCatchUpPaths(t *testing.T) {
-	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{RecentUpdates: 4, SnapshotEvery: 10, SnapshotKeep: 12}})
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{RecentUpdates: 4, SnapshotEvery: 10, SnapshotKeep: 12, KeepEvery: -1}})
 	d := e.CreateDoc(t, "bpf-output", "Catch-up")
 	ctx := waitCtx(t)
 	a := e.Dial(t, d.ID, "writer")

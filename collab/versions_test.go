@@ -154,3 +154,52 @@ func TestRestore(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestLogKeptSinceLastVersion: snapshots compact the log, but never past
+// the last version kept: every state since can be rebuilt from that
+// version and the log, however many tiny edits came after it.
+func TestLogKeptSinceLastVersion(t *testing.T) {
+	clock := collabtest.NewClock(t0)
+	e := collabtest.New(t, collab.Config{Hub: collab.HubConfig{SnapshotEvery: 10, SnapshotKeep: 5}}, collabtest.Options{Now: clock.Now})
+	d := e.CreateDoc(t, "bpf-output", "Kept")
+	c := e.Dial(t, d.ID, "typist")
+	ctx := waitCtx(t)
+	typeN := func(n int) {
+		t.Helper()
+		for range n {
+			if err := c.Edit("issues", insertAt(0, "x")); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitConfirmed(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	kept := func() int64 {
+		var v struct{ Versions []struct{ Seq int64 } }
+		e.GetJSON(t, "/api/documents/"+d.ID+"/versions", 200, &v)
+		if len(v.Versions) == 0 {
+			return 0
+		}
+		return v.Versions[len(v.Versions)-1].Seq
+	}
+	typeN(60)
+	if start, err := e.Store.LogStart(ctx, d.ID); err != nil || start > kept()+1 {
+		t.Fatalf("the log starts at %d (%v), past the version kept at %d", start, err, kept())
+	}
+	// An hour on, a new version is kept, and the log may move up to it.
+	clock.Advance(collab.KeepEvery)
+	typeN(1)
+	deadline := time.Now().Add(time.Minute)
+	for kept() < 60 {
+		if time.Now().After(deadline) {
+			t.Fatal("no new version was kept")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	typeN(40)
+	start, err := e.Store.LogStart(ctx, d.ID)
+	if err != nil || start <= 2 || start > kept()+1 {
+		t.Fatalf("the log starts at %d (%v); the last version kept is at %d", start, err, kept())
+	}
+}
