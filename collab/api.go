@@ -363,7 +363,7 @@ func (s *Server) exportDocument(w http.ResponseWriter, r *http.Request, d docReq
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Disposition", attachment(doc, "html"))
-		w.Write(s.exportPage(r, doc))
+		w.Write(s.exportPage(r, doc, d.live))
 	default:
 		writeError(w, http.StatusBadRequest, "bad_format", fmt.Sprintf("unknown export format %q; use md or html", format))
 	}

@@ -627,7 +627,10 @@ func TestFinalOutputAnnex(t *testing.T) {
 	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "revision"}, 200, nil)
 	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "final"}, 200, nil)
 	for _, path := range []string{base + "/export?format=html", "/d/" + s.doc.ID} {
-		_, page := s.e.Anonymous().Call(t, "GET", path, "", "")
+		status, page := s.e.Anonymous().Call(t, "GET", path, "", "")
+		if status != 200 {
+			t.Fatalf("%s: %d %s", path, status, page)
+		}
 		for _, want := range []string{"<h2 id=\"contributors-title\">Contributors</h2>", s.people[2].p.Account.Name, named.Account.Name + ", civil society, Chile",
 			"contributors who asked not to be named (1 comment)", "Annex: what was done with each comment", "<td>Accepted</td><td>Added in 2.3.</td>"} {
 			if !strings.Contains(string(page), want) {

@@ -40,9 +40,9 @@ func (s *Server) pageOptions(r *http.Request, doc *editor.Document, wf editor.Wo
 
 // exportPage is the standalone HTML export: a publication (empty sections
 // left out) with nothing in it that goes stale.
-func (s *Server) exportPage(r *http.Request, doc *editor.Document) []byte {
-	opts := s.pageOptions(r, doc, doc.Workflow, false)
-	opts.Appendix = s.finalAppendix(r, doc)
+func (s *Server) exportPage(r *http.Request, doc, live *editor.Document) []byte {
+	opts := s.pageOptions(r, doc, live.Workflow, false)
+	opts.Appendix = s.finalAppendix(r, live)
 	return s.render.render(doc).Page(opts)
 }
 

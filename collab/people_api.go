@@ -241,6 +241,9 @@ type workflowRequest struct {
 	Closes      time.Time    `json:"closes,omitzero"`
 	Frozen      *bool        `json:"frozen"`
 	PublicDraft *bool        `json:"public_draft"`
+	// Correction, on a final document, publishes the text as it now is as
+	// a correction of the final output, kept under this note.
+	Correction string `json:"correction,omitempty"`
 }
 
 // setWorkflow moves a document through its stages (the Secretariat);

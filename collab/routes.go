@@ -73,8 +73,8 @@ func (s *Server) Handler() http.Handler {
 	doc("POST /api/documents/{id}/comments/{comment}/reopen", access.ProposeDecision, s.changeComment(authority.CommentReopen, http.StatusOK))
 	signedIn("POST /api/documents/{id}/comments/{comment}/report", s.reportComment)
 	doc("GET /api/documents/{id}/completeness", access.ReadDraft, s.completeness)
-	doc("GET /api/documents/{id}/render", access.ReadDraft, s.renderDocument)
-	doc("GET /api/documents/{id}/export", access.ReadDraft, s.exportDocument)
+	doc("GET /api/documents/{id}/render", readBest, s.renderDocument)
+	doc("GET /api/documents/{id}/export", readBest, s.exportDocument)
 	doc("POST /api/documents/{id}/sections", access.EditStructure, s.addSection)
 	doc("PATCH /api/documents/{id}", access.EditStructure, s.renameDocument)
 	doc("PATCH /api/documents/{id}/sections/{section}", access.EditStructure, s.changeSection)
@@ -166,10 +166,17 @@ document.querySelectorAll("time[data-local]").forEach(function (el) {
 // state, the caller's to read), the person's role for it and where it
 // stands.
 type docRequest struct {
-	doc  *editor.Document
+	doc *editor.Document
+	// live is the document as it is now: doc, but for a route that reads
+	// the best one may (readBest), where doc is the published version.
+	live *editor.Document
 	role access.Role
 	ctx  access.Context
 }
+
+// readBest, as a route's action, reads the live draft for who may,
+// else what is published (as docRequest.doc) for who may read that.
+const readBest access.Action = "read the live draft or what is published"
 
 // onDocument loads the route's document ({id}) and checks that the
 // person may do action to it; a refusal is 403 (404 for one who may not
@@ -190,7 +197,18 @@ func (s *Server) onDocument(action access.Action, h func(http.ResponseWriter, *h
 			s.storeError(w, r, "document", err)
 			return
 		}
-		d := docRequest{doc: doc, role: role, ctx: authority.ContextOf(doc, s.now())}
+		d := docRequest{doc: doc, live: doc, role: role, ctx: authority.ContextOf(doc, s.now())}
+		action := action
+		if action == readBest {
+			action = access.ReadDraft
+			if access.Check(role, access.ReadDraft, d.ctx) != nil && access.Check(role, access.ReadPublished, d.ctx) == nil {
+				if d.doc, err = s.publishedDocument(r, doc); err != nil {
+					s.storeError(w, r, "published version of document", err)
+					return
+				}
+				action = access.ReadPublished
+			}
+		}
 		if err := access.Check(role, action, d.ctx); err != nil {
 			if access.Check(role, access.ReadDraft, d.ctx) != nil && access.Check(role, access.ReadPublished, d.ctx) != nil {
 				s.notFound(w, r, "document \""+doc.ID+"\" does not exist or is not published")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store"
@@ -399,7 +400,8 @@ var settingsPage = formPage(`{{define "content"}}{{$csrf := .CSRF}}{{with .Conte
 <div class="form-group"><label for="opens">Comment window opens (UTC)</label><p class="hint" id="opens-hint">For public comment. Empty: six weeks before the BPF's annual meeting.</p><input type="datetime-local" id="opens" name="opens" value="{{.Opens}}" aria-describedby="opens-hint"></div>
 <div class="form-group"><label for="closes">Comment window closes (UTC)</label><p class="hint" id="closes-hint">Empty: the first day of the annual meeting.</p><input type="datetime-local" id="closes" name="closes" value="{{.Closes}}" aria-describedby="closes-hint"></div>
 <div class="form-group checkbox"><input type="checkbox" id="frozen" name="frozen" value="yes"{{if .Workflow.Frozen}} checked{{end}}><label for="frozen">Freeze the live text during public comment (only the Secretariat edits it)</label></div>
-<div class="form-group checkbox"><input type="checkbox" id="public_draft" name="public_draft" value="yes"{{if .Workflow.PublicDraft}} checked{{end}}><label for="public_draft">Let everyone read the live draft</label></div>
+{{if eq (print .Stage) "final"}}<div class="form-group"><label for="correction">Publish a correction</label><p class="hint" id="correction-hint">The Secretariat may correct the final output in the editor; the public reads the correction once it is published here, with one line saying what was corrected. Empty: nothing is published.</p><input type="text" id="correction" name="correction" size="60" maxlength="100" aria-describedby="correction-hint"></div>
+{{end}}<div class="form-group checkbox"><input type="checkbox" id="public_draft" name="public_draft" value="yes"{{if .Workflow.PublicDraft}} checked{{end}}><label for="public_draft">Let everyone read the live draft</label></div>
 <button type="submit" class="button">Save</button>
 </form>
 <h2 id="title-heading">Title</h2>
@@ -428,7 +430,7 @@ func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request, d docReques
 
 func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, d docRequest) {
 	frozen, public := r.PostFormValue("frozen") == "yes", r.PostFormValue("public_draft") == "yes"
-	req := workflowRequest{Stage: editor.Stage(r.PostFormValue("stage")), Frozen: &frozen, PublicDraft: &public}
+	req := workflowRequest{Stage: editor.Stage(r.PostFormValue("stage")), Frozen: &frozen, PublicDraft: &public, Correction: r.PostFormValue("correction")}
 	var err error
 	for _, f := range []struct {
 		field string
@@ -453,6 +455,9 @@ func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, d docReque
 	d.doc = doc
 	data := s.settingsFor(d)
 	data.Done = "Saved: the document is in " + string(data.Stage) + "."
+	if strings.TrimSpace(req.Correction) != "" {
+		data.Done = "The correction is published."
+	}
 	s.page(w, r, http.StatusOK, settingsPage, doc.Title, data)
 }
 
@@ -576,6 +581,16 @@ func (s *Server) changeWorkflow(r *http.Request, d docRequest, req workflowReque
 	if wf.Opens.IsZero() && wf.Closes.IsZero() {
 		wf.Opens, wf.Closes = cur.Opens, cur.Closes
 	}
+	note := strings.TrimSpace(req.Correction)
+	if note != "" {
+		if cur.StageOf() != editor.StageFinal || wf.StageOf() != editor.StageFinal {
+			return nil, &failure{status: http.StatusBadRequest, code: "invalid", msg: "a correction is published of the final output only"}
+		}
+		if utf8.RuneCountInString(note) > 100 || strings.ContainsAny(note, "\r\n") {
+			return nil, &failure{status: http.StatusBadRequest, code: "invalid", msg: "a correction's note is one line of at most 100 characters"}
+		}
+		wf.Republish = true
+	}
 	if wf.StageOf() == editor.StagePublicComment && wf.Opens.IsZero() && wf.Closes.IsZero() {
 		if b, err := s.store.GetBPF(r.Context(), d.doc.BPF); err == nil {
 			wf.Opens, wf.Closes, _ = editor.DefaultWindow(b)
@@ -592,6 +607,9 @@ func (s *Server) changeWorkflow(r *http.Request, d docRequest, req workflowReque
 		name := "opened for public comment"
 		if out.Published.Workflow.StageOf() == editor.StageFinal {
 			name = "final"
+		}
+		if note != "" {
+			name = "correction: " + note
 		}
 		if err := s.store.PutVersion(r.Context(), out.Published, name, s.now().UTC()); err != nil {
 			s.log.Error("keep the published version", "doc", d.doc.ID, "err", err)

@@ -40,11 +40,18 @@ func (s *Server) readableVersions(r *http.Request, doc *editor.Document, live bo
 	}
 	var out []store.VersionInfo
 	for _, v := range list {
-		if v.Name == "opened for public comment" || v.Name == "final" {
+		if publishedName(v.Name) {
 			out = append(out, v)
 		}
 	}
 	return out, nil
+}
+
+// publishedName reports whether a version's name is a published
+// version's: the one opened for public comment, the final output and
+// each correction of it.
+func publishedName(name string) bool {
+	return name == "opened for public comment" || name == "final" || strings.HasPrefix(name, "correction: ")
 }
 
 // canReadLive reports whether the person may read the document's live
@@ -95,7 +102,7 @@ func (s *Server) keepVersion(r *http.Request, d docRequest, name string) (versio
 	if name == "" || utf8.RuneCountInString(name) > 100 || strings.ContainsAny(name, "\r\n") {
 		return versionView{}, &failure{status: http.StatusBadRequest, code: "invalid", msg: "a version's name is one line of 1 to 100 characters"}
 	}
-	if name == "opened for public comment" || name == "final" {
+	if publishedName(name) {
 		return versionView{}, &failure{status: http.StatusBadRequest, code: "invalid", msg: "that name is the published versions'"}
 	}
 	now := s.now().UTC()
@@ -251,7 +258,7 @@ func (s *Server) changes(r *http.Request, doc *editor.Document) (*compareData, e
 		to = "live"
 		final := doc.Workflow.StageOf() == editor.StageFinal
 		for _, v := range list {
-			if (!live && v.Seq > 0) || (final && v.Name == "final") {
+			if (!live && v.Seq > 0) || (final && publishedName(v.Name) && v.Name != "opened for public comment") {
 				to = strconv.FormatInt(v.Seq, 10) // the last published, or the final
 			}
 		}

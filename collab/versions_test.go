@@ -2,10 +2,12 @@ package collab_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/client"
 	"github.com/bpfdraft/bpfdraft/collab"
 	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -201,5 +203,120 @@ func TestLogKeptSinceLastVersion(t *testing.T) {
 	start, err := e.Store.LogStart(ctx, d.ID)
 	if err != nil || start <= 2 || start > kept()+1 {
 		t.Fatalf("the log starts at %d (%v); the last version kept is at %d", start, err, kept())
+	}
+}
+
+// TestFinalCorrection: the final output stays as published; the
+// Secretariat corrects the live text and publishes the correction as a
+// new version with its note; the public reads the correction then, not
+// before; the team may not edit the final output.
+func TestFinalCorrection(t *testing.T) {
+	s, _ := commentSetup(t, collab.Config{SessionLifetime: 365 * 24 * time.Hour})
+	base := "/api/documents/" + s.doc.ID
+	s.clock.Set(t0.Add(7 * 7 * 24 * time.Hour))
+	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "revision"}, 200, nil)
+	s.e.PostJSON(t, base+"/workflow", map[string]string{"stage": "final"}, 200, nil)
+	ctx := waitCtx(t)
+	// The team may not edit it.
+	errs := make(chan *client.ServerError, 4)
+	co, err := client.Dial(ctx, s.e.URL, s.doc.ID, client.Options{Header: s.people[2].p.Header(), OnError: func(e *client.ServerError) { errs <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	co.Edit("issues", insertAt(0, "Team: "))
+	select {
+	case e := <-errs:
+		if e.Code != collab.CodeForbidden {
+			t.Fatalf("the team edits the final output: %+v", e)
+		}
+	case <-ctx.Done():
+		t.Fatal("the team's edit of the final output was not refused")
+	}
+	// The Secretariat corrects it.
+	sec := s.e.Dial(t, s.doc.ID, "corrector")
+	if err := sec.Edit("issues", func(text string) []editor.Change {
+		i := editor.UTF16Offset(text, strings.Index(text, "cheap"))
+		return []editor.Change{{From: i, To: i + len("cheap"), Insert: "affordable"}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sec.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	public := s.people[1].p
+	readers := []*collabtest.Person{public, s.e.Anonymous()}
+	reads := func(want string) {
+		t.Helper()
+		for _, p := range readers {
+			for _, path := range []string{"/d/" + s.doc.ID, base + "/export?format=md", base + "/export?format=html"} {
+				if status, page := p.Call(t, "GET", path, "", ""); status != 200 || !strings.Contains(string(page), want) {
+					t.Fatalf("%s: %d, without %q:\n%s", path, status, want, page)
+				}
+			}
+		}
+	}
+	reads("need cheap security") // not the correction in progress
+	if status, _ := public.Call(t, "GET", base, "", ""); status != 403 {
+		t.Fatalf("the public reads the final output being corrected: %d", status)
+	}
+	if status, _ := s.e.Call(t, "POST", base+"/workflow", "application/json", `{"correction":"x","stage":"revision"}`); status != 400 {
+		t.Fatalf("a correction that leaves final: %d", status)
+	}
+	if status, _ := s.e.Call(t, "POST", base+"/workflow", "application/json", `{"correction":"`+strings.Repeat("x", 101)+`"}`); status != 400 {
+		t.Fatalf("a correction's note of 101 characters: %d", status)
+	}
+	if status, _ := s.e.Call(t, "POST", base+"/versions", "application/json", `{"name":"correction: mine"}`); status != 400 {
+		t.Fatalf("a version named like a correction: %d", status)
+	}
+	if _, page := s.e.Call(t, "GET", "/d/"+s.doc.ID+"/settings", "", ""); !strings.Contains(string(page), `name="correction"`) {
+		t.Fatal("the settings page of the final output offers no correction")
+	}
+	resp, page := s.e.Form(t, "/d/"+s.doc.ID+"/settings", url.Values{"stage": {"final"}, "correction": {"A word in section 1."}})
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "The correction is published.") {
+		t.Fatalf("publishing the correction: %d %s", resp.StatusCode, page)
+	}
+	reads("need affordable security")
+	var vs struct {
+		Versions []struct {
+			Seq  int64
+			Name string
+		}
+	}
+	public.GetJSON(t, base+"/versions", 200, &vs)
+	if names := fmt.Sprint(vs.Versions); !strings.Contains(names, "final") || !strings.Contains(names, "correction: A word in section 1.") {
+		t.Fatalf("the versions the public sees: %s", names)
+	}
+	// The final as first published is still there, unchanged, and what
+	// the correction changed is shown against it.
+	var final, correction int64
+	for _, v := range vs.Versions {
+		switch v.Name {
+		case "final":
+			final = v.Seq
+		case "correction: A word in section 1.":
+			correction = v.Seq
+		}
+	}
+	var ch struct {
+		Sections []struct {
+			ID     string
+			Status string
+			Parts  []struct{ Op, Text string }
+		}
+	}
+	public.GetJSON(t, fmt.Sprintf("%s/changes?from=%d&to=%d", base, final, correction), 200, &ch)
+	var redline []string
+	for _, sec := range ch.Sections {
+		if sec.ID == "issues" {
+			for _, p := range sec.Parts {
+				if p.Op != "=" {
+					redline = append(redline, p.Op+p.Text)
+				}
+			}
+		}
+	}
+	if got := strings.Join(redline, " "); got != "-cheap +affordable" {
+		t.Fatalf("the correction's redline: %q", got)
 	}
 }

@@ -121,8 +121,13 @@ type Workflow struct {
 	// PublicDraft: anyone may read the live draft before it is published.
 	PublicDraft bool `json:"public_draft,omitempty"`
 	// Published is the seq of the published version: the one opened for
-	// comment, then the final; 0 while nothing is.
+	// comment, then the final (then each correction of it); 0 while
+	// nothing is.
 	Published int64 `json:"published,omitempty"`
+	// Republish, in a change of workflow that stays final, publishes the
+	// text as it is now as a correction of the final output. It is never
+	// kept in the document's workflow.
+	Republish bool `json:"republish,omitempty"`
 }
 
 // StageOf returns the document's stage (drafting when never set).
@@ -167,6 +172,9 @@ func (w Workflow) CheckTransition(next Workflow) error {
 	}
 	if next.Frozen && to != StagePublicComment {
 		return fmt.Errorf("%w: the text can be frozen only while it is open for comment", ErrInvalid)
+	}
+	if next.Republish && (from != StageFinal || to != StageFinal) {
+		return fmt.Errorf("%w: only the final output is corrected", ErrInvalid)
 	}
 	return nil
 }

@@ -128,9 +128,12 @@ func (d *Document) Apply(s Step) (Effect, error) {
 			} else {
 				next.Published = d.Workflow.Published
 			}
+		} else if next.Republish {
+			next.Since, next.Published = s.Time, d.Seq+1 // a correction of the final output
 		} else {
 			next.Since, next.Published = d.Workflow.Since, d.Workflow.Published
 		}
+		next.Republish = false
 		d.Workflow = next
 		d.Seq++
 		d.Updated = s.Time

@@ -113,15 +113,22 @@ func Check(role Role, action Action, c Context) error {
 		}
 		return nil
 	case ReadDraft:
-		if role.team() || c.PublicDraft || final {
+		if role.team() || c.PublicDraft {
 			return nil
+		}
+		if final {
+			// The final output is read as published (and as each of its
+			// corrections is published), not as it is being corrected.
+			return deny("the final output is read as published")
 		}
 		return deny("the draft is read by its team until it is published")
 	case EditText:
 		switch {
 		case !role.team():
 			return deny("the text is written by the BPF's team")
-		case final:
+		case final && role != Secretariat:
+			// The published final stays as it was; the Secretariat may
+			// correct the text and publish the correction as a version.
 			return deny("the final output is read-only")
 		case c.Stage == editor.StagePublicComment && c.Frozen && role != Secretariat:
 			return deny("the Secretariat froze the text while it is open for comment")

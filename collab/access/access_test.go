@@ -35,7 +35,8 @@ func TestCheck(t *testing.T) {
 		{MAGFacilitator, EditText, open, true},
 		{CoFacilitator, EditText, frozen, false},
 		{Secretariat, EditText, frozen, true},
-		{Secretariat, EditText, final, false},
+		{Secretariat, EditText, final, true}, // corrections, published as versions
+		{CoFacilitator, EditText, final, false},
 		{CoFacilitator, EditStructure, revision, true},
 		{Public, EditStructure, drafting, false},
 		{Secretariat, EditStructure, final, false},

@@ -569,6 +569,7 @@ func (a *Authority) setWorkflow(e *entry, c SetWorkflow) error {
 	if next.Published == a.work.Seq {
 		e.published = a.work.Clone()
 	}
+	next.Republish = w.Republish // so that a replay publishes the correction too
 	payload := mustJSON(editor.Structure{Op: editor.OpWorkflow, Workflow: &next})
 	e.acc = []Accepted{{
 		Log: store.Update{Seq: a.work.Seq, Kind: store.KindStructure, ClientID: c.Author.Client, Author: c.Author.Name, Payload: payload, Time: c.Time},

@@ -510,13 +510,31 @@ func TestWorkflowAndPermissions(t *testing.T) {
 			t.Fatalf("%s: %v", st.Stage, err)
 		}
 	}
+	if err := do(Push{Author: team, Section: "issues", Base: 2, Updates: []editor.ChangeSet{cs(t, 6, 0, 0, "x")}, Time: at}); refusalCode(err) != wire.CodeForbidden {
+		t.Fatalf("the team edited the final output: %v", err)
+	}
+	// The Secretariat corrects the final output (published as a new
+	// version only when it says so).
+	published := a.Durable().Workflow.Published
+	if err := do(Push{Author: sec, Section: "issues", Base: 2, Updates: []editor.ChangeSet{cs(t, 6, 0, 0, "x")}, Time: at}); err != nil {
+		t.Fatalf("the Secretariat could not correct the final output: %v", err)
+	}
+	if got := a.Durable().Workflow.Published; got != published {
+		t.Fatalf("a correction published itself: %d, was %d", got, published)
+	}
 	for _, who := range []Author{team, sec} {
-		if err := do(Push{Author: who, Section: "issues", Base: 2, Updates: []editor.ChangeSet{cs(t, 6, 0, 0, "x")}, Time: at}); refusalCode(err) != wire.CodeForbidden {
-			t.Fatalf("%s edited the final output: %v", who.Role, err)
-		}
 		if err := do(AddSection{Author: who, Title: "Late annex", Time: at}); refusalCode(err) != wire.CodeForbidden {
 			t.Fatalf("%s added a section to the final output: %v", who.Role, err)
 		}
+	}
+	if err := stage(editor.Workflow{Stage: editor.StageFinal, Republish: true}, team); refusalCode(err) != wire.CodeForbidden {
+		t.Fatalf("the team published a correction: %v", err)
+	}
+	if err := stage(editor.Workflow{Stage: editor.StageFinal, Republish: true}, sec); err != nil {
+		t.Fatalf("publishing the correction: %v", err)
+	}
+	if w := a.Durable().Workflow; w.Published != a.Durable().Seq || w.Republish || w.Published == published {
+		t.Fatalf("after the correction: %+v at seq %d (was published at %d)", w, a.Durable().Seq, published)
 	}
 	if err := stage(editor.Workflow{Stage: editor.StageDrafting}, sec); refusalCode(err) != CodeInvalid {
 		t.Fatalf("back from final: %v", err)
