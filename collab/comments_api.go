@@ -39,6 +39,8 @@ type commentView struct {
 	Merged     bool    `json:"merged,omitempty"`
 	// Redline is the change the suggestion makes to the original.
 	Redline []comments.Part `json:"redline,omitempty"`
+	// Patch is the same change as go-diff's patch text against Original.
+	Patch string `json:"patch,omitempty"`
 	// Disposition and Response: what was decided about a thread, and the
 	// public answer; Proposed marks one the team proposed, shown only to
 	// the team and the Secretariat.
@@ -92,6 +94,7 @@ func viewComments(list []authority.CommentView, w who, team bool) []commentView 
 			sugg := c.Suggestion
 			v.Suggestion, v.Original, v.Merged = &sugg, c.Original, c.Merged
 			v.Redline = comments.RedlineParts(c.Original, c.Suggestion)
+			v.Patch = comments.Patch(c.Original, c.Suggestion)
 		}
 		if c.Disposition != "" && (!c.Proposed || team) {
 			v.Disposition, v.Response, v.Proposed = c.Disposition, c.Response, c.Proposed

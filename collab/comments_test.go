@@ -15,6 +15,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/access"
 	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
 type commentJSON struct {
@@ -504,11 +505,23 @@ func TestSuggestionsOverHTTP(t *testing.T) {
 	var c commentJSON
 	public.PostJSON(t, base, body, 201, &c)
 	var red struct {
-		Comments []struct{ Redline []struct{ Op, Text string } }
+		Comments []struct {
+			Redline                     []struct{ Op, Text string }
+			Original, Suggestion, Patch string
+		}
 	}
 	s.e.Anonymous().GetJSON(t, base, 200, &red)
 	if len(red.Comments) != 1 || fmt.Sprint(red.Comments[0].Redline) != "[{- cheap} {+ affordable}]" {
 		t.Fatalf("the API's redline: %+v", red.Comments)
+	}
+	// The patch, read by go-diff, makes the suggestion of the original.
+	dmp := diffmatchpatch.New()
+	patches, err := dmp.PatchFromText(red.Comments[0].Patch)
+	if err != nil {
+		t.Fatalf("the API's patch %q: %v", red.Comments[0].Patch, err)
+	}
+	if got, _ := dmp.PatchApply(patches, red.Comments[0].Original); red.Comments[0].Original != "cheap" || got != "affordable" {
+		t.Fatalf("the patch %q applied to %q gives %q", red.Comments[0].Patch, red.Comments[0].Original, got)
 	}
 	_, page := s.e.Anonymous().Call(t, "GET", "/d/"+s.doc.ID, "", "")
 	if !strings.Contains(string(page), `<span class="redline"><del>cheap</del><ins>affordable</ins></span>`) {

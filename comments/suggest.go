@@ -60,7 +60,7 @@ func Merge(original, suggestion, current string) (result string, ok bool) {
 	// (its context changed means the team rewrote around the suggested
 	// change: a conflict for a person to resolve, not a guess).
 	dmp.MatchThreshold, dmp.MatchDistance = 0.05, 100000
-	patches := dmp.PatchMake(original, suggestion)
+	patches := patchOf(dmp, original, suggestion)
 	out, applied := dmp.PatchApply(patches, current)
 	for _, a := range applied {
 		if !a {
@@ -76,6 +76,19 @@ func Merge(original, suggestion, current string) (result string, ok bool) {
 		}
 	}
 	return out, true
+}
+
+// patchOf is the suggestion as go-diff patches against original.
+func patchOf(dmp *diffmatchpatch.DiffMatchPatch, original, suggestion string) []diffmatchpatch.Patch {
+	return dmp.PatchMake(original, suggestion)
+}
+
+// Patch is the suggestion as go-diff's patch text (a unified-diff-like
+// text, %-encoded) against original: what Merge applies to the text as
+// it is when the suggestion is accepted.
+func Patch(original, suggestion string) string {
+	dmp := diffmatchpatch.New()
+	return dmp.PatchToText(patchOf(dmp, original, suggestion))
 }
 
 // Part is a piece of a redline: text kept ("="), deleted ("-") or

@@ -3,6 +3,8 @@ package authority
 import (
 	"encoding/json"
 	"errors"
+	"flag"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -322,5 +324,89 @@ func TestSuggestionRefusals(t *testing.T) {
 		if w.a.Pending() != 0 || viewsJSON(t, w.a) != before || w.issues().Text != text {
 			t.Fatalf("%s: a refusal changed something", tc.name)
 		}
+	}
+}
+
+var acceptSeed = flag.Uint64("accept.seed", 0, "seed of TestAcceptKeepsTheRest (0: random)")
+
+// TestAcceptKeepsTheRest: a suggestion on words of the middle paragraph
+// of three; then the team edits the section at random (anywhere,
+// including the suggested words) before the Secretariat accepts. An
+// accepted suggestion changes the text only where its words now are:
+// everything before and after them is byte for byte what it was, the
+// other paragraphs included; where the words were left alone, they are
+// replaced by the suggestion. A refused accept (a conflict, the words
+// gone) changes nothing.
+func TestAcceptKeepsTheRest(t *testing.T) {
+	seed := *acceptSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Logf("seed %d (rerun with -accept.seed)", seed)
+	rng := rand.New(rand.NewPCG(seed, 5))
+	vocab := strings.Fields("forum civil society business government technical community small firms protect networks data online")
+	sentence := func(n int) string {
+		ws := make([]string, n)
+		for i := range ws {
+			ws[i] = vocab[rng.IntN(len(vocab))]
+		}
+		return strings.Join(ws, " ")
+	}
+	runs := 300
+	if testing.Short() {
+		runs = 60
+	}
+	public, sec, team := person("pub", access.Public), person("sec", access.Secretariat), person("co", access.CoFacilitator)
+	var merged, refused int
+	for run := range runs {
+		w := newCommentWorld(t)
+		old := w.issues()
+		text := sentence(8) + ".\n\n" + sentence(5) + " QUOTED WORDS " + sentence(5) + ".\n\n" + sentence(8) + "."
+		w.do(Push{Author: team, Section: "issues", Base: old.Version, Updates: []editor.ChangeSet{cs(t, len(old.Text), 0, len(old.Text), text)}, Time: t0})
+		suggestion := []string{"NEW WORDING", "", "QUOTED", "QUOTED AND MORE WORDS"}[rng.IntN(4)]
+		w.do(AddComment{Author: public, ID: "s", Target: w.quote("QUOTED WORDS"), Text: "x", Suggest: true, Suggestion: suggestion, Time: t0})
+		for range rng.IntN(6) {
+			s := w.issues()
+			pos := rng.IntN(len(s.Text) + 1)
+			del := 0
+			if rng.IntN(2) == 0 {
+				del = rng.IntN(min(8, len(s.Text)-pos) + 1)
+			}
+			ins := []string{"", " extra", "X", "\n\n", "WORDS "}[rng.IntN(5)]
+			w.do(Push{Author: team, Section: "issues", Base: s.Version, Updates: []editor.ChangeSet{cs(t, len(s.Text), pos, del, ins)}, Time: t0})
+		}
+		before := w.issues().Text
+		var at *comments.Anchor
+		for _, v := range w.a.Comments() {
+			if v.ID == "s" {
+				at = v.Current
+			}
+		}
+		_, err := w.a.Do(AcceptSuggestion{Author: sec, ID: "s", Response: "Thanks.", Time: t0})
+		if err != nil {
+			code := refusalCode(err)
+			if code != CodeConflict || w.a.Pending() != 0 || w.issues().Text != before {
+				t.Fatalf("seed %d run %d: a refused accept (%v) changed the text %q to %q", seed, run, err, before, w.issues().Text)
+			}
+			refused++
+			continue
+		}
+		commit(t, w.a, &w.log)
+		merged++
+		got := w.issues().Text
+		if at == nil || at.State == comments.Orphaned {
+			t.Fatalf("seed %d run %d: accepted a suggestion whose words are gone (%+v): %q", seed, run, at, got)
+		}
+		head, tail := before[:at.Start], before[at.End:]
+		if !strings.HasPrefix(got, head) || !strings.HasSuffix(got[len(head):], tail) {
+			t.Fatalf("seed %d run %d: the accept changed text outside [%d, %d) of %q: %q", seed, run, at.Start, at.End, before, got)
+		}
+		if before[at.Start:at.End] == "QUOTED WORDS" && got != head+suggestion+tail {
+			t.Fatalf("seed %d run %d: the words untouched, yet %q became %q (suggested %q)", seed, run, before, got, suggestion)
+		}
+	}
+	t.Logf("%d merged, %d refused as conflicts", merged, refused)
+	if merged == 0 {
+		t.Fatalf("seed %d: no run merged anything", seed)
 	}
 }
