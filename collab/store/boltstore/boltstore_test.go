@@ -23,6 +23,18 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestCopy: everything one bbolt store keeps is copied into another.
+func TestCopy(t *testing.T) {
+	open := func(t *testing.T) store.Store {
+		s, err := Open(t.TempDir(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	storetest.RunCopy(t, open, open)
+}
+
 func TestLockedByAnother(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, time.Second)
