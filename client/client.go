@@ -156,7 +156,10 @@ func (c *Client) Key() string {
 }
 
 func (c *Client) wsURL() (string, error) {
-	u, err := url.Parse(c.base)
+	c.mu.Lock()
+	base := c.base
+	c.mu.Unlock()
+	u, err := url.Parse(base)
 	if err != nil {
 		return "", err
 	}
@@ -668,6 +671,15 @@ func (c *Client) Reconnect(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	return c.connect(ctx)
+}
+
+// ReconnectTo is Reconnect to another server at base (another node
+// serving the same documents, when the one it was connected to is gone).
+func (c *Client) ReconnectTo(ctx context.Context, base string) error {
+	c.mu.Lock()
+	c.base = base
+	c.mu.Unlock()
+	return c.Reconnect(ctx)
 }
 
 // Err returns why the connection ended or the last terminal error.
