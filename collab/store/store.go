@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/editor"
@@ -198,6 +199,15 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
+}
+
+// Backuper is a store that writes a consistent copy of itself while in
+// use (bbolt: its file as of one read transaction). It is optional:
+// callers find it with a type assertion, st.(store.Backuper). A store
+// without it (Redis) is backed up with its server's own tools.
+type Backuper interface {
+	// Backup writes the copy to w and returns the bytes written.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
 }
 
 // Notifier tells watchers that a document's log has grown: "document D

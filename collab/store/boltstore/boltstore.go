@@ -125,6 +125,7 @@ var (
 	_ store.Audit       = (*Store)(nil)
 	_ store.Store       = (*Store)(nil)
 	_ store.Notifier    = (*Store)(nil)
+	_ store.Backuper    = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the store in dir. It waits at most
