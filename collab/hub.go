@@ -196,6 +196,7 @@ type owner struct {
 	section string
 	version int
 	reply   chan doReply
+	comment bool // the command adds a comment (counted once durable)
 }
 
 // encodedUpdate is a durable update ready to send: its JSON form inside
@@ -305,6 +306,7 @@ func (h *Hub) run() {
 	if err := h.load(); err != nil {
 		h.loadErr = err
 		if !errors.Is(err, store.ErrNotFound) {
+			h.srv.metrics.storeError(opLoad)
 			h.log.Error("load document", "err", err)
 		}
 		close(h.loaded)
@@ -440,6 +442,9 @@ func (h *Hub) exit() {
 	h.srv.removeHub(h)
 	h.pipe.stopWatching()
 	close(h.done)
+	for m := range h.members { // told to reconnect by shutdown
+		h.srv.metrics.joined(m, -1)
+	}
 	h.sendMu.Lock()
 	h.exited = true
 	h.sendMu.Unlock()
@@ -522,7 +527,8 @@ func (h *Hub) do(m doMsg) {
 	case tk == authority.NoTicket:
 		m.reply <- doReply{}
 	default:
-		h.owners[tk] = owner{reply: m.reply}
+		_, comment := m.cmd.(authority.AddComment)
+		h.owners[tk] = owner{reply: m.reply, comment: comment}
 		h.startCommit()
 	}
 }
@@ -602,6 +608,9 @@ func (h *Hub) fanout(s authority.Settled) {
 		delete(h.owners, o.Ticket)
 		switch {
 		case ow.reply != nil:
+			if ow.comment && o.Err == nil {
+				h.srv.metrics.comments.Inc()
+			}
 			ow.reply <- doReply{out: o, err: o.Err}
 		case o.Err != nil:
 			m := ow.m
@@ -645,6 +654,7 @@ func (h *Hub) welcome(j joinMsg, read []encodedUpdate) {
 	m := j.m
 	doc := h.auth.Durable()
 	h.members[m] = struct{}{}
+	h.srv.metrics.joined(m, 1)
 	h.clients[m.clientID] = m
 	m.peer.Color = peerColor(h.colors)
 	h.colors++
@@ -712,6 +722,7 @@ func (h *Hub) caughtUp(j joinMsg, ups []store.Update, err error) {
 	delete(h.joining, j.m)
 	if err != nil {
 		if !errors.Is(err, store.ErrCompacted) {
+			h.srv.metrics.storeError(opRead)
 			h.log.Warn("catch-up read failed; sending a snapshot", "err", err)
 		}
 		j.seq = nil
@@ -759,6 +770,7 @@ func (h *Hub) leave(m *member) {
 		return
 	}
 	delete(h.members, m)
+	h.srv.metrics.joined(m, -1)
 	if h.clients[m.clientID] == m {
 		delete(h.clients, m.clientID)
 	}
@@ -798,6 +810,7 @@ func (h *Hub) broadcast(frame []byte) {
 }
 
 func (h *Hub) dropSlow(m *member) {
+	h.srv.metrics.fanoutDropped.Inc()
 	m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
 	h.leave(m)
 }
@@ -821,6 +834,7 @@ func (h *Hub) keepPoint() {
 		ctx, cancel := h.storeCtx()
 		defer cancel()
 		if err := st.PutVersion(ctx, doc, "kept automatically", now.UTC()); err != nil {
+			h.srv.metrics.storeError(opVersion)
 			h.log.Warn("keep a version", "err", err)
 		}
 	}()

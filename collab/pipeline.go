@@ -171,7 +171,13 @@ func (h *Hub) startCommit() {
 	go func() {
 		ctx, cancel := h.storeCtx()
 		defer cancel()
+		start := time.Now()
 		r := appendResult{err: st.Append(ctx, id, expect, ups)}
+		h.srv.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+		if r.err == nil {
+			h.srv.metrics.commits.Inc()
+			h.srv.metrics.updatesCommitted.Add(float64(len(ups)))
+		}
 		if errors.Is(r.err, store.ErrVersionConflict) {
 			r.conflict = true
 			r.foreign, r.err = st.ReadUpdates(ctx, id, expect, 0)
@@ -246,6 +252,7 @@ func (p *pipeline) finalSnapshot(h *Hub) {
 	ctx, cancel := h.storeCtx()
 	defer cancel()
 	if err := h.srv.store.PutSnapshot(ctx, h.auth.Snapshot()(), h.snapshotKeep()); err != nil {
+		h.srv.metrics.storeError(opSnapshot)
 		h.log.Warn("final snapshot failed; the log still holds every update", "err", err)
 	}
 }
@@ -262,13 +269,20 @@ func (h *Hub) result(r any) bool {
 		p.appending = false
 		switch {
 		case r.err != nil:
+			op := opAppend
+			if r.conflict {
+				op = opRead // of what the other writer appended
+			}
+			h.srv.metrics.storeError(op)
 			h.fail(r.err)
 			return false
 		case r.conflict && len(r.foreign) == 0:
+			h.srv.metrics.storeError(opAppend)
 			h.fail(errors.New("the store reported a version conflict and holds nothing new"))
 			return false
 		case r.conflict:
 			p.conflicts++
+			h.srv.metrics.versionConflicts.Inc()
 			if p.conflicts%100 == 0 {
 				h.log.Warn("appends keep meeting other writers' updates", "conflicts", p.conflicts)
 			}
@@ -287,6 +301,7 @@ func (h *Hub) result(r any) bool {
 	case absorbResult:
 		p.absorbing = false
 		if r.err != nil {
+			h.srv.metrics.storeError(opRead)
 			h.fail(r.err)
 			return false
 		}
@@ -304,6 +319,7 @@ func (h *Hub) result(r any) bool {
 		p.snapping = false
 		p.snapEvery = h.cfg.SnapshotEvery + r.annotations/256
 		if r.err != nil {
+			h.srv.metrics.storeError(opSnapshot)
 			h.log.Warn("snapshot failed", "err", r.err)
 		}
 	}
@@ -345,6 +361,7 @@ func (h *Hub) fail(err error) {
 // kickAll closes every connection, joined or joining.
 func (h *Hub) kickAll(code, msg string) {
 	for m := range h.members {
+		h.srv.metrics.joined(m, -1)
 		m.kick(code, msg)
 	}
 	for m := range h.joining {

@@ -36,6 +36,7 @@ func (s *Server) Handler() http.Handler {
 
 	open("GET /healthz", s.healthz)
 	open("GET /readyz", s.readyz)
+	open("GET /metrics", s.metricsHandler())
 
 	open("GET /api/session", s.getSession)
 	open("POST /api/session", s.signIn)

@@ -95,6 +95,11 @@ type Config struct {
 	// InvitationLifetime is how long an invitation link can be taken
 	// (default 7 days).
 	InvitationLifetime time.Duration
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// (Authorization: Bearer <token>). Empty: the metrics are open to
+	// anyone who reaches the server, which should then keep /metrics
+	// from the public (a firewall, the reverse proxy).
+	MetricsToken string
 }
 
 func (c Config) withDefaults() Config {
@@ -159,6 +164,7 @@ type Server struct {
 	// signIns limits sign-in attempts per address and per email address;
 	// signUps new accounts per address.
 	signIns, signUps *limiter
+	metrics          *metrics
 }
 
 // New returns a server on the given store. now is the clock (time.Now in
@@ -191,6 +197,7 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 	s.signUps = newLimiter(s.cfg.SignUpsPerHour, time.Hour)
 	s.abuse = newAbuseLimits(s.cfg)
 	s.reg.hubs = map[string]*Hub{}
+	s.metrics = newMetrics(s)
 	s.upgrader = websocket.Upgrader{
 		// Reading is done by the connection itself (frames.go), so
 		// gorilla's read buffer is never used: the smallest it allows.
@@ -233,7 +240,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		if !s.hostAllowed(r.Host) && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+		if !s.hostAllowed(r.Host) && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics" {
 			writeError(w, http.StatusMisdirectedRequest, "wrong_host", "this server does not answer for the host "+strconv.Quote(r.Host)+"; its operator lists the site's origins with --public-origin")
 			return
 		}
@@ -316,6 +323,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.shuttingDown.Load() {
+		// A load balancer sends no new clients to a server draining.
+		writeError(w, http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {

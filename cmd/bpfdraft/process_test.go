@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/client"
+	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/loadgen"
 )
 
@@ -206,5 +209,108 @@ func TestDataDirInUse(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "another bpfdraft") {
 		t.Fatalf("second server said %q; want it to name the other process", out)
+	}
+}
+
+// TestSIGTERMDrainsClients: SIGTERM with an editing client connected
+// tells the client shutting_down and closes it, and the process exits 0
+// within its shutdown timeout. The edit the client had not seen confirmed
+// was either stored or is pushed again on reconnecting to the restarted
+// server: every word is in the text exactly once. The metrics of the
+// real binary answer only with the token given in the environment.
+func TestSIGTERMDrainsClients(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	addr := freeAddr(t)
+	acct := addAccount(t, bin, data)
+	const token = "token-of-the-scraper"
+	t.Setenv("BPFDRAFT_METRICS_TOKEN", token)
+	p := startServer(t, bin, data, "--addr", addr, "--shutdown-timeout", "20s")
+	s := p.signIn(t, acct)
+	var doc struct{ ID string }
+	doJSON(t, s, "POST", p.url("/api/documents"), map[string]any{"template": "bpf-output", "title": "Drain"}, 201, &doc)
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a guard against hanging only
+	defer cancel()
+	codes := make(chan string, 8)
+	c, err := client.Dial(ctx, "http://"+p.addr, doc.ID, client.Options{Key: "drain-writer-key-0123", Header: s.SocketHeader(),
+		OnError: func(e *client.ServerError) {
+			select {
+			case codes <- e.Code:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	edit := func(word string) {
+		t.Helper()
+		err := c.Edit("issues", func(text string) []editor.Change {
+			n := editor.UTF16Len(text)
+			return []editor.Change{{From: n, To: n, Insert: word}}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("confirmed ")
+	if err := c.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	scrape := func(auth string) (int, string) {
+		req, _ := http.NewRequest("GET", p.url("/metrics"), nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, _ := scrape(""); status != http.StatusUnauthorized {
+		t.Fatalf("GET /metrics without the token: %d; want 401", status)
+	}
+	status, body := scrape("Bearer " + token)
+	if status != http.StatusOK || !strings.Contains(body, `bpfdraft_connections{role="editor"} 1`) {
+		t.Fatalf("GET /metrics with the token: %d; want 200 counting one editor:\n%s", status, body)
+	}
+
+	edit("unconfirmed ") // may or may not be stored before the drain
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; want 0\n%s", err, p.logs)
+	}
+	if err := c.WaitFor(ctx, func(c *client.Client) bool { return c.Closed() }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-codes:
+		if code != "shutting_down" {
+			t.Fatalf("the client was told %q; want shutting_down", code)
+		}
+	default:
+		t.Fatalf("the client was closed without being told why (%v)\n%s", c.Err(), p.logs)
+	}
+
+	p2 := startServer(t, bin, data, "--addr", addr)
+	if err := c.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Sections []struct{ ID, Text string } }
+	doJSON(t, s, "GET", p2.url("/api/documents/"+doc.ID), nil, 200, &got)
+	for _, sec := range got.Sections {
+		if sec.ID != "issues" {
+			continue
+		}
+		if sec.Text != "confirmed unconfirmed " {
+			t.Fatalf("after the restart the section holds %q; want each edit once", sec.Text)
+		}
 	}
 }

@@ -36,6 +36,7 @@ type serveConfig struct {
 	CommentsPerHour                      int
 	SignInsPerMinute, SignUpsPerHour     int
 	TrustProxy                           bool
+	MetricsToken                         string
 }
 
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
@@ -58,6 +59,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.CreationsPerHour, "creations-per-hour", 60, "most BPFs and documents one account, or one address, may create in an hour (0: no cap)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", int64(editor.Limits.BodyBytes), "largest JSON request body in bytes (the request body limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&c.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (Authorization: Bearer TOKEN); empty: /metrics is open to anyone who reaches the server, so keep it from the public with a firewall or the reverse proxy")
 }
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
@@ -120,7 +122,8 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	srv := collab.New(collab.Config{MaxBodyBytes: c.MaxBodyBytes, AllowedOrigins: origins, PublicOrigins: splitList(c.PublicOrigins),
 		SecureCookies: c.SecureCookies, ImageSources: strings.Fields(c.ImageSources), SocketsPerAccount: noCap(c.SocketsPerAccount), SocketsPerAddress: noCap(c.SocketsPerAddress),
 		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour), CommentsPerHour: noCap(c.CommentsPerHour),
-		SignInsPerMinute: c.SignInsPerMinute, SignUpsPerHour: c.SignUpsPerHour, TrustProxy: c.TrustProxy}, st, log, time.Now)
+		SignInsPerMinute: c.SignInsPerMinute, SignUpsPerHour: c.SignUpsPerHour, TrustProxy: c.TrustProxy,
+		MetricsToken: c.MetricsToken}, st, log, time.Now)
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -164,6 +167,10 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	// Drain at once: /readyz answers 503 from now on and every websocket
+	// client is told to reconnect (the shutdown hook would start it only
+	// once the listener is closed).
+	srv.BeginShutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	herr := hs.Shutdown(sctx)
