@@ -124,6 +124,7 @@ func (s *Server) Handler() http.Handler {
 	doc("POST /d/{id}/sections/{section}", access.EditStructure, s.settingsSection)
 	anywhere("GET /audit", access.ViewAudit, s.auditGet)
 	anywhere("GET /audit.csv", access.ViewAudit, s.auditCSV)
+	anywhere("GET /api/backup", access.BackUp, s.backup)
 	anywhere("GET /import", access.CreateDocument, s.importPage)
 	anywhere("POST /import", access.CreateDocument, s.importPost)
 	open("GET /assets/time.js", func(w http.ResponseWriter, r *http.Request) {

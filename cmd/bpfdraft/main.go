@@ -4,6 +4,7 @@
 //	bpfdraft import FILE.md     import a markdown draft as a new document
 //	bpfdraft export DOC         write a document as markdown or HTML
 //	bpfdraft user add|list      manage accounts (the first Secretariat)
+//	bpfdraft backup --out FILE  write a consistent copy of the data
 //	bpfdraft load               generate load and measure it
 //	bpfdraft version            print the version
 //
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = userCmd(ctx, args, stdin, stdout, getenv)
 	case "load":
 		err = loadCmd(ctx, args, stdout, stderr, getenv)
+	case "backup":
+		err = backupCmd(ctx, args, stdout, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "bpfdraft", version)
 	case "help":
@@ -82,6 +85,7 @@ commands:
   import FILE.md   import a markdown draft as a new document ("-" reads standard input)
   export DOC       write a document as markdown (--format md) or a standalone HTML page (--format html)
   user add|list    create an account (its password read from standard input) or list them
+  backup --out F   write a consistent copy of the data (through a running server with --server)
   load             generate load against a server on this machine and measure it
   version          print the version
 

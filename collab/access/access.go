@@ -73,10 +73,13 @@ const (
 	CreateDocument Action = "create BPFs and documents"
 	// ViewAudit: read and export the audit log.
 	ViewAudit Action = "view the audit log"
+	// BackUp: download a copy of everything the server keeps (accounts
+	// and their password hashes included).
+	BackUp Action = "back up the store"
 )
 
 // Actions lists every action, in the matrix's order.
-var Actions = []Action{ReadPublished, ReadDraft, EditText, EditStructure, Comment, Suggest, Moderate, ProposeDecision, Decide, ChangeStage, ManageTeam, CreateDocument, ViewAudit}
+var Actions = []Action{ReadPublished, ReadDraft, EditText, EditStructure, Comment, Suggest, Moderate, ProposeDecision, Decide, ChangeStage, ManageTeam, CreateDocument, ViewAudit, BackUp}
 
 // Context is where a document stands, as far as permissions care.
 type Context struct {
@@ -159,7 +162,7 @@ func Check(role Role, action Action, c Context) error {
 			return nil
 		}
 		return deny("decisions are proposed by the BPF's team")
-	case Moderate, Decide, ChangeStage, ManageTeam, CreateDocument, ViewAudit:
+	case Moderate, Decide, ChangeStage, ManageTeam, CreateDocument, ViewAudit, BackUp:
 		if role == Secretariat {
 			if action == Decide && final {
 				return deny("the final output is published; decisions are closed")

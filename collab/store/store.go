@@ -206,8 +206,10 @@ type Store interface {
 // callers find it with a type assertion, st.(store.Backuper). A store
 // without it (Redis) is backed up with its server's own tools.
 type Backuper interface {
-	// Backup writes the copy to w and returns the bytes written.
-	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// Backup writes the copy to w and returns the bytes written. When
+	// size is not nil it is told, before the first byte, how many bytes
+	// the copy will have.
+	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 }
 
 // Notifier tells watchers that a document's log has grown: "document D

@@ -52,7 +52,8 @@ func TestBackup(t *testing.T) {
 	w := &duringWrite{w: out, first: func() {
 		go func() { appended <- s.Append(ctx, "d", 100, updates(101, 5)) }()
 	}}
-	written, err := s.Backup(ctx, w)
+	var told int64
+	written, err := s.Backup(ctx, w, func(n int64) { told = n })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestBackup(t *testing.T) {
 	if head, _ := s.Head(ctx, "d"); head != 105 {
 		t.Fatalf("the store's head after the append: %d", head)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, FileName)); err != nil || fi.Size() != written {
+	if fi, err := os.Stat(filepath.Join(dir, FileName)); err != nil || fi.Size() != written || written != told {
 		t.Fatalf("the copy: %v, %d bytes written", err, written)
 	}
 	b, err := Open(dir, time.Second)
@@ -83,7 +84,7 @@ func TestBackup(t *testing.T) {
 		t.Fatalf("the backup's accounts: %v, %v", a, err)
 	}
 	s.Close()
-	if _, err := s.Backup(ctx, io.Discard); err != store.ErrClosed {
+	if _, err := s.Backup(ctx, io.Discard, nil); err != store.ErrClosed {
 		t.Fatalf("a backup of a closed store: %v", err)
 	}
 }
