@@ -1,0 +1,320 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// watches is the Store's side of store.Notifier. All the watches of a
+// Store share one pub/sub connection, opened by the first Watch, and two
+// goroutines:
+//
+//   - receiveLoop reads the connection: each message (a document's channel
+//     and the head an append reached) is posted to the document's
+//     watches; each confirmed subscription, first or made again after a
+//     lost connection, and each error asks syncLoop for a check.
+//   - syncLoop, asked or every checkEvery, subscribes to the channels of
+//     the documents watched (and unsubscribes from the others), then reads
+//     their heads and posts them: what pub/sub lost is found there.
+//
+// Posting never blocks: each watch keeps the highest seq posted and
+// delivers from a goroutine of its own (watch.run), so appenders, the
+// loops and other watches never wait for a slow fn.
+type watches struct {
+	s     *Store
+	every time.Duration
+
+	// ctx is cancelled by close; quit is closed by close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	quit   chan struct{}
+	kicks  chan struct{} // capacity 1: a check is wanted
+	loops  sync.WaitGroup
+
+	mu     sync.Mutex
+	byDoc  map[string]map[*watch]struct{}
+	ps     *redis.PubSub // nil until the first Watch
+	closed bool
+}
+
+func (ws *watches) init(s *Store, every time.Duration) {
+	ws.s, ws.every = s, every
+	ws.ctx, ws.cancel = context.WithCancel(context.Background())
+	ws.quit = make(chan struct{})
+	ws.kicks = make(chan struct{}, 1)
+	ws.byDoc = map[string]map[*watch]struct{}{}
+}
+
+// watch is one Watch call.
+type watch struct {
+	fn   func(seq int64)
+	wake chan struct{} // capacity 1: a pending wake-up
+	done chan struct{} // closed by end
+	gone chan struct{} // closed when run has returned
+	once sync.Once
+
+	mu      sync.Mutex
+	pending int64 // the highest seq posted
+}
+
+// Watch implements store.Notifier. fn is told of appends through any
+// Store on the same Redis and prefix. Watch reads the document's head
+// before it returns; a later head, published or found by a check, is
+// told. After Close, Watch does nothing.
+func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop func()) {
+	ws := &s.watches
+	w := &watch{fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
+	ws.mu.Lock()
+	if ws.closed {
+		ws.mu.Unlock()
+		return func() {}
+	}
+	if ws.ps == nil {
+		ws.ps = s.rdb.Subscribe(ws.ctx)
+		ws.loops.Add(2)
+		go ws.receiveLoop()
+		go ws.syncLoop()
+	}
+	if ws.byDoc[id] == nil {
+		ws.byDoc[id] = map[*watch]struct{}{}
+	}
+	ws.byDoc[id][w] = struct{}{}
+	ws.mu.Unlock()
+	ws.kick() // subscribe
+
+	// Registered first, then the head read: an append after this read is
+	// posted (by its message, or by the check that syncLoop makes once the
+	// subscription is confirmed), and what it was is not told.
+	var last int64
+	if head, err := s.Head(ctx, id); err == nil {
+		last = head
+	}
+	go func() {
+		defer close(w.gone)
+		defer ws.remove(id, w)
+		w.run(ctx, last)
+	}()
+	return func() {
+		w.end()
+		<-w.gone
+	}
+}
+
+func (w *watch) end() { w.once.Do(func() { close(w.done) }) }
+
+func (w *watch) post(seq int64) {
+	w.mu.Lock()
+	w.pending = max(w.pending, seq)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake-up is already pending; it will read the new seq
+	}
+}
+
+// run calls fn with each seq posted above last, coalescing what comes
+// while fn is busy, until the watch ends.
+func (w *watch) run(ctx context.Context, last int64) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.done:
+			return
+		case <-w.wake:
+		}
+		// select picks at random among ready cases: an ended watch must not
+		// deliver because its wake-up happened to be chosen.
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.done:
+			return
+		default:
+		}
+		w.mu.Lock()
+		seq := w.pending
+		w.mu.Unlock()
+		if seq > last {
+			last = seq
+			w.fn(seq)
+		}
+	}
+}
+
+// kick asks syncLoop for a check, without waiting.
+func (ws *watches) kick() {
+	select {
+	case ws.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// post tells the watches of the document id that its head is seq.
+func (ws *watches) post(id string, seq int64) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for w := range ws.byDoc[id] {
+		w.post(seq)
+	}
+}
+
+func (ws *watches) remove(id string, w *watch) {
+	ws.mu.Lock()
+	delete(ws.byDoc[id], w)
+	if len(ws.byDoc[id]) == 0 {
+		delete(ws.byDoc, id)
+	}
+	ws.mu.Unlock()
+	ws.kick() // unsubscribe
+}
+
+// watched returns the ids of the documents watched now.
+func (ws *watches) watched() []string {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ids := make([]string, 0, len(ws.byDoc))
+	for id := range ws.byDoc {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// receiveLoop reads the pub/sub connection until close. go-redis makes
+// the connection again, and subscribes again, when it breaks; messages
+// published meanwhile are lost, and the check that each confirmed
+// subscription asks for finds the heads they told.
+func (ws *watches) receiveLoop() {
+	defer ws.loops.Done()
+	var pause time.Duration
+	for {
+		msg, err := ws.ps.Receive(ws.ctx)
+		if err != nil {
+			select {
+			case <-ws.quit:
+				return
+			default:
+			}
+			ws.kick()
+			// Redis is unreachable: try again, less and less often.
+			pause = min(max(2*pause, 10*time.Millisecond), time.Second, ws.every)
+			t := time.NewTimer(pause)
+			select {
+			case <-ws.quit:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		pause = 0
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				ws.kick()
+			}
+		case *redis.Message:
+			id, ok := ws.s.docOfChannel(m.Channel)
+			seq, err := strconv.ParseInt(m.Payload, 10, 64)
+			if ok && err == nil {
+				ws.post(id, seq)
+			}
+		}
+	}
+}
+
+// syncLoop makes the subscriptions follow the documents watched and reads
+// their heads, when kicked and every checkEvery, until close.
+func (ws *watches) syncLoop() {
+	defer ws.loops.Done()
+	ticker := time.NewTicker(ws.every)
+	defer ticker.Stop()
+	subscribed := map[string]bool{} // by document id
+	for {
+		select {
+		case <-ws.quit:
+			return
+		case <-ws.kicks:
+		case <-ticker.C:
+			// A write on a connection that died quietly fails, and go-redis
+			// then makes it again.
+			ws.ps.Ping(ws.ctx)
+		}
+		ids := ws.watched()
+		want := make(map[string]bool, len(ids))
+		var add, drop []string
+		for _, id := range ids {
+			want[id] = true
+			if !subscribed[id] {
+				add = append(add, ws.s.channel(id))
+				subscribed[id] = true
+			}
+		}
+		for id := range subscribed {
+			if !want[id] {
+				drop = append(drop, ws.s.channel(id))
+				delete(subscribed, id)
+			}
+		}
+		// On an error go-redis keeps the channels it was asked for and
+		// subscribes to them when it next connects.
+		if len(add) > 0 {
+			ws.ps.Subscribe(ws.ctx, add...)
+		}
+		if len(drop) > 0 {
+			ws.ps.Unsubscribe(ws.ctx, drop...)
+		}
+		ws.check(ids)
+	}
+}
+
+// check reads the heads of the documents ids and posts them. Errors are
+// left for the next check.
+func (ws *watches) check(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	heads := make([]*redis.StringCmd, len(ids))
+	ws.s.rdb.Pipelined(ws.ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			heads[i] = p.Get(ws.ctx, ws.s.docKey(id, "head"))
+		}
+		return nil
+	})
+	for i, id := range ids {
+		if v, err := heads[i].Result(); err == nil {
+			if seq, err := parseSeq(v); err == nil {
+				ws.post(id, seq)
+			}
+		}
+	}
+}
+
+// close ends every watch, waiting for calls in progress, then the loops
+// and the pub/sub connection; later Watch calls do nothing.
+func (ws *watches) close() {
+	ws.mu.Lock()
+	ws.closed = true
+	var all []*watch
+	for _, m := range ws.byDoc {
+		for w := range m {
+			all = append(all, w)
+		}
+	}
+	ps := ws.ps
+	ws.mu.Unlock()
+	for _, w := range all {
+		w.end()
+		<-w.gone
+	}
+	close(ws.quit)
+	ws.cancel()
+	if ps != nil {
+		ps.Close()
+	}
+	ws.loops.Wait()
+}

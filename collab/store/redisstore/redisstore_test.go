@@ -1,0 +1,218 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/redisstore/redistest"
+	"github.com/bpfdraft/bpfdraft/collab/store/storetest"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// Each test starts one redis-server; its subtests share it, each under a
+// key prefix of its own, so each starts from an empty store.
+
+var prefixes atomic.Int64
+
+// freshPrefix returns a key prefix no other test of this process uses.
+func freshPrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
+
+// openAt opens a Store on srv under prefix, closed when t ends.
+func openAt(t testing.TB, srv *redistest.Server, prefix string) *Store {
+	t.Helper()
+	s, err := OpenWithOptions(context.Background(), srv.URL, Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := OpenWithOptions(context.Background(), srv.URL, Options{Prefix: freshPrefix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestNotifierTwoClients runs the notifier suite as two nodes hold the
+// store: two Stores, two connection pools, one Redis.
+func TestNotifierTwoClients(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunNotifier(t, func(t *testing.T) (a, b storetest.NotifierStore) {
+		prefix := freshPrefix()
+		return openAt(t, srv, prefix), openAt(t, srv, prefix)
+	})
+}
+
+// TestPrefixesApart: two prefixes on one Redis are two stores.
+func TestPrefixesApart(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	a, b := openAt(t, srv, "a:"), openAt(t, srv, "b:")
+	if err := a.CreateDocument(ctx, &editor.Document{ID: "d", Title: "A", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateDocument(ctx, &editor.Document{ID: "d", Title: "B", Created: at}); err != nil {
+		t.Fatalf("CreateDocument under another prefix: %v", err)
+	}
+	if list, err := b.ListDocuments(ctx, ""); err != nil || len(list) != 1 || list[0].Title != "B" {
+		t.Fatalf("ListDocuments under b: = %+v, %v; want B alone", list, err)
+	}
+}
+
+func TestBadPrefix(t *testing.T) {
+	if _, err := OpenWithOptions(context.Background(), "redis://127.0.0.1:1/0", Options{Prefix: "x{y}:"}); err == nil || !strings.Contains(err.Error(), "brace") {
+		t.Fatalf("Open with a braced prefix = %v; want it refused", err)
+	}
+}
+
+var at = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+
+func updates(from int64, n int, client string) []store.Update {
+	ups := make([]store.Update, n)
+	for i := range ups {
+		seq := from + int64(i)
+		ups[i] = store.Update{Seq: seq, Section: "s", Version: int(seq), ClientID: client,
+			Changes: json.RawMessage(fmt.Sprintf(`[%d,[0,"x"]]`, seq)), Time: at}
+	}
+	return ups
+}
+
+// TestCrashLosesNothing kills Redis (SIGKILL, no shutdown) after appends
+// it confirmed, and finds every one of them, and the rest of what was
+// written, once it is started again from its append-only file.
+func TestCrashLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	prefix := freshPrefix()
+	s := openAt(t, srv, prefix)
+	if err := s.CreateDocument(ctx, &editor.Document{ID: "d", Title: "Draft", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for seq := int64(1); seq <= n; seq++ {
+		if err := s.Append(ctx, "d", seq-1, updates(seq, 1, "c")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutSnapshot(ctx, &editor.Document{ID: "d", Title: "Later", Seq: 150, Created: at}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccount(ctx, &store.Account{ID: "a", Email: "a@example.org", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	srv.Kill(t)
+	srv.Restart(t)
+
+	// A new Store, as a restarted node opens, and the old one, whose
+	// connections all died with the server.
+	for name, st := range map[string]*Store{"new": openAt(t, srv, prefix), "old": s} {
+		if head, err := st.Head(ctx, "d"); err != nil || head != n {
+			t.Fatalf("%s store: Head after the crash = %d, %v; want %d", name, head, err, n)
+		}
+		ups, err := st.ReadUpdates(ctx, "d", 140, 0)
+		if err != nil || len(ups) != n-140 || ups[0].Seq != 141 {
+			t.Fatalf("%s store: ReadUpdates after the crash = %d updates, %v; want 141..%d", name, len(ups), err, n)
+		}
+		if first, err := st.LogStart(ctx, "d"); err != nil || first != 141 {
+			t.Fatalf("%s store: LogStart after the crash = %d, %v; want 141", name, first, err)
+		}
+		if doc, err := st.LoadSnapshot(ctx, "d"); err != nil || doc.Title != "Later" {
+			t.Fatalf("%s store: LoadSnapshot after the crash = %+v, %v", name, doc, err)
+		}
+		if a, err := st.AccountByEmail(ctx, "A@example.org"); err != nil || a.ID != "a" {
+			t.Fatalf("%s store: AccountByEmail after the crash = %+v, %v", name, a, err)
+		}
+	}
+	if seq, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil || seq != 4 {
+		t.Fatalf("AppendAudit after the crash = %d, %v; want 4", seq, err)
+	}
+	if err := s.Append(ctx, "d", n, updates(n+1, 1, "c")); err != nil {
+		t.Fatalf("Append after the crash: %v", err)
+	}
+}
+
+// TestUnreachable: while Redis is down, calls fail within their context's
+// deadline (they do not hang), Ping fails, and everything works again
+// once it is back.
+func TestUnreachable(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	s := openAt(t, srv, freshPrefix())
+	if err := s.CreateDocument(ctx, &editor.Document{ID: "d", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, "d", 0, updates(1, 2, "c")); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Kill(t)
+	// Each call has a short deadline; the guard only turns a hang into a
+	// failure.
+	calls := map[string]func(ctx context.Context) error{
+		"Append": func(ctx context.Context) error { return s.Append(ctx, "d", 2, updates(3, 1, "c")) },
+		"LoadSnapshot": func(ctx context.Context) error {
+			_, err := s.LoadSnapshot(ctx, "d")
+			return err
+		},
+		"ReadUpdates": func(ctx context.Context) error {
+			_, err := s.ReadUpdates(ctx, "d", 0, 0)
+			return err
+		},
+		"Ping": s.Ping,
+	}
+	for name, call := range calls {
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			done <- call(ctx)
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("%s with Redis down succeeded", name)
+			}
+			if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s with Redis down = %v; want an error that is none of the store's answers", name, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%s with Redis down did not return", name)
+		}
+	}
+	if _, err := OpenWithOptions(ctx, srv.URL, Options{Prefix: freshPrefix()}); err == nil || !strings.Contains(err.Error(), srv.Addr) {
+		t.Fatalf("Open with Redis down = %v; want an error naming %s", err, srv.Addr)
+	}
+
+	srv.Restart(t)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after restart: %v", err)
+	}
+	if err := s.Append(ctx, "d", 2, updates(3, 1, "c")); err != nil {
+		t.Fatalf("Append after restart: %v", err)
+	}
+	if doc, err := s.LoadSnapshot(ctx, "d"); err != nil || doc.ID != "d" {
+		t.Fatalf("LoadSnapshot after restart = %+v, %v", doc, err)
+	}
+	if ups, err := s.ReadUpdates(ctx, "d", 0, 0); err != nil || len(ups) != 3 {
+		t.Fatalf("ReadUpdates after restart = %d updates, %v; want 3", len(ups), err)
+	}
+}

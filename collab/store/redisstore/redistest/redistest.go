@@ -1,0 +1,243 @@
+// Package redistest runs throwaway redis-server processes for tests: each
+// on a free loopback port, in a temporary directory, with the append-only
+// file fsynced on every write (as a production deployment of the Redis
+// store is configured), stopped when the test ends.
+//
+// redis-server must be on PATH; scripts/test installs it. A test that
+// cannot find it fails rather than skipping, so a machine without Redis
+// never passes the Redis tests by running none of them.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is one redis-server process and where it keeps its data.
+type Server struct {
+	// URL is the redis:// URL of database 0, for redisstore.Open.
+	URL string
+	// Addr is host:port on the loopback interface.
+	Addr string
+	// Dir holds the append-only file; it outlives Kill and Restart.
+	Dir string
+
+	bin  string
+	port int
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	exit chan struct{} // closed when cmd has been waited for
+}
+
+// readyAttempts bounds how often Start and Restart ask a new process for
+// PING before failing; the pause between asks grows up to readyPause.
+const (
+	readyAttempts = 400
+	readyPause    = 50 * time.Millisecond
+)
+
+// Start runs a redis-server for t in t.TempDir(), with appendonly yes,
+// appendfsync always and no RDB snapshots, and returns once it answers
+// PING. It is stopped, and waited for, when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is not on PATH (scripts/test installs it: apt-get install redis-server): %v", err)
+	}
+	s := &Server{bin: bin, Dir: t.TempDir()}
+	t.Cleanup(func() { s.stop() })
+	// A port found free may be taken before redis-server binds it; then
+	// the process exits at once and another port is tried.
+	var last error
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		s.port = port
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s.URL = "redis://" + s.Addr + "/0"
+		if last = s.start(); last == nil {
+			return s
+		}
+	}
+	t.Fatalf("start redis-server: %v", last)
+	return nil
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+// Whatever Redis had confirmed is in the append-only file.
+func (s *Server) Kill(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	cmd, exit := s.cmd, s.exit
+	s.mu.Unlock()
+	if cmd == nil {
+		t.Fatal("Kill: redis-server is not running")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill redis-server: %v", err)
+	}
+	<-exit
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
+}
+
+// Restart starts redis-server again on the same port and directory, so
+// that it reloads the append-only file, and returns once it answers PING.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	running := s.cmd != nil
+	s.mu.Unlock()
+	if running {
+		t.Fatal("Restart: redis-server is still running; Kill it first")
+	}
+	if err := s.start(); err != nil {
+		t.Fatalf("restart redis-server: %v", err)
+	}
+}
+
+// FlushAll empties every database of the server.
+func (s *Server) FlushAll(t testing.TB) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, DisableIdentity: true})
+	defer c.Close()
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatalf("FLUSHALL on %s: %v", s.Addr, err)
+	}
+}
+
+// Client returns a plain client of the server, closed when t ends, for
+// tests that write past the store (damaged records, lost messages).
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, DisableIdentity: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs the process and waits until it answers PING, or fails if it
+// exits first or does not answer within readyAttempts.
+func (s *Server) start() error {
+	cmd := exec.Command(s.bin,
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--dir", s.Dir,
+		"--appendonly", "yes",
+		"--appendfsync", "always",
+		"--save", "",
+		"--daemonize", "no",
+		"--logfile", "",
+		"--protected-mode", "yes",
+	)
+	var out strings.Builder
+	var outMu sync.Mutex
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exit := make(chan struct{})
+	go func() {
+		// Keep the log for the error message; stop keeping it past 64 KiB.
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			outMu.Lock()
+			if out.Len() < 64<<10 {
+				out.WriteString(sc.Text() + "\n")
+			}
+			outMu.Unlock()
+		}
+		cmd.Wait()
+		close(exit)
+	}()
+	log := func() string {
+		outMu.Lock()
+		defer outMu.Unlock()
+		return out.String()
+	}
+
+	pause := time.Millisecond
+	for range readyAttempts {
+		select {
+		case <-exit:
+			return fmt.Errorf("redis-server on port %d exited before answering PING:\n%s", s.port, log())
+		default:
+		}
+		if err := ping(s.Addr); err == nil {
+			s.mu.Lock()
+			s.cmd, s.exit = cmd, exit
+			s.mu.Unlock()
+			return nil
+		}
+		select {
+		case <-exit:
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, readyPause)
+	}
+	cmd.Process.Kill()
+	<-exit
+	return fmt.Errorf("redis-server on port %d did not answer PING after %d attempts:\n%s", s.port, readyAttempts, log())
+}
+
+// ping sends one PING over a fresh connection and expects +PONG.
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		// -LOADING while the append-only file is read.
+		return errors.New(strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// stop ends the process, if running, and waits for it.
+func (s *Server) stop() {
+	s.mu.Lock()
+	cmd, exit := s.cmd, s.exit
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Kill()
+	<-exit
+}
