@@ -5,6 +5,7 @@
 //	bpfdraft export DOC         write a document as markdown or HTML
 //	bpfdraft user add|list      manage accounts (the first Secretariat)
 //	bpfdraft backup --out FILE  write a consistent copy of the data
+//	bpfdraft migrate --to URL   move an installation into Redis
 //	bpfdraft load               generate load and measure it
 //	bpfdraft version            print the version
 //
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = loadCmd(ctx, args, stdout, stderr, getenv)
 	case "backup":
 		err = backupCmd(ctx, args, stdout, getenv)
+	case "migrate":
+		err = migrateCmd(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "bpfdraft", version)
 	case "help":
@@ -86,6 +89,7 @@ commands:
   export DOC       write a document as markdown (--format md) or a standalone HTML page (--format html)
   user add|list    create an account (its password read from standard input) or list them
   backup --out F   write a consistent copy of the data (through a running server with --server)
+  migrate --to URL move the data directory's installation into an empty Redis store
   load             generate load against a server on this machine and measure it
   version          print the version
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab"
-	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -21,6 +20,7 @@ import (
 type serveConfig struct {
 	Addr            string
 	DataDir         string
+	Store           string
 	LogLevel        slog.Level
 	LogFormat       string
 	AllowedOrigins  string
@@ -42,6 +42,7 @@ type serveConfig struct {
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	fs.StringVar(&c.DataDir, "data", "./bpfdraft-data", "data directory (holds the bbolt file)")
+	fs.StringVar(&c.Store, "store", "", storeHelp)
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "comma-separated origins (https://host) allowed besides the server's own")
@@ -112,7 +113,7 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 		return usageError{fmt.Sprintf("--log-format must be text or json, not %q", c.LogFormat)}
 	}
 	log := newLogger(c, logw)
-	st, err := boltstore.Open(c.DataDir, 2*time.Second)
+	st, err := openStoreAt(ctx, c.Store, c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	if list := splitList(c.PublicOrigins); len(list) > 0 {
 		base = list[0]
 	}
-	log.Info("bpfdraft listening", "addr", "http://"+ln.Addr().String(), "data", c.DataDir, "version", version)
+	log.Info("bpfdraft listening", "addr", "http://"+ln.Addr().String(), "store", storeName(c), "version", version)
 	if c.Demo {
 		if err := printDemo(ctx, srv, base, logw); err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -196,4 +197,12 @@ func printDemo(ctx context.Context, srv *collab.Server, base string, w io.Writer
 	}
 	fmt.Fprintln(w, "\nThe passwords change at every start with --demo.")
 	return nil
+}
+
+// storeName says where a server keeps its data, for its log.
+func storeName(c serveConfig) string {
+	if c.Store != "" {
+		return redacted(c.Store)
+	}
+	return c.DataDir
 }

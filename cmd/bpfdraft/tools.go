@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/collab"
 	"github.com/bpfdraft/bpfdraft/collab/store"
-	"github.com/bpfdraft/bpfdraft/collab/store/boltstore"
 	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/loadgen"
 )
@@ -28,6 +26,7 @@ import (
 // it) or through a running server's HTTP API, signed in as Email.
 type toolConfig struct {
 	DataDir string
+	Store   string
 	Server  string
 	Email   string
 }
@@ -43,6 +42,7 @@ const emailHelp = "account to sign in to the server as (also BPFDRAFT_EMAIL); it
 
 func toolFlags(fs *flag.FlagSet, c *toolConfig) {
 	fs.StringVar(&c.DataDir, "data", "./bpfdraft-data", "data directory to use directly")
+	fs.StringVar(&c.Store, "store", "", storeHelp)
 	fs.StringVar(&c.Server, "server", "", "URL of a running bpfdraft (http://127.0.0.1:8080) to use instead of the data directory")
 	fs.StringVar(&c.Email, "email", "", "with --server: "+emailHelp)
 }
@@ -76,11 +76,7 @@ func signInHint(status int) string {
 }
 
 func openStore(c toolConfig) (store.Store, error) {
-	st, err := boltstore.Open(c.DataDir, 2*time.Second)
-	if errors.Is(err, store.ErrInUse) {
-		return nil, fmt.Errorf("%w; while the server runs, pass --server http://ADDR to go through it", err)
-	}
-	return st, err
+	return openStoreAt(context.Background(), c.Store, c.DataDir)
 }
 
 func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {

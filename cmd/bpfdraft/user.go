@@ -38,9 +38,10 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return usageError{userUsage}
 	}
 	sub, args := args[0], args[1:]
-	var dataDir, email, name, role, bpf string
+	var dataDir, storeURL, email, name, role, bpf string
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	fs.StringVar(&dataDir, "data", "./bpfdraft-data", "data directory")
+	fs.StringVar(&storeURL, "store", "", storeHelp)
 	switch sub {
 	case "add":
 		fs.StringVar(&email, "email", "", "the account's email address, with which it signs in (required)")
@@ -58,7 +59,7 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments %q", pos)}
 	}
-	st, err := openStore(toolConfig{DataDir: dataDir})
+	st, err := openStore(toolConfig{DataDir: dataDir, Store: storeURL})
 	if err != nil {
 		return err
 	}

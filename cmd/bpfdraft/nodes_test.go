@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bpfdraft/bpfdraft/client"
+	"github.com/bpfdraft/bpfdraft/collab/store/redisstore/redistest"
+	"github.com/bpfdraft/bpfdraft/editor"
+)
+
+// addAccountTo creates the test's Secretariat account in a store given
+// by --store.
+func addAccountTo(t *testing.T, bin, storeURL string) account {
+	t.Helper()
+	cmd := exec.Command(bin, "user", "add", "--store", storeURL, "--email", testAccount.Email, "--name", "The Secretariat", "--role", "secretariat")
+	cmd.Stdin = strings.NewReader(testAccount.Password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bpfdraft user add: %v\n%s", err, out)
+	}
+	return testAccount
+}
+
+// TestNodesOnRedis: three server processes on one real Redis serve one
+// document, without sticky sessions; 30 clients spread over them type at
+// random. One node is killed with SIGKILL while they type and a fourth
+// one started; the killed node's clients reconnect to the new one with
+// what was unconfirmed. Every client converges on the same text, and
+// every update any client made is in the log exactly once.
+func TestNodesOnRedis(t *testing.T) {
+	bin := buildBinary(t)
+	redis := redistest.Start(t)
+	acct := addAccountTo(t, bin, redis.URL)
+	node := func() *proc {
+		return startServer(t, bin, t.TempDir(), "--store", redis.URL, "--edits-per-minute", "0", "--sockets-per-account", "0", "--sockets-per-address", "0")
+	}
+	nodes := []*proc{node(), node(), node()}
+	s := nodes[0].signIn(t, acct) // the session is in Redis: every node knows it
+	var doc struct{ ID string }
+	doJSON(t, s, "POST", nodes[1].url("/api/documents"), map[string]any{"template": "bpf-output", "title": "Three nodes"}, 201, &doc)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	const writers = 30
+	var confirmed atomic.Int64
+	made := make([]int, writers)
+	clients := make([]*client.Client, writers)
+	for i := range clients {
+		c, err := client.Dial(ctx, nodes[i%3].url(""), doc.ID, client.Options{
+			Key:    fmt.Sprintf("node-writer-%d-key", i),
+			Header: s.SocketHeader(),
+			OnUpdate: func(u client.Update, own bool) {
+				if own {
+					confirmed.Add(1)
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+		defer c.Close()
+	}
+
+	killed := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			secs := c.Sections()
+			after := 0
+			for {
+				sec := secs[rng.IntN(3)]
+				err := c.Edit(sec, func(text string) []editor.Change {
+					n := editor.UTF16Len(text)
+					at := 0
+					if n > 0 {
+						at = rng.IntN(n + 1)
+					}
+					// Tokens go between others' words, never inside one.
+					for at > 0 && at < n && text[at-1] != ' ' {
+						at--
+					}
+					return []editor.Change{{From: at, To: at, Insert: fmt.Sprintf("w%d.%d ", i, made[i])}}
+				})
+				if err != nil {
+					t.Errorf("edit: %v", err)
+					return
+				}
+				made[i]++
+				time.Sleep(time.Duration(2+rng.IntN(8)) * time.Millisecond)
+				select {
+				case <-killed:
+					if after++; after > 10 {
+						return
+					}
+				default:
+				}
+			}
+		}()
+	}
+	// Kill a node mid-stream, once updates are confirmed on every node.
+	deadline := time.Now().Add(time.Minute)
+	for confirmed.Load() < 600 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := nodes[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-nodes[2].done
+	atKill := confirmed.Load()
+	nodes = append(nodes, node())
+	close(killed)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if atKill < 100 {
+		t.Fatalf("only %d updates confirmed before the kill; the test needs more", atKill)
+	}
+	// The killed node's clients go to the new node; the others stay.
+	for i := 2; i < writers; i += 3 {
+		if err := clients[i].ReconnectTo(ctx, nodes[3].url("")); err != nil {
+			t.Fatalf("%d: reconnect: %v", i, err)
+		}
+	}
+	for i, c := range clients {
+		if c.Closed() {
+			t.Fatalf("client %d on %s was closed: %v", i, nodes[i%3].addr, c.Err())
+		}
+		if err := c.WaitConfirmed(ctx); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	var final struct {
+		Seq      int64
+		Sections []struct{ ID, Text string }
+	}
+	doJSON(t, s, "GET", nodes[3].url("/api/documents/"+doc.ID), nil, 200, &final)
+	for i, c := range clients {
+		if err := c.WaitSeq(ctx, final.Seq); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		for _, sec := range final.Sections {
+			if got := c.Text(sec.ID); got != sec.Text {
+				t.Fatalf("client %d: section %s differs from the document:\ngot  %q\nwant %q", i, sec.ID, got, sec.Text)
+			}
+		}
+	}
+	// Every node serves the same document.
+	for _, n := range []*proc{nodes[0], nodes[1]} {
+		var d struct {
+			Seq      int64
+			Sections []struct{ ID, Text string }
+		}
+		doJSON(t, s, "GET", n.url("/api/documents/"+doc.ID), nil, 200, &d)
+		if d.Seq != final.Seq || fmt.Sprint(d.Sections) != fmt.Sprint(final.Sections) {
+			t.Fatalf("node %s serves seq %d; the new node %d", n.addr, d.Seq, final.Seq)
+		}
+	}
+	count := map[string]int{}
+	for after := int64(0); after < final.Seq; {
+		var hist struct {
+			Updates []struct {
+				Seq    int64
+				Client string
+			}
+		}
+		doJSON(t, s, "GET", nodes[0].url(fmt.Sprintf("/api/documents/%s/history?after=%d&limit=10000", doc.ID, after)), nil, 200, &hist)
+		if len(hist.Updates) == 0 {
+			t.Fatalf("the history ends at %d; the document is at %d", after, final.Seq)
+		}
+		for _, u := range hist.Updates {
+			if u.Seq != after+1 {
+				t.Fatalf("history entry after %d has seq %d", after, u.Seq)
+			}
+			after = u.Seq
+			count[u.Client]++
+		}
+	}
+	total := 0
+	for i, c := range clients {
+		if count[c.ID()] != made[i] {
+			t.Errorf("client %d typed %d updates; the log holds %d of them", i, made[i], count[c.ID()])
+		}
+		total += made[i]
+	}
+	all := ""
+	for _, sec := range final.Sections {
+		all += sec.Text
+	}
+	for i := range clients {
+		for k := 0; k < made[i]; k++ {
+			if n := strings.Count(all, fmt.Sprintf("w%d.%d ", i, k)); n != 1 {
+				t.Fatalf("token w%d.%d appears %d times; want exactly once", i, k, n)
+			}
+		}
+	}
+	t.Logf("%d updates from %d clients on 3 nodes (then 3 again, one killed at %d confirmed); seq %d", total, writers, atKill, final.Seq)
+}
