@@ -7,6 +7,7 @@
 //	bpfdraft backup --out FILE  write a consistent copy of the data
 //	bpfdraft migrate --to URL   move an installation into Redis
 //	bpfdraft load               generate load and measure it
+//	bpfdraft probe              exit 0 when a running server is ready
 //	bpfdraft version            print the version
 //
 // Every flag has an environment twin (BPFDRAFT_ADDR for --addr, ...); a
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backupCmd(ctx, args, stdout, getenv)
 	case "migrate":
 		err = migrateCmd(ctx, args, stdout, stderr, getenv)
+	case "probe":
+		err = probeCmd(ctx, args, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "bpfdraft", version)
 	case "help":
@@ -91,6 +94,7 @@ commands:
   backup --out F   write a consistent copy of the data (through a running server with --server)
   migrate --to URL move the data directory's installation into an empty Redis store
   load             generate load against a server on this machine and measure it
+  probe            exit 0 when a running server's /readyz answers 200 (a container's health check)
   version          print the version
 
 Run "bpfdraft <command> -h" for a command's flags.
