@@ -25,7 +25,9 @@ func TestBackupEndpoint(t *testing.T) {
 		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="bpfdraft-`) {
 		t.Fatalf("backup: %d, %d bytes, headers %v", resp.StatusCode, len(body), resp.Header)
 	}
-	var log struct{ Entries []struct{ Action, Detail string } }
+	var log struct {
+		Entries []struct{ Action, Detail string }
+	}
 	e.GetJSON(t, "/api/audit?action=backup", 200, &log)
 	if len(log.Entries) != 1 || log.Entries[0].Detail != strconv.Itoa(len(body))+" bytes" {
 		t.Fatalf("the audit log of the backup: %+v", log.Entries)

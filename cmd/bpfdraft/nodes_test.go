@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -30,7 +31,8 @@ func addAccountTo(t *testing.T, bin, storeURL string) account {
 }
 
 // TestNodesOnRedis: three server processes on one real Redis serve one
-// document, without sticky sessions; 30 clients spread over them type at
+// document, without sticky sessions. A comment made through one node
+// reaches a client of another at once. 30 clients spread over them type at
 // random. One node is killed with SIGKILL while they type and a fourth
 // one started; the killed node's clients reconnect to the new one with
 // what was unconfirmed. Every client converges on the same text, and
@@ -68,6 +70,31 @@ func TestNodesOnRedis(t *testing.T) {
 		}
 		clients[i] = c
 		defer c.Close()
+	}
+
+	// A comment made through one node reaches a client of another, in
+	// the log's order.
+	var commentSeen atomic.Bool
+	watcher, err := client.Dial(ctx, nodes[2].url(""), doc.ID, client.Options{Viewer: true, Header: s.SocketHeader(),
+		OnUpdate: func(u client.Update, _ bool) {
+			if strings.Contains(string(u.Structure), `"op":"comment"`) {
+				commentSeen.Store(true)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doJSON(t, s, "POST", nodes[0].url("/api/documents/"+doc.ID+"/comments"), map[string]any{"section": "issues", "text": "Seen everywhere?"}, 201, nil)
+	var head struct{ Seq int64 }
+	doJSON(t, s, "GET", nodes[0].url("/api/documents/"+doc.ID), nil, 200, &head)
+	if err := watcher.WaitSeq(ctx, head.Seq); err != nil || !commentSeen.Load() {
+		t.Fatalf("a client of another node did not receive the comment (seq %d: %v)", head.Seq, err)
+	}
+	watcher.Close()
+	var threads struct{ Comments []struct{ Text string } }
+	doJSON(t, s, "GET", nodes[1].url("/api/documents/"+doc.ID+"/comments"), nil, 200, &threads)
+	if len(threads.Comments) != 1 || threads.Comments[0].Text != "Seen everywhere?" {
+		t.Fatalf("comments on another node: %+v", threads.Comments)
 	}
 
 	killed := make(chan struct{})
@@ -207,4 +234,178 @@ func TestNodesOnRedis(t *testing.T) {
 		}
 	}
 	t.Logf("%d updates from %d clients on 3 nodes (then 3 again, one killed at %d confirmed); seq %d", total, writers, atKill, final.Seq)
+}
+
+// TestRedisDownAndBack: two nodes on one Redis while clients type on
+// both; Redis is killed (SIGKILL) mid-stream. The nodes say they are not
+// ready, refuse to confirm anything and close the clients' connections
+// (unavailable); the clients keep typing offline. Redis restarts from its
+// append-only file; the clients reconnect and converge, and every update
+// any of them made — confirmed before the crash or not — is in the log
+// exactly once.
+func TestRedisDownAndBack(t *testing.T) {
+	bin := buildBinary(t)
+	redis := redistest.Start(t)
+	acct := addAccountTo(t, bin, redis.URL)
+	node := func() *proc {
+		return startServer(t, bin, t.TempDir(), "--store", redis.URL, "--edits-per-minute", "0", "--sockets-per-account", "0", "--sockets-per-address", "0")
+	}
+	nodes := []*proc{node(), node()}
+	s := nodes[0].signIn(t, acct)
+	var doc struct{ ID string }
+	doJSON(t, s, "POST", nodes[0].url("/api/documents"), map[string]any{"template": "bpf-output", "title": "Redis down"}, 201, &doc)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	const writers = 10
+	var confirmed atomic.Int64
+	var unavailable atomic.Int64
+	made := make([]int, writers)
+	clients := make([]*client.Client, writers)
+	for i := range clients {
+		c, err := client.Dial(ctx, nodes[i%2].url(""), doc.ID, client.Options{
+			Key:    fmt.Sprintf("redis-down-writer-%d-key", i),
+			Header: s.SocketHeader(),
+			OnUpdate: func(u client.Update, own bool) {
+				if own {
+					confirmed.Add(1)
+				}
+			},
+			OnError: func(e *client.ServerError) {
+				if e.Code == "unavailable" {
+					unavailable.Add(1)
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+		defer c.Close()
+	}
+	down := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			secs := c.Sections()
+			after := 0
+			for {
+				if err := c.Edit(secs[rng.IntN(2)], func(text string) []editor.Change {
+					n := editor.UTF16Len(text)
+					return []editor.Change{{From: n, To: n, Insert: fmt.Sprintf("r%d.%d ", i, made[i])}}
+				}); err != nil {
+					t.Errorf("edit: %v", err)
+					return
+				}
+				made[i]++
+				time.Sleep(time.Duration(2+rng.IntN(5)) * time.Millisecond)
+				select {
+				case <-down:
+					if after++; after > 15 {
+						return
+					}
+				default:
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for confirmed.Load() < 200 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	redis.Kill(t)
+	atKill := confirmed.Load()
+	close(down)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// Not ready while Redis is away: a load balancer sends no one here.
+	for _, n := range nodes {
+		guard := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get(n.url("/readyz"))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 503 {
+					break
+				}
+			}
+			if time.Now().After(guard) {
+				t.Fatalf("node %s still ready 30 s after Redis went away", n.addr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// Every connection is closed (nothing it sends can be kept).
+	for i, c := range clients {
+		guard := time.Now().Add(30 * time.Second)
+		for !c.Closed() {
+			if time.Now().After(guard) {
+				t.Fatalf("client %d still connected 30 s after Redis went away", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if unavailable.Load() == 0 {
+		t.Error("no client was told the store is unavailable")
+	}
+	afterKill := confirmed.Load()
+	redis.Restart(t)
+	for i, c := range clients {
+		guard := time.Now().Add(30 * time.Second)
+		for {
+			err := c.ReconnectTo(ctx, nodes[i%2].url(""))
+			if err == nil {
+				break
+			}
+			if time.Now().After(guard) {
+				t.Fatalf("client %d cannot reconnect after Redis is back: %v", i, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for i, c := range clients {
+		if err := c.WaitConfirmed(ctx); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	var final struct {
+		Seq      int64
+		Sections []struct{ ID, Text string }
+	}
+	doJSON(t, s, "GET", nodes[1].url("/api/documents/"+doc.ID), nil, 200, &final)
+	if final.Seq < afterKill {
+		t.Fatalf("the document is at seq %d; %d updates were confirmed", final.Seq, afterKill)
+	}
+	all := ""
+	for i, c := range clients {
+		if err := c.WaitSeq(ctx, final.Seq); err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range final.Sections {
+			if got := c.Text(sec.ID); got != sec.Text {
+				t.Fatalf("client %d: section %s differs:\ngot  %q\nwant %q", i, sec.ID, got, sec.Text)
+			}
+		}
+	}
+	for _, sec := range final.Sections {
+		all += sec.Text
+	}
+	total := 0
+	for i := range clients {
+		total += made[i]
+		for k := 0; k < made[i]; k++ {
+			if n := strings.Count(all, fmt.Sprintf("r%d.%d ", i, k)); n != 1 {
+				t.Fatalf("token r%d.%d appears %d times; want exactly once", i, k, n)
+			}
+		}
+	}
+	if int64(total) != final.Seq {
+		t.Fatalf("%d updates made; the log holds %d", total, final.Seq)
+	}
+	t.Logf("%d updates; %d confirmed when Redis was killed, %d when every connection had closed; %d clients told unavailable", total, atKill, afterKill, unavailable.Load())
 }
