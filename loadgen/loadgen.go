@@ -36,7 +36,11 @@ const (
 
 // Config describes one load run. Zero values take the defaults noted.
 type Config struct {
-	// Server is the base URL of the server; it must resolve to loopback.
+	// Server is the base URL of the server, or of several servers (nodes
+	// serving the same documents from one shared store) separated by
+	// commas; each must resolve to loopback. The run signs in, creates and
+	// reads the document through the first; connections are spread over
+	// all of them round-robin, editors first, then viewers.
 	Server string
 	// Email and Password, if Email is set, are the account the run signs
 	// in as (POST /api/session) before anything else: every API request
@@ -60,8 +64,13 @@ type Config struct {
 	// everyone in one section, the hardest case for rebasing).
 	Sections int
 	// ServerPID, if set, is the server's process id on this machine: its
-	// CPU time and resident memory are measured too.
+	// CPU time and resident memory are measured too. It is the same as
+	// ServerPIDs with one element.
 	ServerPID int
+	// ServerPIDs, if set, are the process ids of the servers of Server, one
+	// per server and in the same order: each one's CPU time and memory are
+	// measured, and reported per server (Result.Nodes) and in total.
+	ServerPIDs []int
 	// EditorSample is how many editors are full clients (package client)
 	// that apply every update to every section, measure broadcast latency
 	// and are compared with the server at the end (default 10); the others
@@ -122,6 +131,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TargetUnits == 0 {
 		c.TargetUnits = 2000
+	}
+	if c.ServerPID != 0 {
+		if len(c.ServerPIDs) > 0 {
+			return c, errors.New("both ServerPID and ServerPIDs set")
+		}
+		c.ServerPIDs, c.ServerPID = []int{c.ServerPID}, 0
 	}
 	if c.Seed == 0 {
 		var b [8]byte
@@ -225,6 +240,10 @@ type Result struct {
 
 	Generator CPUUse     `json:"generator"`
 	ServerUse *ServerUse `json:"server_process,omitempty"`
+	// Nodes, when the run was spread over several servers, is what went to
+	// each and what each took; ServerUse is then their sum (PID 0), its
+	// CPU per delivery and memory per viewer over all of them.
+	Nodes []NodeUse `json:"nodes,omitempty"`
 	// MachineBusy is the fraction of all the machine's MachineCores CPUs
 	// that were busy during the steady window (from /proc/stat; 0 cores
 	// where it cannot be read); above 85% the generator and a server on
@@ -264,6 +283,18 @@ type ServerUse struct {
 	RSSEnd     int64 `json:"rss_end"`
 	// PerViewer is (RSSViewers − RSSBefore) / viewers, in bytes.
 	PerViewer float64 `json:"per_viewer_bytes"`
+}
+
+// NodeUse is one of several servers of a run: the connections it was
+// given, the updates they received over the steady window, and, with
+// Config.ServerPIDs, what its process took (CPU per delivery over its own
+// connections' deliveries, memory per viewer over its own viewers).
+type NodeUse struct {
+	Server     string     `json:"server"`
+	Editors    int        `json:"editors"`
+	Viewers    int        `json:"viewers"`
+	Deliveries int64      `json:"deliveries"`
+	Process    *ServerUse `json:"process,omitempty"`
 }
 
 // maxLate is how far behind its schedule an editor may fall before it
@@ -308,14 +339,17 @@ type editorState struct {
 
 // conn is any connection the watcher keeps alive.
 type conn struct {
+	node         int // index of its server in run.bases
 	c            *client.Client
 	rc           *receiver // nil for an unsampled viewer
 	reconnecting atomic.Bool
 }
 
 type run struct {
-	cfg   Config
-	base  string
+	cfg  Config
+	base string // the first server, for the API
+	// bases are the servers connections are spread over (base first).
+	bases []string
 	httpc *http.Client
 	logf  func(string, ...any)
 	// session is the run's sign-in (the zero Session when anonymous).
@@ -325,8 +359,17 @@ type run struct {
 	editorIndex map[string]int // client id → index; read-only once built
 	conns       []*conn
 	light       []*lightViewer // viewers beyond the sample
+	lightNodes  []int          // the server of each of light
 	lightEds    []*lightEditor // editors beyond the sample
 	steadyFrom  atomic.Int64   // Unix ns; edits before it are not measured
+
+	// What the server processes took: one per Config.ServerPIDs; their
+	// CPU time over the steady window (wall long), and the updates each
+	// server's connections received over it.
+	procs          []*ServerUse
+	serverCPU      []time.Duration
+	nodeDeliveries []int64
+	wall           time.Duration
 
 	mu          sync.Mutex
 	errs        map[string]int64
@@ -349,9 +392,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	u, err := CheckServer(ctx, cfg.Server)
+	us, err := CheckServers(ctx, cfg.Server)
 	if err != nil {
 		return Result{}, err
+	}
+	if n := len(cfg.ServerPIDs); n > 0 && n != len(us) {
+		return Result{}, fmt.Errorf("%d server process ids for %d servers; want one per server, in the same order", n, len(us))
 	}
 	// Everything is bounded: editing, plus generous time to connect and
 	// to converge.
@@ -363,7 +409,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := run1(ctx, cfg, u)
+		res, err := run1(ctx, cfg, us)
 		done <- outcome{res, err}
 	}()
 	select {
@@ -385,13 +431,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // ErrStuck is returned when the run could not be wound up in time.
 var ErrStuck = errors.New("load run did not finish")
 
-func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
+func run1(ctx context.Context, cfg Config, us []*url.URL) (Result, error) {
 	var err error
 	tr := &http.Transport{DialContext: dialLoopback, MaxIdleConnsPerHost: 4}
 	defer tr.CloseIdleConnections()
+	var bases []string
+	for _, u := range us {
+		bases = append(bases, strings.TrimRight(u.String(), "/"))
+	}
 	r := &run{
 		cfg:         cfg,
-		base:        strings.TrimRight(u.String(), "/"),
+		base:        bases[0],
+		bases:       bases,
 		httpc:       &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		logf:        cfg.Logf,
 		editorIndex: map[string]int{},
@@ -402,11 +453,11 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	}
 	if cfg.Email != "" {
 		if r.session, err = SignIn(ctx, r.httpc, r.base, cfg.Email, cfg.Password); err != nil {
-			return Result{Server: r.base}, err
+			return Result{Server: strings.Join(bases, ",")}, err
 		}
 		r.logf("signed in as %s", cfg.Email)
 	}
-	res := Result{Server: r.base, Doc: cfg.Doc, Editors: cfg.Editors, Viewers: cfg.Viewers, Sections: cfg.Sections,
+	res := Result{Server: strings.Join(bases, ","), Doc: cfg.Doc, Editors: cfg.Editors, Viewers: cfg.Viewers, Sections: cfg.Sections,
 		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, Offered: float64(cfg.Editors) * cfg.Rate,
 		EditorSample: min(cfg.Editors, cfg.EditorSample), ViewerSample: min(cfg.Viewers, cfg.ViewerSample), PromptReads: cfg.PromptReads}
 	if res.Doc == "" {
@@ -428,11 +479,12 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	if err := r.connectEditors(ctx, res.Doc, doc, &res); err != nil {
 		return res, err
 	}
-	if cfg.ServerPID != 0 {
-		res.ServerUse = &ServerUse{PID: cfg.ServerPID}
-		if res.ServerUse.RSSBefore, err = procRSS(cfg.ServerPID); err != nil {
+	for _, pid := range cfg.ServerPIDs {
+		p := &ServerUse{PID: pid}
+		if p.RSSBefore, err = procRSS(pid); err != nil {
 			return res, fmt.Errorf("--server-pid: %w", err)
 		}
+		r.procs = append(r.procs, p)
 	}
 	if err := r.connectViewers(ctx, res.Doc, &res); err != nil {
 		return res, err
@@ -440,11 +492,15 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	if cfg.afterViewers != nil {
 		cfg.afterViewers()
 	}
-	if res.ServerUse != nil && cfg.Viewers > 0 {
+	if len(r.procs) > 0 && cfg.Viewers > 0 {
 		// Let the server's connection goroutines settle before measuring.
 		sleep(ctx, time.Second)
-		res.ServerUse.RSSViewers, _ = procRSS(cfg.ServerPID)
-		res.ServerUse.PerViewer = float64(res.ServerUse.RSSViewers-res.ServerUse.RSSBefore) / float64(cfg.Viewers)
+		for i, p := range r.procs {
+			p.RSSViewers, _ = procRSS(p.PID)
+			if n := r.viewersOn(i); n > 0 {
+				p.PerViewer = float64(p.RSSViewers-p.RSSBefore) / float64(n)
+			}
+		}
 	}
 
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -458,9 +514,10 @@ func run1(ctx context.Context, cfg Config, u *url.URL) (Result, error) {
 	<-watchDone
 	res.Converged, res.ConvergeNote, res.FinalSeq = cres.ok, cres.note, cres.seq
 	res.Committed = cres.seq - startSeq
-	if res.ServerUse != nil {
-		res.ServerUse.RSSEnd, _ = procRSS(cfg.ServerPID)
+	for _, p := range r.procs {
+		p.RSSEnd, _ = procRSS(p.PID)
 	}
+	r.serverUse(&res)
 	r.collect(&res)
 	res.judge()
 	return res, err
@@ -483,17 +540,19 @@ func (r *run) measure(ctx context.Context, docID string, res *Result) {
 	r.logf("editing: %d editors × %g/s for %v", cfg.Editors, cfg.Rate, cfg.Duration)
 
 	type sample struct {
-		at           time.Time
-		seq          int64
-		self, server time.Duration
-		busy, total  int64
-		received     int64
+		at          time.Time
+		seq         int64
+		self        time.Duration
+		server      []time.Duration // of each process of r.procs
+		busy, total int64
+		received    []int64 // by the connections of each server
 	}
 	take := func() sample {
 		s := sample{at: time.Now(), self: selfCPU(), received: r.received()}
 		s.busy, s.total = machineCPU()
-		if cfg.ServerPID != 0 {
-			s.server, _ = procCPU(cfg.ServerPID)
+		for _, p := range r.procs {
+			c, _ := procCPU(p.PID)
+			s.server = append(s.server, c)
 		}
 		if d, err := r.getDocument(ctx, docID); err == nil {
 			s.seq = d.Seq
@@ -511,11 +570,17 @@ func (r *run) measure(ctx context.Context, docID string, res *Result) {
 	wall := b.at.Sub(a.at)
 	res.SteadyS = wall.Seconds()
 	res.CommittedPerS = float64(b.seq-a.seq) / wall.Seconds()
-	res.Deliveries = b.received - a.received
+	r.wall = wall
+	r.nodeDeliveries = make([]int64, len(r.bases))
+	for i := range r.nodeDeliveries {
+		r.nodeDeliveries[i] = b.received[i] - a.received[i]
+		res.Deliveries += r.nodeDeliveries[i]
+	}
 	res.DeliveriesPerS = float64(res.Deliveries) / wall.Seconds()
 	res.Generator = cpuUse(b.self-a.self, wall, runtime.GOMAXPROCS(0), res.Deliveries)
-	if res.ServerUse != nil {
-		res.ServerUse.CPUUse = cpuUse(b.server-a.server, wall, runtime.NumCPU(), res.Deliveries)
+	r.serverCPU = make([]time.Duration, len(r.procs))
+	for i := range r.procs {
+		r.serverCPU[i] = b.server[i] - a.server[i]
 	}
 	if b.total > a.total {
 		res.MachineCores = runtime.NumCPU()
@@ -539,18 +604,79 @@ func cpuUse(cpu, wall time.Duration, cores int, deliveries int64) CPUUse {
 	return u
 }
 
-// received sums the last seq of every connection: its growth is the
-// number of updates delivered.
-func (r *run) received() int64 {
-	var n int64
+// serverUse fills res.ServerUse from what was measured of the server
+// processes, and res.Nodes when the run was spread over several servers.
+func (r *run) serverUse(res *Result) {
+	if r.wall <= 0 {
+		return // not measured: the run ended before its steady window
+	}
+	for i, p := range r.procs {
+		p.CPUUse = cpuUse(r.serverCPU[i], r.wall, runtime.NumCPU(), r.nodeDeliveries[i])
+	}
+	if len(r.bases) == 1 {
+		if len(r.procs) == 1 {
+			res.ServerUse = r.procs[0]
+		}
+		return
+	}
+	if len(r.procs) > 0 {
+		total := &ServerUse{}
+		var cpu time.Duration
+		for i, p := range r.procs {
+			cpu += r.serverCPU[i]
+			total.RSSBefore += p.RSSBefore
+			total.RSSViewers += p.RSSViewers
+			total.RSSEnd += p.RSSEnd
+		}
+		total.CPUUse = cpuUse(cpu, r.wall, runtime.NumCPU(), res.Deliveries)
+		if r.cfg.Viewers > 0 && total.RSSViewers > 0 {
+			total.PerViewer = float64(total.RSSViewers-total.RSSBefore) / float64(r.cfg.Viewers)
+		}
+		res.ServerUse = total
+	}
+	for i, base := range r.bases {
+		n := NodeUse{Server: base, Editors: r.editorsOn(i), Viewers: r.viewersOn(i), Deliveries: r.nodeDeliveries[i]}
+		if len(r.procs) > 0 {
+			n.Process = r.procs[i]
+		}
+		res.Nodes = append(res.Nodes, n)
+	}
+}
+
+// nodeOf is the server of the k-th connection of a run: editors are
+// connections 0 to Editors-1, viewers the ones after.
+func (r *run) nodeOf(k int) int { return k % len(r.bases) }
+
+// editorsOn and viewersOn count the editors and viewers given server i.
+func (r *run) editorsOn(i int) int { return spread(0, r.cfg.Editors, len(r.bases), i) }
+func (r *run) viewersOn(i int) int { return spread(r.cfg.Editors, r.cfg.Viewers, len(r.bases), i) }
+
+// spread counts the connections from, from+1, ..., from+n-1 that go to
+// server i of nodes, round-robin.
+func spread(from, n, nodes, i int) int {
+	count := 0
+	for k := from; k < from+n; k++ {
+		if k%nodes == i {
+			count++
+		}
+	}
+	return count
+}
+
+// received sums the last seq of every connection, by server: its growth
+// is the number of updates delivered.
+func (r *run) received() []int64 {
+	n := make([]int64, len(r.bases))
 	for _, cn := range r.conns {
-		n += cn.c.Seq()
+		n[cn.node] += cn.c.Seq()
 	}
-	for _, v := range r.light {
-		n += max(v.seq.Load(), 0)
+	for i, v := range r.light {
+		n[r.lightNodes[i]] += max(v.seq.Load(), 0)
 	}
-	for _, le := range r.lightEds {
-		n += le.seen.Load()
+	for i, e := range r.editors {
+		if e.le != nil {
+			n[r.nodeOf(i)] += e.le.seen.Load()
+		}
 	}
 	return n
 }
@@ -714,7 +840,7 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 		e := r.editors[i]
 		name := fmt.Sprintf("Load editor %d", i)
 		if i >= cfg.EditorSample {
-			le, err := dialLightEditor(ctx, d, r.base, docID, e.key, name, e.section, lightOptions{
+			le, err := dialLightEditor(ctx, d, r.bases[r.nodeOf(i)], docID, e.key, name, e.section, lightOptions{
 				header: r.session.SocketHeader(),
 				chain:  chains[e.section], onError: r.addError, record: r.onLightUpdate(e.rc), readEvery: every,
 			})
@@ -724,7 +850,7 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 			e.le = le
 			return nil
 		}
-		c, err := client.Dial(ctx, r.base, docID, client.Options{
+		c, err := client.Dial(ctx, r.bases[r.nodeOf(i)], docID, client.Options{
 			Key: e.key, Name: name, Dialer: d, Header: r.session.SocketHeader(),
 			OnUpdate: r.onUpdate(e.rc), OnError: r.onError,
 		})
@@ -735,10 +861,10 @@ func (r *run) connectEditors(ctx context.Context, docID string, doc *docJSON, re
 		return nil
 	})
 	res.ConnectEditorsS = time.Since(t0).Seconds()
-	for _, e := range r.editors {
+	for i, e := range r.editors {
 		switch {
 		case e.c != nil:
-			r.conns = append(r.conns, &conn{c: e.c, rc: e.rc})
+			r.conns = append(r.conns, &conn{c: e.c, rc: e.rc, node: r.nodeOf(i)})
 		case e.le != nil:
 			r.lightEds = append(r.lightEds, e.le)
 		}
@@ -766,17 +892,18 @@ func (r *run) connectViewers(ctx context.Context, docID string, res *Result) err
 	var salt [4]byte
 	rand.Read(salt[:])
 	err := r.dialAll(ctx, cfg.Viewers, func(ctx context.Context, i int) error {
+		base := r.bases[r.nodeOf(cfg.Editors+i)]
 		if i >= cfg.ViewerSample {
-			v, err := dialLight(ctx, d, r.base, docID, fmt.Sprintf("viewer-%x-%d", salt, i), r.session.SocketHeader(), r.addError)
+			v, err := dialLight(ctx, d, base, docID, fmt.Sprintf("viewer-%x-%d", salt, i), r.session.SocketHeader(), r.addError)
 			if err != nil {
 				return err
 			}
 			light[i] = v
 		} else {
 			opts := client.Options{Viewer: true, Name: "viewer", Dialer: d, Header: r.session.SocketHeader(), OnError: r.onError}
-			cn := &conn{rc: &receiver{self: -1, counts: make([]int32, cfg.Editors), bcast: new(hist)}}
+			cn := &conn{node: r.nodeOf(cfg.Editors + i), rc: &receiver{self: -1, counts: make([]int32, cfg.Editors), bcast: new(hist)}}
 			opts.OnUpdate = r.onUpdate(cn.rc)
-			c, err := client.Dial(ctx, r.base, docID, opts)
+			c, err := client.Dial(ctx, base, docID, opts)
 			if err != nil {
 				return err
 			}
@@ -794,9 +921,10 @@ func (r *run) connectViewers(ctx context.Context, docID string, res *Result) err
 			r.conns = append(r.conns, v)
 		}
 	}
-	for _, v := range light {
+	for i, v := range light {
 		if v != nil {
 			r.light = append(r.light, v)
+			r.lightNodes = append(r.lightNodes, r.nodeOf(cfg.Editors+i))
 		}
 	}
 	if err != nil {
@@ -1173,7 +1301,22 @@ func (res *Result) WriteText(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	if s := res.ServerUse; s != nil {
-		fmt.Fprintf(w, "server CPU:    %.2f of %d cores (%.0f%%), %.2f µs per delivery\n", s.CPUs, s.Cores, 100*s.Fraction, s.PerDeliveryUs)
+		if len(res.Nodes) > 0 {
+			fmt.Fprintf(w, "server CPU, %d nodes together: %.2f of %d cores (%.0f%%), %.2f µs per delivery\n", len(res.Nodes), s.CPUs, s.Cores, 100*s.Fraction, s.PerDeliveryUs)
+		} else {
+			fmt.Fprintf(w, "server CPU:    %.2f of %d cores (%.0f%%), %.2f µs per delivery\n", s.CPUs, s.Cores, 100*s.Fraction, s.PerDeliveryUs)
+		}
+	}
+	for _, n := range res.Nodes {
+		fmt.Fprintf(w, "  node %s: %d editors, %d viewers, %d deliveries", n.Server, n.Editors, n.Viewers, n.Deliveries)
+		if p := n.Process; p != nil {
+			fmt.Fprintf(w, "; pid %d CPU %.2f cores, %.2f µs per delivery; RSS %.1f MiB before viewers, %.1f after, %.1f at the end",
+				p.PID, p.CPUs, p.PerDeliveryUs, mib(p.RSSBefore), mib(p.RSSViewers), mib(p.RSSEnd))
+			if n.Viewers > 0 {
+				fmt.Fprintf(w, ", %.1f KiB per viewer", p.PerViewer/1024)
+			}
+		}
+		fmt.Fprintln(w)
 	}
 	if res.MachineCores > 0 {
 		fmt.Fprintf(w, "machine CPU busy: %.0f%% of %d cores", 100*res.MachineBusy, res.MachineCores)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
+	"strings"
 )
 
 // ErrNotLoopback is returned for a server that is not on this machine:
@@ -58,4 +60,53 @@ func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
 		return nil, fmt.Errorf("dial %s: peer %s is %w", addr, c.RemoteAddr(), ErrNotLoopback)
 	}
 	return c, nil
+}
+
+// CheckServers parses list, one server URL or several separated by
+// commas (surrounding spaces ignored), and checks each as CheckServer
+// does. An empty entry or the same server twice is an error: connections
+// are spread over the list round-robin, so either would skew the spread.
+func CheckServers(ctx context.Context, list string) ([]*url.URL, error) {
+	var out []*url.URL
+	seen := map[string]bool{}
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" && list != "" {
+			return nil, fmt.Errorf("server list %q has an empty entry", list)
+		}
+		u, err := CheckServer(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		key := strings.TrimRight(u.String(), "/")
+		if seen[key] {
+			return nil, fmt.Errorf("server list %q names %s twice", list, key)
+		}
+		seen[key] = true
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// ParsePIDs parses a comma-separated list of process ids (surrounding
+// spaces ignored); an empty list is no process. Each must be a positive
+// number, and none may appear twice.
+func ParsePIDs(list string) ([]int, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var out []int
+	seen := map[int]bool{}
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("process id list %q: %q is not a process id", list, strings.TrimSpace(s))
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("process id list %q names %d twice", list, n)
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -41,10 +41,10 @@ func (s seconds) Set(v string) error {
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	c := loadgen.Config{Editors: 10, Rate: 5, Duration: 10 * time.Second, Sections: 1, EditorSample: 10, ViewerSample: 100, DialConcurrency: 64}
 	var asJSON, quiet bool
-	var cpuProfile string
+	var cpuProfile, pids string
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Server, "server", "", "URL of the bpfdraft server to load; must be a loopback address (required)")
+	fs.StringVar(&c.Server, "server", "", "URL of the bpfdraft server to load, or comma-separated URLs of several nodes serving the same store (connections spread round-robin; signed in and the document made through the first); each must be a loopback address (required)")
 	fs.StringVar(&c.Email, "email", "", emailHelp+"; the run makes its requests and connections signed in as this account (a Secretariat one, to create the document)")
 	fs.StringVar(&c.Doc, "doc", "", "document to edit (default: create a fresh bpf-output document)")
 	fs.IntVar(&c.Editors, "editors", c.Editors, "editing connections")
@@ -52,7 +52,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.IntVar(&c.Viewers, "viewers", 0, "idle read-only connections")
 	fs.Var(seconds{&c.Duration}, "duration", fmt.Sprintf("how long to edit, in seconds or as a duration (at most %v)", loadgen.MaxDuration))
 	fs.IntVar(&c.Sections, "sections", c.Sections, "how many sections the editors spread over (1: all in one, the hardest case)")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, to measure its CPU and memory")
+	fs.StringVar(&pids, "server-pid", "", "the server's process id, to measure its CPU and memory; with several servers, a comma-separated list, one per server in the order of --server")
 	fs.IntVar(&c.EditorSample, "editor-sample", c.EditorSample, "editors that are full clients, applying every update to every section and measuring broadcast latency; the others keep only their own section's text and read frames without decoding them fully")
 	fs.BoolVar(&c.PromptReads, "prompt-reads", false, "light editors read every frame as it comes, instead of what has arrived every 25 ms while they wait for nothing (costlier for the generator)")
 	fs.IntVar(&c.ViewerSample, "viewer-sample", c.ViewerSample, "viewers that apply every update and measure broadcast latency; the others only check the seq numbers")
@@ -70,6 +70,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	if c.Server == "" {
 		return usageError{"--server is required (http://127.0.0.1:PORT)"}
+	}
+	if c.ServerPIDs, err = loadgen.ParsePIDs(pids); err != nil {
+		return usageError{"--server-pid: " + err.Error()}
 	}
 	if c.Email != "" {
 		if c.Password = getenv(passwordEnv); c.Password == "" {
