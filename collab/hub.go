@@ -50,6 +50,12 @@ type HubConfig struct {
 	// PresenceIdle hides a person from presence after this long without a
 	// message from them (they come back with their next message).
 	PresenceIdle time.Duration
+	// PresenceBeat is how often a node repeats its people's presence to
+	// the other nodes serving the document, when the store is a
+	// store.Relay (relay.go). Another node's people are dropped after
+	// three beats without word from it, so a node that died takes them
+	// along (default 5 s).
+	PresenceBeat time.Duration
 	// SendQueue is the number of messages a connection may have waiting; a
 	// connection whose queue is full is disconnected to catch up later.
 	SendQueue int
@@ -105,6 +111,7 @@ func (c HubConfig) withDefaults() HubConfig {
 	}
 	dur(&c.UnloadAfter, 2*time.Minute)
 	dur(&c.PresenceIdle, 5*time.Minute)
+	dur(&c.PresenceBeat, 5*time.Second)
 	dur(&c.PingEvery, 25*time.Second)
 	dur(&c.CommitInterval, 5*time.Millisecond)
 	dur(&c.StoreTimeout, 30*time.Second)
@@ -260,6 +267,9 @@ type Hub struct {
 	colors     int
 	emptySince time.Time
 	lastPing   time.Time
+
+	// the people of other nodes and this node's to them (relay.go)
+	relay relayState
 }
 
 func newHub(srv *Server, id string) *Hub {
@@ -327,12 +337,17 @@ func (h *Hub) run() {
 			}
 		case <-h.pipe.wake:
 			h.absorbLater()
+		case <-h.relay.wake:
+			h.relayReceived()
+		case <-h.relay.tick:
+			h.relayTick()
 		case <-tick.C:
 			if h.idle() {
 				h.unload("idle")
 				return
 			}
 			h.expirePresence()
+			h.expireNodes()
 			h.closeSilent()
 			if now := time.Now(); now.Sub(h.lastPing) >= h.cfg.PingEvery {
 				h.lastPing = now
@@ -373,6 +388,9 @@ func (h *Hub) load() error {
 	if w, ok := h.srv.store.(store.Notifier); ok {
 		h.pipe.watch(h, w)
 	}
+	if r, ok := h.srv.store.(store.Relay); ok {
+		h.startRelay(r)
+	}
 	h.log.Debug("document loaded", "seq", doc.Seq, "log", len(log))
 	return nil
 }
@@ -381,6 +399,9 @@ func (h *Hub) tickEvery() time.Duration {
 	d := h.cfg.UnloadAfter / 4
 	if p := h.cfg.PresenceIdle / 4; p < d {
 		d = p
+	}
+	if p := h.cfg.PresenceBeat; p < d {
+		d = p // other nodes' people expire within a beat of their time
 	}
 	if p := h.cfg.PingEvery / 5; p < d {
 		d = p // pings go out within a fifth of their period
@@ -441,6 +462,7 @@ func (h *Hub) shutdown() {
 func (h *Hub) exit() {
 	h.srv.removeHub(h)
 	h.pipe.stopWatching()
+	h.stopRelay()
 	close(h.done)
 	for m := range h.members { // told to reconnect by shutdown
 		h.srv.metrics.joined(m, -1)
@@ -586,6 +608,7 @@ func (h *Hub) fanout(s authority.Settled) {
 			h.remember(encodedUpdate{seq: acc.Out.Seq, raw: raw})
 			if acc.Out.Structure == nil {
 				h.mapPresence(acc.Out.Section, acc.Changes)
+				h.mapRemote(acc.Out.Section, acc.Out.Version, acc.Changes)
 			}
 		}
 		for i := 0; i < len(raws); i += 500 {
@@ -661,7 +684,7 @@ func (h *Hub) welcome(j joinMsg, read []encodedUpdate) {
 	m.lastSeen = time.Now()
 
 	w := welcomeMsg{Type: MsgWelcome, Protocol: ProtocolVersion, Client: m.clientID, Key: j.issued, Seq: doc.Seq,
-		Peers: h.peerList(m), Limits: limitsInfo{MaxMessageBytes: int(h.srv.cfg.MaxMessageBytes), MaxSectionUnits: h.cfg.MaxSectionUnits}}
+		Peers: h.allPeers(m), Limits: limitsInfo{MaxMessageBytes: int(h.srv.cfg.MaxMessageBytes), MaxSectionUnits: h.cfg.MaxSectionUnits}}
 	var raws []json.RawMessage
 	snapshot := j.seq == nil || *j.seq > doc.Seq
 	if !snapshot && *j.seq < doc.Seq {
@@ -780,6 +803,7 @@ func (h *Hub) leave(m *member) {
 	if m.role == RoleEditor && !m.hidden {
 		h.broadcastPeers(nil, []string{m.clientID}, nil)
 	}
+	h.reshowRemote(m.clientID)
 }
 
 func (h *Hub) remember(e encodedUpdate) {

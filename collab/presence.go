@@ -24,8 +24,15 @@ func (h *Hub) peerList(except *member) []Peer {
 	return peers
 }
 
-// broadcastPeers tells everyone but except about changed or departed peers.
+// broadcastPeers tells everyone but except about changed or departed
+// peers of this node, and the other nodes soon after (relay.go).
 func (h *Hub) broadcastPeers(changed []Peer, left []string, except *member) {
+	h.relayLater()
+	h.queuePeers(changed, left, except)
+}
+
+// queuePeers tells everyone but except about changed or departed peers.
+func (h *Hub) queuePeers(changed []Peer, left []string, except *member) {
 	data, err := json.Marshal(peersMsg{Type: MsgPeers, Peers: changed, Left: left})
 	if err != nil {
 		return

@@ -165,6 +165,11 @@ type Server struct {
 	// signUps new accounts per address.
 	signIns, signUps *limiter
 	metrics          *metrics
+	// node names this server among those sharing its store, in the
+	// presence its hubs relay (relay.go), and relaySeq numbers their
+	// messages, so that the others keep only the latest.
+	node     string
+	relaySeq atomic.Int64
 }
 
 // New returns a server on the given store. now is the clock (time.Now in
@@ -182,6 +187,7 @@ func New(cfg Config, st store.Store, log *slog.Logger, now func() time.Time) *Se
 		log:   log,
 		now:   now,
 		newID: uuid.NewString,
+		node:  uuid.NewString(),
 	}
 	s.hubCfg = s.cfg.Hub
 	s.transport = transport.New(transport.Options{

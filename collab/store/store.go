@@ -241,3 +241,33 @@ type Notifier interface {
 	// ctx instead).
 	Watch(ctx context.Context, id string, fn func(seq int64)) (stop func())
 }
+
+// Relay carries ephemeral messages among the engines serving a document
+// (presence: who is where): at most once, possibly lost, never stored. A
+// backend shared by several engines implements it next to Notifier; it is
+// optional: callers find it with a type assertion, st.(store.Relay).
+//
+// A message is a few bytes the relay does not read. It reaches every
+// subscriber of its document through any engine sharing the backend, the
+// publisher's own included (a publisher that must not hear itself says
+// who it is in the message). Messages may be lost (a subscriber too slow
+// to take them, a pub/sub connection lost); those of one publisher, each
+// published after its previous Publish returned, arrive in that order.
+type Relay interface {
+	// Publish sends msg to the subscribers of the document with the id.
+	// It returns once the backend has taken the message, not once it is
+	// delivered; an error means it was not sent.
+	Publish(ctx context.Context, id string, msg []byte) error
+	// Subscribe calls fn(msg) with the messages published on the document
+	// with the id. It returns once the subscription is in place, so that a
+	// message published after it returns reaches fn (unless lost), or when
+	// ctx is done first. As with Notifier.Watch, calls come from a
+	// goroutine of the relay, one at a time; fn may keep msg. A slow fn
+	// delays only its own later calls, and messages it cannot take
+	// meanwhile are dropped; it never blocks a publisher. Delivery ends
+	// when ctx is done (no call starts after that), when stop is called,
+	// or when the store is closed. stop may be called more than once; it
+	// waits for a call of fn in progress to return, so after it returns fn
+	// is never called again. fn must therefore not call stop or Close.
+	Subscribe(ctx context.Context, id string, fn func(msg []byte)) (stop func())
+}

@@ -7,11 +7,14 @@ import (
 
 // watches is the in-process fan-out behind Store.Watch: Append posts the
 // head it reached to every watch of the document, which never blocks, and
-// each watch delivers from a goroutine of its own.
+// each watch delivers from a goroutine of its own. It also holds the
+// Store's relay (relay.go), ended with it.
 type watches struct {
 	mu     sync.Mutex
 	byDoc  map[string]map[*watch]struct{}
 	closed bool
+
+	relays relays
 }
 
 // watch is one Watch call.
@@ -116,9 +119,10 @@ func (ws *watches) remove(id string, w *watch) {
 	}
 }
 
-// close ends every watch and waits for their goroutines; later Watch calls
-// do nothing.
+// close ends every watch and relay subscription and waits for their
+// goroutines; later Watch calls do nothing.
 func (ws *watches) close() {
+	ws.relays.close()
 	ws.mu.Lock()
 	ws.closed = true
 	var all []*watch

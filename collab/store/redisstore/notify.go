@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ import (
 // Posting never blocks: each watch keeps the highest seq posted and
 // delivers from a goroutine of its own (watch.run), so appenders, the
 // loops and other watches never wait for a slow fn.
+//
+// The relay's subscriptions (relay.go) share the connection and the
+// loops: syncLoop subscribes to their channels too, and receiveLoop hands
+// their messages over.
 type watches struct {
 	s     *Store
 	every time.Duration
@@ -35,10 +40,11 @@ type watches struct {
 	kicks  chan struct{} // capacity 1: a check is wanted
 	loops  sync.WaitGroup
 
-	mu     sync.Mutex
-	byDoc  map[string]map[*watch]struct{}
-	ps     *redis.PubSub // nil until the first Watch
-	closed bool
+	mu      sync.Mutex
+	byDoc   map[string]map[*watch]struct{}
+	relayed map[string]*relayDoc
+	ps      *redis.PubSub // nil until the first Watch or Subscribe
+	closed  bool
 }
 
 func (ws *watches) init(s *Store, every time.Duration) {
@@ -47,6 +53,18 @@ func (ws *watches) init(s *Store, every time.Duration) {
 	ws.quit = make(chan struct{})
 	ws.kicks = make(chan struct{}, 1)
 	ws.byDoc = map[string]map[*watch]struct{}{}
+	ws.relayed = map[string]*relayDoc{}
+}
+
+// start opens the pub/sub connection and starts the loops, the first
+// time; ws.mu is held.
+func (ws *watches) start() {
+	if ws.ps == nil {
+		ws.ps = ws.s.rdb.Subscribe(ws.ctx)
+		ws.loops.Add(2)
+		go ws.receiveLoop()
+		go ws.syncLoop()
+	}
 }
 
 // watch is one Watch call.
@@ -73,12 +91,7 @@ func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop 
 		ws.mu.Unlock()
 		return func() {}
 	}
-	if ws.ps == nil {
-		ws.ps = s.rdb.Subscribe(ws.ctx)
-		ws.loops.Add(2)
-		go ws.receiveLoop()
-		go ws.syncLoop()
-	}
+	ws.start()
 	if ws.byDoc[id] == nil {
 		ws.byDoc[id] = map[*watch]struct{}{}
 	}
@@ -216,8 +229,13 @@ func (ws *watches) receiveLoop() {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
 				ws.kick()
+				ws.relayConfirmed(m.Channel)
 			}
 		case *redis.Message:
+			if id, ok := ws.s.docOfRelay(m.Channel); ok {
+				ws.relay(id, m.Payload)
+				break
+			}
 			id, ok := ws.s.docOfChannel(m.Channel)
 			seq, err := strconv.ParseInt(m.Payload, 10, 64)
 			if ok && err == nil {
@@ -227,37 +245,54 @@ func (ws *watches) receiveLoop() {
 	}
 }
 
-// syncLoop makes the subscriptions follow the documents watched and reads
-// their heads, when kicked and every checkEvery, until close.
+// syncLoop makes the subscriptions follow the documents watched and
+// relayed, and reads the heads of those watched, when kicked and every
+// checkEvery, until close.
 func (ws *watches) syncLoop() {
 	defer ws.loops.Done()
 	ticker := time.NewTicker(ws.every)
 	defer ticker.Stop()
-	subscribed := map[string]bool{} // by document id
+	subscribed := map[string]bool{} // by channel
 	for {
+		periodic := false
 		select {
 		case <-ws.quit:
 			return
 		case <-ws.kicks:
 		case <-ticker.C:
+			periodic = true
 			// A write on a connection that died quietly fails, and go-redis
 			// then makes it again.
 			ws.ps.Ping(ws.ctx)
 		}
 		ids := ws.watched()
-		want := make(map[string]bool, len(ids))
-		var add, drop []string
+		relayed, ask := ws.relayChannels(periodic)
+		want := make(map[string]bool, len(ids)+len(relayed))
 		for _, id := range ids {
-			want[id] = true
-			if !subscribed[id] {
-				add = append(add, ws.s.channel(id))
-				subscribed[id] = true
+			want[ws.s.channel(id)] = true
+		}
+		for _, ch := range relayed {
+			want[ch] = true
+		}
+		var add, drop []string
+		for ch := range want {
+			if !subscribed[ch] {
+				add = append(add, ch)
+				subscribed[ch] = true
 			}
 		}
-		for id := range subscribed {
-			if !want[id] {
-				drop = append(drop, ws.s.channel(id))
-				delete(subscribed, id)
+		// A relay subscription waits for Redis to confirm its channel,
+		// even when it is subscribed already: asked again, Redis confirms
+		// again.
+		for _, ch := range ask {
+			if !slices.Contains(add, ch) {
+				add = append(add, ch)
+			}
+		}
+		for ch := range subscribed {
+			if !want[ch] {
+				drop = append(drop, ch)
+				delete(subscribed, ch)
 			}
 		}
 		// On an error go-redis keeps the channels it was asked for and
@@ -294,8 +329,9 @@ func (ws *watches) check(ids []string) {
 	}
 }
 
-// close ends every watch, waiting for calls in progress, then the loops
-// and the pub/sub connection; later Watch calls do nothing.
+// close ends every watch and relay subscription, waiting for calls in
+// progress, then the loops and the pub/sub connection; later Watch and
+// Subscribe calls do nothing.
 func (ws *watches) close() {
 	ws.mu.Lock()
 	ws.closed = true
@@ -305,11 +341,21 @@ func (ws *watches) close() {
 			all = append(all, w)
 		}
 	}
+	var subs []*relaySub
+	for _, d := range ws.relayed {
+		for r := range d.subs {
+			subs = append(subs, r)
+		}
+	}
 	ps := ws.ps
 	ws.mu.Unlock()
 	for _, w := range all {
 		w.end()
 		<-w.gone
+	}
+	for _, r := range subs {
+		r.end()
+		<-r.gone
 	}
 	close(ws.quit)
 	ws.cancel()

@@ -1,6 +1,6 @@
 // Package redisstore is the shared store: every capability of package
-// store (Catalog, DocLog, Accounts, Sessions, Invitations, Audit, Versions
-// and Notifier) kept in one Redis, so that several bpfdraft nodes can
+// store (Catalog, DocLog, Accounts, Sessions, Invitations, Audit, Versions,
+// Notifier and Relay) kept in one Redis, so that several bpfdraft nodes can
 // serve the same documents. Appends are a compare-and-append Lua script
 // (append.lua), atomic at the expected head; each successful append
 // publishes the new head on the document's channel, and watchers read the
@@ -22,6 +22,7 @@
 //	{doc:<id>}:log        hash: seq -> Update JSON, from start to head
 //	{doc:<id>}:versions   hash: seq -> {"info": VersionInfo, "doc": Document}
 //	{doc:<id>}:appended   pub/sub channel (not a key): the head after each append
+//	{doc:<id>}:relay      pub/sub channel (not a key): store.Relay's messages
 //
 //	{catalog}:bpfs        hash: id -> BPF JSON
 //	{catalog}:docs        set of document ids: the index ListDocuments reads
@@ -62,9 +63,9 @@
 // # Concurrency
 //
 // Every method is safe for concurrent use; go-redis keeps a pool of
-// connections, and watches share one pub/sub connection. Of several
-// appends at one expected head, exactly one is applied: the script runs
-// alone on the Redis server.
+// connections, and watches and relay subscriptions share one pub/sub
+// connection. Of several appends at one expected head, exactly one is
+// applied: the script runs alone on the Redis server.
 //
 // # Caveats
 //
@@ -143,7 +144,7 @@ type Options struct {
 	CheckEvery time.Duration
 }
 
-// Store is a store.Store and a store.Notifier on one Redis.
+// Store is a store.Store, a store.Notifier and a store.Relay on one Redis.
 type Store struct {
 	rdb    *redis.Client
 	prefix string

@@ -56,6 +56,16 @@ func TestNotifierTwoClients(t *testing.T) {
 	})
 }
 
+// TestRelayTwoClients runs the relay suite as two nodes hold the store:
+// two Stores, two connections, one Redis.
+func TestRelayTwoClients(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunRelay(t, func(t *testing.T) (a, b store.Relay) {
+		prefix := freshPrefix()
+		return openAt(t, srv, prefix), openAt(t, srv, prefix)
+	})
+}
+
 // TestPrefixesApart: two prefixes on one Redis are two stores.
 func TestPrefixesApart(t *testing.T) {
 	ctx := context.Background()

@@ -12,6 +12,7 @@
 //	storetest.RunAudit(t, newAudit)             // store.Audit
 //	storetest.RunVersions(t, newVersions)       // store.Versions
 //	storetest.RunNotifier(t, newNotifier)       // store.Notifier
+//	storetest.RunRelay(t, newRelay)             // store.Relay
 //	storetest.Run(t, newStore)                  // a full store.Store: all of the above
 //
 // Every check is a named subtest, so one can be run alone with -run. Tests
@@ -82,8 +83,10 @@ func runAll[S any](t *testing.T, newS func(t *testing.T) S, tests []subtest[S]) 
 
 // Run runs every suite a full store must pass, each under its own name
 // (Catalog, DocLog, Accounts, Sessions, Invitations, Audit, Versions,
-// Notifier, Store), the Notifier one only when the store implements
-// store.Notifier. It runs the notifier suite with one handle twice; a backend with several clients also calls RunNotifier with two.
+// Notifier, Relay, Store), the Notifier and Relay ones only when the store
+// implements store.Notifier or store.Relay. It runs those two suites with
+// one handle twice; a backend with several clients also calls RunNotifier
+// and RunRelay with two.
 func Run(t *testing.T, newStore NewStore) {
 	fresh := func(t *testing.T) store.Store {
 		s := newStore(t)
@@ -117,6 +120,15 @@ func Run(t *testing.T, newStore NewStore) {
 		}
 		RunNotifier(t, func(t *testing.T) (a, b NotifierStore) {
 			s := fresh(t).(NotifierStore)
+			return s, s
+		})
+	})
+	t.Run("Relay", func(t *testing.T) {
+		if _, ok := fresh(t).(store.Relay); !ok {
+			t.Skip("the store does not implement store.Relay")
+		}
+		RunRelay(t, func(t *testing.T) (a, b store.Relay) {
+			s := fresh(t).(store.Relay)
 			return s, s
 		})
 	})

@@ -1,0 +1,188 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
+)
+
+var _ store.Relay = (*Store)(nil)
+
+// relayQueue is how many messages a subscription holds for a fn that is
+// busy; more are dropped.
+const relayQueue = 64
+
+// The relay is PUBLISH on a document's relay channel; subscriptions share
+// the watches' pub/sub connection and loops (notify.go): syncLoop
+// subscribes to the channels of the documents relayed, receiveLoop hands
+// each message to their subscriptions and marks a document's channel
+// confirmed when Redis says it is subscribed.
+
+// relayDoc is the subscriptions to one document's relay channel.
+type relayDoc struct {
+	subs map[*relaySub]struct{}
+	// ready is closed once Redis confirmed a subscription to the channel
+	// made for these subscriptions; asked says one was asked for.
+	ready     chan struct{}
+	confirmed bool
+	asked     bool
+}
+
+// relaySub is one Subscribe call.
+type relaySub struct {
+	fn    func(msg []byte)
+	queue chan []byte
+	done  chan struct{} // closed by end
+	gone  chan struct{} // closed when run has returned
+	once  sync.Once
+}
+
+func (s *Store) relayChannel(id string) string { return s.docKey(id, "relay") }
+
+// docOfRelay returns the document whose relay channel is ch.
+func (s *Store) docOfRelay(ch string) (string, bool) {
+	rest, ok := strings.CutPrefix(ch, s.prefix+"{doc:")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, "}:relay")
+}
+
+// Publish implements store.Relay: msg reaches the subscribers of the
+// document through every Store on the same Redis and prefix, this one
+// included, unless pub/sub loses it.
+func (s *Store) Publish(ctx context.Context, id string, msg []byte) error {
+	if err := needID("relay message", id); err != nil {
+		return err
+	}
+	return closedErr(s.rdb.Publish(ctx, s.relayChannel(id), msg).Err())
+}
+
+// Subscribe implements store.Relay. It returns once Redis has confirmed
+// the subscription (at once when another subscription to the document
+// has it already), or when ctx is done first. Messages published while
+// the pub/sub connection is being made again are lost. After Close,
+// Subscribe does nothing.
+func (s *Store) Subscribe(ctx context.Context, id string, fn func(msg []byte)) (stop func()) {
+	ws := &s.watches
+	r := &relaySub{fn: fn, queue: make(chan []byte, relayQueue), done: make(chan struct{}), gone: make(chan struct{})}
+	ws.mu.Lock()
+	if ws.closed {
+		ws.mu.Unlock()
+		return func() {}
+	}
+	ws.start()
+	d := ws.relayed[id]
+	if d == nil {
+		d = &relayDoc{subs: map[*relaySub]struct{}{}, ready: make(chan struct{})}
+		ws.relayed[id] = d
+	}
+	d.subs[r] = struct{}{}
+	ready := d.ready
+	ws.mu.Unlock()
+	ws.kick() // subscribe
+
+	go func() {
+		defer close(r.gone)
+		defer ws.removeRelay(id, r)
+		r.run(ctx)
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	case <-r.done: // the store was closed
+	}
+	return func() {
+		r.end()
+		<-r.gone
+	}
+}
+
+func (r *relaySub) end() { r.once.Do(func() { close(r.done) }) }
+
+// post queues msg without waiting: dropped when the queue is full.
+func (r *relaySub) post(msg []byte) {
+	select {
+	case r.queue <- msg:
+	default:
+	}
+}
+
+func (r *relaySub) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.done:
+			return
+		case msg := <-r.queue:
+			// An ended subscription must not deliver because its message
+			// happened to be chosen among ready cases.
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.done:
+				return
+			default:
+			}
+			r.fn(msg)
+		}
+	}
+}
+
+// relay hands a message of the document's relay channel to its
+// subscriptions, each its own copy.
+func (ws *watches) relay(id, payload string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if d := ws.relayed[id]; d != nil {
+		for r := range d.subs {
+			r.post([]byte(payload))
+		}
+	}
+}
+
+// relayConfirmed notes that Redis confirmed a subscription to channel ch.
+func (ws *watches) relayConfirmed(ch string) {
+	id, ok := ws.s.docOfRelay(ch)
+	if !ok {
+		return
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if d := ws.relayed[id]; d != nil && !d.confirmed {
+		d.confirmed = true
+		close(d.ready)
+	}
+}
+
+// relayChannels returns the relay channels of the documents subscribed
+// now, and those of them to subscribe to (again): not asked yet, or, on
+// a periodic check, not confirmed yet.
+func (ws *watches) relayChannels(periodic bool) (all, ask []string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for id, d := range ws.relayed {
+		ch := ws.s.relayChannel(id)
+		all = append(all, ch)
+		if !d.asked || (periodic && !d.confirmed) {
+			d.asked = true
+			ask = append(ask, ch)
+		}
+	}
+	return all, ask
+}
+
+func (ws *watches) removeRelay(id string, r *relaySub) {
+	ws.mu.Lock()
+	if d := ws.relayed[id]; d != nil {
+		delete(d.subs, r)
+		if len(d.subs) == 0 {
+			delete(ws.relayed, id)
+		}
+	}
+	ws.mu.Unlock()
+	ws.kick() // unsubscribe
+}
