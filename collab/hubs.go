@@ -120,21 +120,23 @@ func (s *Server) BeginShutdown() {
 }
 
 // Shutdown drains every hub (see BeginShutdown) and waits until they have
-// exited or ctx is done.
+// exited and every client they told to reconnect has been sent that
+// message and the close frame, or until ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.BeginShutdown()
 	done := make(chan struct{})
 	go func() {
 		s.reg.wg.Wait()
-		s.transport.Close()
 		close(done)
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	err := s.transport.Flushed(ctx)
+	s.transport.Close()
+	return err
 }
 
 // errHubGone is returned when a document's hub exited before it took a

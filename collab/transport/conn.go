@@ -80,6 +80,13 @@ type Transport struct {
 	poll    atomic.Pointer[poller]
 	pollMu  sync.Mutex
 	pollEnd bool
+
+	// closing counts connections whose close has begun and whose writer
+	// has not yet sent the close frame; flushed is closed (and replaced)
+	// whenever it drops to zero.
+	closeMu sync.Mutex
+	closing int
+	flushed chan struct{}
 }
 
 // New returns a Transport.
@@ -120,6 +127,47 @@ func (t *Transport) poller() *poller {
 // Polling reports whether the poller has started (connections waiting in
 // it hold no goroutine).
 func (t *Transport) Polling() bool { return t.poll.Load() != nil }
+
+// Flushed waits until every connection whose close has begun has written
+// what was queued for it and its close frame (each write is bounded by
+// Options.WriteTimeout), or until ctx is done. A server stopping calls it
+// after telling its clients why, so that the process does not exit with
+// that message still queued.
+func (t *Transport) Flushed(ctx context.Context) error {
+	t.closeMu.Lock()
+	if t.closing == 0 {
+		t.closeMu.Unlock()
+		return nil
+	}
+	if t.flushed == nil {
+		t.flushed = make(chan struct{})
+	}
+	ch := t.flushed
+	t.closeMu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeBegun and closeEnded keep the count Flushed waits on.
+func (t *Transport) closeBegun() {
+	t.closeMu.Lock()
+	t.closing++
+	t.closeMu.Unlock()
+}
+
+func (t *Transport) closeEnded() {
+	t.closeMu.Lock()
+	t.closing--
+	if t.closing == 0 && t.flushed != nil {
+		close(t.flushed)
+		t.flushed = nil
+	}
+	t.closeMu.Unlock()
+}
 
 // Close stops the poller; call it once every connection has been closed.
 func (t *Transport) Close() {
@@ -231,6 +279,7 @@ func (c *Conn) Close(code int, reason string) {
 		c.code, c.reason = code, reason
 		c.mu.Unlock()
 		close(c.done)
+		c.t.closeBegun()
 		c.qmu.Lock()
 		c.closing = true
 		c.wake()
@@ -305,6 +354,7 @@ func (c *Conn) writeLoop() {
 			// The writer stays marked as running: nothing is written after
 			// the close.
 			c.ws.Close()
+			c.t.closeEnded()
 			if p := c.t.poll.Load(); p != nil && p.forget(c) {
 				c.goneOnce()
 			}
