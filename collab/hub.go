@@ -66,6 +66,10 @@ type HubConfig struct {
 	// under load, pushes arriving meanwhile join the next batch, so fewer,
 	// larger commits and broadcast frames serve the same updates.
 	CommitInterval time.Duration
+	// BusyRetry is how long an append refused because another writer has
+	// the turn (store.ErrBusy) waits for word that the log moved before
+	// it reads and tries again (default 100 ms).
+	BusyRetry time.Duration
 	// PingEvery is how often connections are pinged; one from which
 	// nothing (not even a pong) arrives for 2.4 times as long is closed.
 	PingEvery time.Duration
@@ -114,6 +118,7 @@ func (c HubConfig) withDefaults() HubConfig {
 	dur(&c.PresenceBeat, 5*time.Second)
 	dur(&c.PingEvery, 25*time.Second)
 	dur(&c.CommitInterval, 5*time.Millisecond)
+	dur(&c.BusyRetry, 100*time.Millisecond)
 	dur(&c.StoreTimeout, 30*time.Second)
 	dur(&c.WriteTimeout, 10*time.Second)
 	return c

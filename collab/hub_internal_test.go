@@ -704,3 +704,74 @@ func BenchmarkOpenDocument(b *testing.B) {
 		h.pipe.stopWatching()
 	}
 }
+
+// TestBusyWaitsForTheTurn: an append the store refuses because another
+// writer has the turn (store.ErrBusy) is neither confirmed nor lost: the
+// hub gives the batch back and, hearing nothing, tries again after
+// BusyRetry; hearing that the log moved, it takes in the other writer's
+// updates and tries again at once.
+func TestBusyWaitsForTheTurn(t *testing.T) {
+	busy := fmt.Errorf("document doc-1: %w", store.ErrBusy)
+	t.Run("Retry", func(t *testing.T) {
+		inBubble(t, Config{}, func(w *world) {
+			a, ac := w.join("a", RoleEditor, nil)
+			ac.take()
+			w.st.Next(storetest.OpAppend, storetest.Fault{Err: busy})
+			w.push(a, "issues", 0, "", "Mine.")
+			w.settle()
+			if msgs := ac.take(); len(msgs) != 0 {
+				t.Fatalf("a got %v while its update waited for the turn; want nothing yet", msgs)
+			}
+			if n := w.st.Calls(storetest.OpAppend); n != 1 {
+				t.Fatalf("%d appends before BusyRetry; want the refused one", n)
+			}
+			time.Sleep(w.srv.hubCfg.BusyRetry)
+			synctest.Wait()
+			msgs := ac.take()
+			if got := seqs(msgs); len(got) != 1 || got[0] != 1 {
+				t.Fatalf("a got updates %v; want its own, 1", got)
+			}
+			if len(ofType(msgs, MsgError)) != 0 {
+				t.Fatalf("a was refused: %v", ofType(msgs, MsgError))
+			}
+			if got := w.stored().Section("issues").Text; got != "Mine." {
+				t.Fatalf("stored text %q; want Mine.", got)
+			}
+			if n := w.st.Calls(storetest.OpAppend); n != 2 {
+				t.Fatalf("%d appends; want the refused one and its retry", n)
+			}
+		})
+	})
+	t.Run("Woken", func(t *testing.T) {
+		inBubble(t, Config{}, func(w *world) {
+			a, ac := w.join("a", RoleEditor, nil)
+			ac.take()
+			w.st.Next(storetest.OpAppend, storetest.Fault{Err: busy})
+			w.push(a, "issues", 0, "", "Mine.")
+			w.settle()
+			// The turn-holder appends; the notifier wakes the hub well
+			// before BusyRetry.
+			snap, _ := w.st.Store.LoadSnapshot(context.Background(), w.doc)
+			other, err := authority.New(w.srv.hubCfg.authority(), snap, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other. "}}, 0)
+			if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
+				t.Fatal(err)
+			}
+			expect, ups := other.Take()
+			if err := w.st.Store.Append(context.Background(), w.doc, expect, ups); err != nil {
+				t.Fatal(err)
+			}
+			w.settle() // the commit interval, far less than BusyRetry
+			msgs := ac.take()
+			if got := seqs(msgs); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+				t.Fatalf("a got updates %v; want the other writer's 1, then its own 2", got)
+			}
+			if got := w.stored().Section("issues").Text; got != "Other. Mine." {
+				t.Fatalf("stored text %q; want Other. Mine.", got)
+			}
+		})
+	})
+}

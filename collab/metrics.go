@@ -31,6 +31,9 @@ type metrics struct {
 	storeErrors *prometheus.CounterVec
 	// versionConflicts counts appends that met another writer's updates.
 	versionConflicts prometheus.Counter
+	// appendsBusy counts appends refused because another writer had the
+	// turn (store.ErrBusy).
+	appendsBusy prometheus.Counter
 	// comments counts comments and replies made durable.
 	comments prometheus.Counter
 }
@@ -64,6 +67,8 @@ func newMetrics(s *Server) *metrics {
 			Help: "Store calls that failed, by operation."}, []string{"op"}),
 		versionConflicts: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_version_conflicts_total",
 			Help: "Appends that met another writer's updates, which were taken in before trying again."}),
+		appendsBusy: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_appends_busy_total",
+			Help: "Appends refused because another node had the turn to append; retried once it had."}),
 		comments: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_comments_total",
 			Help: "Comments and replies made durable."}),
 	}
@@ -77,7 +82,7 @@ func newMetrics(s *Server) *metrics {
 		return float64(len(s.reg.hubs))
 	})
 	m.reg.MustRegister(conns, m.commits, m.updatesCommitted, m.commitSeconds, m.fanoutDropped, m.storeErrors,
-		m.versionConflicts, m.comments, loaded,
+		m.versionConflicts, m.appendsBusy, m.comments, loaded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

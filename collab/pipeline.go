@@ -20,7 +20,10 @@ import (
 //     goroutine reads what was appended; the authority absorbs it and
 //     the batch is tried again on top. Any other failure unloads the
 //     document: every waiting push and join is answered, nothing not
-//     durable is confirmed.
+//     durable is confirmed. When the store answers that another writer
+//     has the turn (store.ErrBusy), the batch is given back and the
+//     pipeline waits until the log moves (the notifier), or BusyRetry
+//     has passed, before it reads and tries again.
 //   - absorb: a notifier said the log moved; read after the durable seq.
 //   - catch-up: a joining client is further behind than the memory.
 //   - snapshot: every SnapshotEvery durable updates, of the durable
@@ -37,6 +40,7 @@ type pipeline struct {
 	lastCommit time.Time // when the last append started
 	forced     bool      // shutting down: append at once
 	behind     bool      // the log moved while an append was in flight
+	busy       bool      // another writer has the turn: wait for its append
 	conflicts  int       // version conflicts in a row
 	sinceSnap  int       // durable updates since the last snapshot
 	// snapEvery is how many updates to wait between snapshots: SnapshotEvery,
@@ -56,6 +60,8 @@ type (
 		// version conflict (err is then nil, or the read's error).
 		foreign  []store.Update
 		conflict bool
+		// busy: another writer has the turn (err is then nil).
+		busy bool
 	}
 	absorbResult struct {
 		ups []store.Update
@@ -72,6 +78,8 @@ type (
 		annotations int
 	}
 	commitTick struct{}
+	// busyTick: BusyRetry has passed since an append was refused as busy.
+	busyTick struct{}
 )
 
 func (p *pipeline) init() {
@@ -81,7 +89,7 @@ func (p *pipeline) init() {
 
 // quiet reports whether nothing is in flight that the hub must wait for.
 func (p *pipeline) quiet() bool {
-	return !p.appending && !p.absorbing && p.catchups == 0 && !p.snapping
+	return !p.appending && !p.absorbing && p.catchups == 0 && !p.snapping && !p.busy
 }
 
 // report hands a result to the hub, unless the hub has exited.
@@ -150,7 +158,7 @@ func (p *pipeline) stopWatching() {
 // a commitTick comes back when it has).
 func (h *Hub) startCommit() {
 	p := &h.pipe
-	if p.appending || p.absorbing || p.commitWait || h.auth.Pending() == 0 {
+	if p.appending || p.absorbing || p.commitWait || p.busy || h.auth.Pending() == 0 {
 		return
 	}
 	if !p.forced && h.auth.Pending() < h.cfg.MaxBatch {
@@ -178,9 +186,15 @@ func (h *Hub) startCommit() {
 			h.srv.metrics.commits.Inc()
 			h.srv.metrics.updatesCommitted.Add(float64(len(ups)))
 		}
-		if errors.Is(r.err, store.ErrVersionConflict) {
+		switch {
+		case errors.Is(r.err, store.ErrVersionConflict):
 			r.conflict = true
 			r.foreign, r.err = st.ReadUpdates(ctx, id, expect, 0)
+		case errors.Is(r.err, store.ErrBusy):
+			// Nothing of the batch is stored: the turn-holder's append,
+			// whatever its seq, must wake the hub.
+			p.known.Store(expect)
+			r.busy, r.err = true, nil
 		}
 		h.report(r)
 	}()
@@ -265,9 +279,21 @@ func (h *Hub) result(r any) bool {
 	case commitTick:
 		p.commitWait = false
 		h.startCommit()
+	case busyTick:
+		if p.busy {
+			// No word of the turn-holder's append: read, then try again.
+			p.busy = false
+			h.absorbLater()
+			h.startCommit()
+		}
 	case appendResult:
 		p.appending = false
 		switch {
+		case r.busy:
+			h.srv.metrics.appendsBusy.Inc()
+			h.auth.Untake()
+			p.busy = true
+			time.AfterFunc(h.cfg.BusyRetry, func() { h.report(busyTick{}) })
 		case r.err != nil:
 			op := opAppend
 			if r.conflict {
@@ -305,8 +331,11 @@ func (h *Hub) result(r any) bool {
 			h.fail(r.err)
 			return false
 		}
-		if len(r.ups) > 0 && !h.absorb(r.ups) {
-			return false
+		if len(r.ups) > 0 {
+			p.busy = false // the log moved: the turn is likely over
+			if !h.absorb(r.ups) {
+				return false
+			}
 		}
 		if p.behind {
 			h.absorbLater()

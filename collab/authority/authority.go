@@ -874,6 +874,14 @@ func (a *Authority) Settle(ok bool) Settled {
 	return out
 }
 
+// Untake gives back the batch handed out by Take without storing it: the
+// store refused it with nothing new to take in (store.ErrBusy: another
+// writer's turn). The next Take hands it out again, with what was
+// accepted since.
+func (a *Authority) Untake() {
+	a.inflight, a.next, a.nc = 0, nil, nil
+}
+
 func (e *entry) outcome() Outcome {
 	o := Outcome{Ticket: e.ticket, Added: e.added, Published: e.published, Comment: e.comment}
 	if len(e.acc) > 0 {

@@ -21,6 +21,13 @@ var (
 	// ErrVersionConflict: Append was called with an expected sequence number
 	// that is not the document's current one; nothing was written.
 	ErrVersionConflict = errors.New("version conflict")
+	// ErrBusy: Append was refused, though it expected the right head,
+	// because another writer sharing the store has the turn to append
+	// next (it met a version conflict and is taking in what it missed).
+	// Nothing was written. The caller waits until the log moves (its
+	// Notifier says so) or a short while, then tries again. Only a store
+	// shared by several processes answers it.
+	ErrBusy = errors.New("another writer has the turn to append")
 	// ErrCompacted: the updates asked for are older than the log keeps; the
 	// caller should start from the latest snapshot instead.
 	ErrCompacted = errors.New("updates compacted")
@@ -172,7 +179,8 @@ type DocLog interface {
 	// expectSeq+2, ... Otherwise it returns ErrVersionConflict and writes
 	// nothing. Of several appends at the same expectSeq, exactly one can
 	// succeed. The updates are durable when it returns nil. Appending no
-	// updates does nothing and returns nil.
+	// updates does nothing and returns nil. A store shared by several
+	// writers may refuse an append at the right head with ErrBusy.
 	Append(ctx context.Context, id string, expectSeq int64, ups []Update) error
 	// ReadUpdates returns up to limit updates (all, when limit <= 0) with
 	// Seq > after, in order and without gaps; none when after >= Head. When

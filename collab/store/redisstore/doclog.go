@@ -312,8 +312,8 @@ func (s *Store) Append(ctx context.Context, id string, expectSeq int64, ups []st
 		return nil
 	}
 	last := expectSeq + int64(len(ups))
-	args := make([]any, 0, 3+2*len(ups))
-	args = append(args, expectSeq, last, s.channel(id))
+	args := make([]any, 0, 5+2*len(ups))
+	args = append(args, expectSeq, last, s.channel(id), s.writer, s.turnTTL.Milliseconds())
 	for i := range ups {
 		if want := expectSeq + int64(i) + 1; ups[i].Seq != want {
 			return fmt.Errorf("update %d numbered %d, want %d: %w", i, ups[i].Seq, want, store.ErrVersionConflict)
@@ -325,13 +325,15 @@ func (s *Store) Append(ctx context.Context, id string, expectSeq int64, ups []st
 		args = append(args, ups[i].Seq, v)
 	}
 	status, rest, err := s.run(ctx, scriptAppend,
-		[]string{s.docKey(id, "head"), s.docKey(id, "log"), s.docKey(id, "snapshot")}, args...)
+		[]string{s.docKey(id, "head"), s.docKey(id, "log"), s.docKey(id, "snapshot"), s.docKey(id, "turn")}, args...)
 	if err != nil {
 		return err
 	}
 	switch status {
 	case "ok":
 		return nil
+	case "busy":
+		return fmt.Errorf("document %s: %w", id, store.ErrBusy)
 	case "conflict":
 		return fmt.Errorf("document %s is at %s, append expected %d: %w", id, str(rest, 0), expectSeq, store.ErrVersionConflict)
 	}

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +39,14 @@ func TestKeyLayout(t *testing.T) {
 	must(t, s.PutBPF(ctx, &editor.BPF{ID: "x", Name: "X", Year: 2026, Created: at}))
 	newDocument(t, s, "d")
 	must(t, s.Append(ctx, "d", 0, updates(1, 3, "c")))
+	// A stale append by another writer gives it the turn (an hour long
+	// here, so that it is still there when the keys are listed).
+	other, err := OpenWithOptions(ctx, srv.URL, Options{Prefix: "L:", TurnTTL: time.Hour})
+	must(t, err)
+	defer other.Close()
+	if err := other.Append(ctx, "d", 0, updates(1, 1, "o")); !errors.Is(err, store.ErrVersionConflict) {
+		t.Fatalf("a stale append: %v; want a version conflict", err)
+	}
 	must(t, s.PutSnapshot(ctx, &editor.Document{ID: "d", Seq: 2, Created: at}, 1))
 	must(t, s.PutVersion(ctx, &editor.Document{ID: "d", Seq: 2}, "v", at))
 	must(t, s.CreateAccount(ctx, &store.Account{ID: "a", Email: "a@example.org", Created: at}))
@@ -57,7 +66,7 @@ func TestKeyLayout(t *testing.T) {
 		"L:{accounts}:accounts", "L:{accounts}:emails", "L:{accounts}:members:x", "L:{accounts}:teams:a",
 		"L:{audit}:entries", "L:{audit}:seq",
 		"L:{catalog}:bpfs", "L:{catalog}:docs",
-		"L:{doc:d}:head", "L:{doc:d}:info", "L:{doc:d}:log", "L:{doc:d}:snapshot", "L:{doc:d}:start", "L:{doc:d}:versions",
+		"L:{doc:d}:head", "L:{doc:d}:info", "L:{doc:d}:log", "L:{doc:d}:snapshot", "L:{doc:d}:start", "L:{doc:d}:turn", "L:{doc:d}:versions",
 		"L:{invitations}:bpf:x", "L:{invitations}:invitations",
 		"L:{sessions}:account:a", "L:{sessions}:sessions",
 	}

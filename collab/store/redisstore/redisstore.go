@@ -21,6 +21,8 @@
 //	{doc:<id>}:info       DocInfo JSON of the snapshot: the listing entry
 //	{doc:<id>}:log        hash: seq -> Update JSON, from start to head
 //	{doc:<id>}:versions   hash: seq -> {"info": VersionInfo, "doc": Document}
+//	{doc:<id>}:turn       the writer whose append is next (see append.lua),
+//	                      expiring after Options.TurnTTL
 //	{doc:<id>}:appended   pub/sub channel (not a key): the head after each append
 //	{doc:<id>}:relay      pub/sub channel (not a key): store.Relay's messages
 //
@@ -96,6 +98,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
@@ -142,12 +145,22 @@ type Options struct {
 	// they watch, to catch notifications that pub/sub lost
 	// (DefaultCheckEvery when zero).
 	CheckEvery time.Duration
+	// TurnTTL is how long a writer that met a version conflict keeps the
+	// turn to append next (DefaultTurnTTL when zero): the longest the
+	// others wait when it dies holding it.
+	TurnTTL time.Duration
 }
+
+// DefaultTurnTTL is how long a turn to append lasts unless used.
+const DefaultTurnTTL = time.Second
 
 // Store is a store.Store, a store.Notifier and a store.Relay on one Redis.
 type Store struct {
 	rdb    *redis.Client
 	prefix string
+	// writer names this store's appends in the document's turn.
+	writer  string
+	turnTTL time.Duration
 	// closing is set when Close starts; closed once the watches have
 	// ended, so that calls of fn in progress can still read the store.
 	closing, closed atomic.Bool
@@ -185,6 +198,9 @@ func OpenWithOptions(ctx context.Context, url string, o Options) (*Store, error)
 	if o.CheckEvery <= 0 {
 		o.CheckEvery = DefaultCheckEvery
 	}
+	if o.TurnTTL <= 0 {
+		o.TurnTTL = DefaultTurnTTL
+	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w", err)
@@ -195,7 +211,7 @@ func OpenWithOptions(ctx context.Context, url string, o Options) (*Store, error)
 	// fails a request within it.
 	opt.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(opt)
-	s := &Store{rdb: rdb, prefix: o.Prefix}
+	s := &Store{rdb: rdb, prefix: o.Prefix, writer: uuid.NewString(), turnTTL: max(o.TurnTTL, time.Millisecond)}
 	s.watches.init(s, o.CheckEvery)
 	rdb.AddHook(closedHook{&s.closed})
 	if err := rdb.Ping(ctx).Err(); err != nil {

@@ -226,3 +226,81 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("ReadUpdates after restart = %d updates, %v; want 3", len(ups), err)
 	}
 }
+
+// TestTurns: a writer whose append meets a version conflict takes the
+// turn: another writer expecting the head it is now at is answered
+// ErrBusy and writes nothing, until the turn-holder's append, which
+// succeeds and ends the turn. A writer expecting an older head still
+// meets a conflict. A turn nobody uses ends after TurnTTL.
+func TestTurns(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	open := func(ttl time.Duration) *Store {
+		s, err := OpenWithOptions(ctx, srv.URL, Options{Prefix: "T:", TurnTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b, c := open(time.Hour), open(time.Hour), open(time.Hour)
+	raw := srv.Client(t)
+	head := func() int64 {
+		h, err := a.Head(ctx, "d")
+		must(t, err)
+		return h
+	}
+	newDocument(t, a, "d")
+	must(t, a.Append(ctx, "d", 0, updates(1, 2, "a")))
+	if err := b.Append(ctx, "d", 0, updates(1, 1, "b")); !errors.Is(err, store.ErrVersionConflict) {
+		t.Fatalf("b at a stale head: %v; want a version conflict", err)
+	}
+	if turn, _ := raw.Get(ctx, "T:{doc:d}:turn").Result(); turn != b.writer {
+		t.Fatalf("the turn is %q; want b's (%q)", turn, b.writer)
+	}
+	// a is at the head but b has the turn.
+	if err := a.Append(ctx, "d", 2, updates(3, 1, "a")); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("a during b's turn: %v; want ErrBusy", err)
+	}
+	// c is behind: a conflict, and the turn stays b's.
+	if err := c.Append(ctx, "d", 1, updates(2, 1, "c")); !errors.Is(err, store.ErrVersionConflict) {
+		t.Fatalf("c at a stale head during b's turn: %v; want a version conflict", err)
+	}
+	if h := head(); h != 2 {
+		t.Fatalf("head %d after refused appends; want 2", h)
+	}
+	must(t, b.Append(ctx, "d", 2, updates(3, 1, "b")))
+	if n, _ := raw.Exists(ctx, "T:{doc:d}:turn").Result(); n != 0 {
+		t.Fatal("the turn outlived its holder's append")
+	}
+	must(t, a.Append(ctx, "d", 3, updates(4, 1, "a")))
+	ups, err := a.ReadUpdates(ctx, "d", 0, 0)
+	must(t, err)
+	var who []string
+	for _, u := range ups {
+		who = append(who, u.ClientID)
+	}
+	if got := strings.Join(who, ","); got != "a,a,b,a" {
+		t.Fatalf("the log holds updates by %s; want a,a,b,a", got)
+	}
+
+	// A turn nobody uses ends: the writer that took it is gone.
+	short := open(20 * time.Millisecond)
+	if err := short.Append(ctx, "d", 0, updates(1, 1, "s")); !errors.Is(err, store.ErrVersionConflict) {
+		t.Fatalf("a stale append: %v; want a version conflict", err)
+	}
+	deadline := time.Now().Add(time.Minute) // a guard against hanging only
+	for {
+		err := a.Append(ctx, "d", 4, updates(5, 1, "a"))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrBusy) || time.Now().After(deadline) {
+			t.Fatalf("a after an abandoned turn: %v; want ErrBusy until the turn ends, then success", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if h := head(); h != 5 {
+		t.Fatalf("head %d; want 5", h)
+	}
+}
