@@ -200,6 +200,18 @@ type entry struct {
 	added     *editor.Section
 	published *editor.Document
 	comment   *comments.Comment
+	// checked: a push's Check was verified when it was first accepted.
+	// Its Base is a durable version (clients only ever see durable
+	// updates), which absorbing another writer's updates does not change,
+	// so a redo need not rebuild that text again.
+	checked bool
+	// rebased is a push's updates rebased over the section's durable
+	// updates up to version rebasedAt: a redo (after absorbing another
+	// writer's updates, which come after them) goes on from there instead
+	// of rebasing over the same durable updates again, whose number grows
+	// with how far behind the client was.
+	rebased   []editor.Update
+	rebasedAt int
 }
 
 // history is what a section keeps for rebasing and checking pushes:
@@ -609,7 +621,7 @@ func (a *Authority) push(e *entry, p Push) error {
 		}
 		length = cs.LenAfter()
 	}
-	if p.Check != nil && len(over) > 0 {
+	if p.Check != nil && len(over) > 0 && !e.checked {
 		// The client's text is the server's at Base with its updates
 		// applied; when nothing came in between, the result of applying
 		// them below says it.
@@ -633,7 +645,18 @@ func (a *Authority) push(e *entry, p Push) error {
 	for i, cs := range p.Updates {
 		ups[i] = editor.Update{Changes: cs, ClientID: p.Author.Client}
 	}
-	ups = editor.RebaseStepwise(ups, over)
+	// RebaseStepwise folds over its updates one by one: rebasing over
+	// the durable part, then over the rest, is rebasing over them all.
+	from := p.Base
+	if e.rebased != nil && e.rebasedAt > from && e.rebasedAt >= h.base {
+		ups, from = e.rebased, e.rebasedAt
+	}
+	if d := a.durable.Section(p.Section); d != nil && d.Version > from && d.Version <= sec.Version {
+		ups = editor.RebaseStepwise(ups, h.recent[from-h.base:d.Version-h.base])
+		from = d.Version
+		e.rebased, e.rebasedAt = ups, from
+	}
+	ups = editor.RebaseStepwise(ups, h.recent[from-h.base:])
 	if len(ups) == 0 {
 		return nil
 	}
@@ -691,7 +714,7 @@ func (a *Authority) push(e *entry, p Push) error {
 		}
 		e.acc = append(e.acc, acc)
 	}
-	if p.Check != nil && len(over) == 0 && *e.acc[len(e.acc)-1].Log.Check != *p.Check {
+	if p.Check != nil && len(over) == 0 && !e.checked && *e.acc[len(e.acc)-1].Log.Check != *p.Check {
 		undo()
 		return refuse(wire.CodeDiverged, "the client's text of section %q is not what the server's gives with its updates", p.Section)
 	}
@@ -704,6 +727,7 @@ func (a *Authority) push(e *entry, p Push) error {
 	a.units += grow
 	a.paras += added
 	a.mapAnchors(steps)
+	e.checked = p.Check != nil
 	return nil
 }
 
