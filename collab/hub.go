@@ -341,7 +341,7 @@ func (h *Hub) run() {
 				return
 			}
 		case <-h.pipe.wake:
-			h.absorbLater()
+			h.absorbSoon()
 		case <-h.relay.wake:
 			h.relayReceived()
 		case <-h.relay.tick:

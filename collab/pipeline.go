@@ -161,6 +161,10 @@ func (h *Hub) startCommit() {
 	if p.appending || p.absorbing || p.commitWait || p.busy || h.auth.Pending() == 0 {
 		return
 	}
+	if p.behind {
+		h.absorbLater() // first: its result starts the commit again
+		return
+	}
 	if !p.forced && h.auth.Pending() < h.cfg.MaxBatch {
 		if wait := h.cfg.CommitInterval - time.Since(p.lastCommit); wait > 0 {
 			p.commitWait = true
@@ -198,6 +202,20 @@ func (h *Hub) startCommit() {
 		}
 		h.report(r)
 	}()
+}
+
+// absorbSoon acts on the notifier's word that the log moved. With
+// updates of its own waiting for the commit interval or an append in
+// flight, the hub reads what moved just before its next append (see
+// startCommit), so that the append does not meet it as a conflict;
+// otherwise it reads now.
+func (h *Hub) absorbSoon() {
+	p := &h.pipe
+	if h.auth.Pending() > 0 && (p.commitWait || p.appending) {
+		p.behind = true
+		return
+	}
+	h.absorbLater()
 }
 
 // absorbLater reads what another writer appended, now or once the append

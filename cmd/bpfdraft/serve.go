@@ -37,6 +37,7 @@ type serveConfig struct {
 	SignInsPerMinute, SignUpsPerHour     int
 	TrustProxy                           bool
 	MetricsToken                         string
+	CommitInterval                       time.Duration
 }
 
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
@@ -60,6 +61,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.CreationsPerHour, "creations-per-hour", 60, "most BPFs and documents one account, or one address, may create in an hour (0: no cap)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", int64(editor.Limits.BodyBytes), "largest JSON request body in bytes (the request body limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", 5*time.Millisecond, "least time between two appends of one document's edits: edits arriving meanwhile join the next one. Longer means fewer, larger appends and frames (several nodes on one Redis meet each other's appends less) and as much more latency")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (Authorization: Bearer TOKEN); empty: /metrics is open to anyone who reaches the server, so keep it from the public with a firewall or the reverse proxy")
 }
 
@@ -112,6 +114,9 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return usageError{fmt.Sprintf("--log-format must be text or json, not %q", c.LogFormat)}
 	}
+	if c.CommitInterval < 0 || c.CommitInterval > time.Second {
+		return usageError{fmt.Sprintf("--commit-interval must be between 0 (the default, 5ms) and 1s, not %v", c.CommitInterval)}
+	}
 	log := newLogger(c, logw)
 	st, err := openStoreAt(ctx, c.Store, c.DataDir)
 	if err != nil {
@@ -124,7 +129,7 @@ func serve(ctx context.Context, c serveConfig, logw io.Writer, ready chan<- stri
 		SecureCookies: c.SecureCookies, ImageSources: strings.Fields(c.ImageSources), SocketsPerAccount: noCap(c.SocketsPerAccount), SocketsPerAddress: noCap(c.SocketsPerAddress),
 		EditsPerMinute: noCap(c.EditsPerMinute), CreationsPerHour: noCap(c.CreationsPerHour), CommentsPerHour: noCap(c.CommentsPerHour),
 		SignInsPerMinute: c.SignInsPerMinute, SignUpsPerHour: c.SignUpsPerHour, TrustProxy: c.TrustProxy,
-		MetricsToken: c.MetricsToken}, st, log, time.Now)
+		MetricsToken: c.MetricsToken, Hub: collab.HubConfig{CommitInterval: c.CommitInterval}}, st, log, time.Now)
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

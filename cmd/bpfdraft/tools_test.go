@@ -220,3 +220,30 @@ func TestLoadCommand(t *testing.T) {
 			res.Converged, res.ConvergeNote, res.Errors, res.Disconnects, res.Edits, res.Committed)
 	}
 }
+
+// TestServeRefusesBadSettings: settings serve cannot run with are refused
+// as usage errors (exit 2) before anything is opened, whether they come
+// from a flag or from its BPFDRAFT_ twin.
+func TestServeRefusesBadSettings(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"serve", "--log-format", "xml"}, nil, "--log-format must be text or json"},
+		{[]string{"serve", "--commit-interval", "2s"}, nil, "--commit-interval must be between 0"},
+		{[]string{"serve", "--commit-interval", "-1ms"}, nil, "--commit-interval must be between 0"},
+		{[]string{"serve"}, map[string]string{"BPFDRAFT_COMMIT_INTERVAL": "1h"}, "--commit-interval must be between 0"},
+		{[]string{"serve", "--commit-interval", "soon"}, nil, "invalid value"},
+	} {
+		env := map[string]string{"BPFDRAFT_DATA": data, "BPFDRAFT_ADDR": "127.0.0.1:0"}
+		for k, v := range c.env {
+			env[k] = v
+		}
+		code, _, errs := runCLIEnv(t, env, "", c.args...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v %v: exit %d, %q; want 2 and %q", c.args, c.env, code, errs, c.want)
+		}
+	}
+}
