@@ -25,8 +25,8 @@ type HubConfig struct {
 	MaxDocumentUnits int
 	// MaxParagraphs caps the paragraphs of a document.
 	MaxParagraphs int
-	// RecentPerSection is how many accepted updates of each section stay in
-	// memory for rebasing pushes made at older versions.
+	// RecentPerSection is how many accepted updates of each section, at
+	// least, stay in memory for rebasing pushes made at older versions.
 	RecentPerSection int
 	// RecentUpdates is how many encoded updates stay in memory for clients
 	// catching up; older catch-ups read the store.

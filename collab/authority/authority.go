@@ -47,7 +47,8 @@ type Config struct {
 	// any is taken even in a document over it, made under other limits).
 	MaxParagraphs int
 	// RecentPerSection is how many durable updates of each section are
-	// kept for rebasing pushes made at older versions.
+	// kept, at least, for rebasing pushes made at older versions (up to a
+	// quarter more, between trims).
 	RecentPerSection int
 }
 
@@ -930,14 +931,16 @@ func (a *Authority) reset() {
 	}
 }
 
-// trim drops durable updates beyond RecentPerSection from the histories.
+// trim drops durable updates beyond RecentPerSection from the histories,
+// once a quarter more has gathered: each drop copies what is kept, which
+// done at every batch cost as much as the rest of committing it.
 func (a *Authority) trim() {
 	for id, h := range a.sections {
 		s := a.durable.Section(id)
 		if s == nil {
 			continue
 		}
-		if over := s.Version - h.base - a.cfg.RecentPerSection; over > 0 {
+		if over := s.Version - h.base - a.cfg.RecentPerSection; over > a.cfg.RecentPerSection/4 {
 			h.recent = append([]editor.Update(nil), h.recent[over:]...)
 			h.inv = append([]inverse(nil), h.inv[over:]...)
 			h.base += over
