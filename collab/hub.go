@@ -839,8 +839,7 @@ func (h *Hub) broadcast(frame []byte) {
 }
 
 func (h *Hub) dropSlow(m *member) {
-	h.srv.metrics.fanoutDropped.Inc()
-	m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
+	m.kickSlow()
 	h.leave(m)
 }
 

@@ -591,19 +591,28 @@ func TestSendAfterExit(t *testing.T) {
 	})
 }
 
+// countOf counts Inc calls, as a Prometheus counter would.
+type countOf int
+
+func (c *countOf) Inc() { *c++ }
+
 // TestPongOnFullQueue: a ping whose pong cannot be queued closes the
 // connection as a slow consumer rather than dropping the pong.
 func TestPongOnFullQueue(t *testing.T) {
 	c := newFakeConn()
 	c.max = 1
 	c.Queue([]byte(`{"type":"updates","updates":[]}`))
-	s := &session{m: &member{conn: c, role: RoleEditor}}
+	var dropped countOf
+	s := &session{m: &member{conn: c, role: RoleEditor, dropped: &dropped}}
 	s.joined.Store(true)
 	if s.handle(&inMsg{Type: MsgPing, ID: 7}) {
 		t.Fatal("the session goes on reading after its pong was not queued")
 	}
 	if closed, code, reason := c.state(); !closed || code != CloseReconnect || reason != CodeSlowConsumer {
 		t.Fatalf("closed %v with %d %q; want %d %s", closed, code, reason, CloseReconnect, CodeSlowConsumer)
+	}
+	if dropped != 1 {
+		t.Fatalf("the drop was counted %d times; want once (bpfdraft_fanout_dropped_total)", dropped)
 	}
 }
 

@@ -51,6 +51,9 @@ type member struct {
 	// clientID is derived from the client's secret key (wire.ClientID), so no
 	// other client can claim it; set before the member joins.
 	clientID string
+	// dropped counts the connection being closed for a full send queue
+	// (the server's bpfdraft_fanout_dropped_total; nil in some tests).
+	dropped interface{ Inc() }
 
 	// owned by the hub goroutine once joined
 	peer     Peer
@@ -68,12 +71,21 @@ func (m *member) kick(code, msg string) {
 	m.conn.Close(wire.CloseCodeOf(code), code)
 }
 
+// kickSlow closes a connection whose send queue is full: it reconnects
+// and catches up.
+func (m *member) kickSlow() {
+	if m.dropped != nil {
+		m.dropped.Inc()
+	}
+	m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
+}
+
 // sendError reports a refused message without ending the connection,
 // unless it cannot even be queued.
 func (m *member) sendError(code, msg, section string, version *int) {
 	data, _ := json.Marshal(errorMsg{Type: MsgError, Code: code, Message: msg, Kind: wire.KindOf(code), Section: section, Version: version})
 	if !m.conn.Queue(data) {
-		m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
+		m.kickSlow()
 	}
 }
 
@@ -178,7 +190,7 @@ func (s *session) handle(in *inMsg) bool {
 	case MsgPing:
 		data, _ := json.Marshal(pongMsg{Type: MsgPong, ID: in.ID})
 		if !m.conn.Queue(data) {
-			m.kick(CodeSlowConsumer, "too many messages waiting; reconnect to catch up")
+			m.kickSlow()
 			return false
 		}
 		msg = activityMsg{m}
@@ -308,7 +320,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, d docRequest) {
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "the document could not be loaded")
 		return
 	}
-	m := &member{role: role, access: d.role}
+	m := &member{role: role, access: d.role, dropped: s.metrics.fanoutDropped}
 	if wh := whoOf(r); wh.account != nil {
 		m.account, m.name = wh.account.ID, wh.account.Name
 	}

@@ -401,6 +401,10 @@ func TestSlowReader(t *testing.T) {
 		if code := slow.closeCode(); code != collab.CloseReconnect {
 			t.Fatalf("slow reader closed with %d; want %d", code, collab.CloseReconnect)
 		}
+		fam := scrape(t, e, "")["bpfdraft_fanout_dropped_total"]
+		if fam == nil || fam.GetMetric()[0].GetCounter().GetValue() != 1 {
+			t.Fatalf("bpfdraft_fanout_dropped_total = %v; want 1, the slow reader", fam)
+		}
 	})
 }
 
