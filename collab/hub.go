@@ -70,6 +70,10 @@ type HubConfig struct {
 	// the turn (store.ErrBusy) waits for word that the log moved before
 	// it reads and tries again (default 100 ms).
 	BusyRetry time.Duration
+	// ForwardWait is how long a push passed to another node (forward.go)
+	// may take to come back stored before this node does it itself
+	// (default 2 s; negative: pushes are never passed on).
+	ForwardWait time.Duration
 	// PingEvery is how often connections are pinged; one from which
 	// nothing (not even a pong) arrives for 2.4 times as long is closed.
 	PingEvery time.Duration
@@ -119,6 +123,9 @@ func (c HubConfig) withDefaults() HubConfig {
 	dur(&c.PingEvery, 25*time.Second)
 	dur(&c.CommitInterval, 5*time.Millisecond)
 	dur(&c.BusyRetry, 100*time.Millisecond)
+	if c.ForwardWait == 0 {
+		c.ForwardWait = 2 * time.Second
+	}
 	dur(&c.StoreTimeout, 30*time.Second)
 	dur(&c.WriteTimeout, 10*time.Second)
 	return c
@@ -209,6 +216,9 @@ type owner struct {
 	version int
 	reply   chan doReply
 	comment bool // the command adds a comment (counted once durable)
+	// remote is the node that passed the push on (forward.go): it is
+	// told if the push fails.
+	remote string
 }
 
 // encodedUpdate is a durable update ready to send: its JSON form inside
@@ -256,8 +266,20 @@ type Hub struct {
 	keptSeq  int64
 
 	// owned by the hub goroutine: the document
-	auth       *authority.Authority
-	owners     map[authority.Ticket]owner
+	auth   *authority.Authority
+	owners map[authority.Ticket]owner
+	// forwards holds, by client id, the pushes passed to another node
+	// whose updates have not come back yet (forward.go).
+	forwards map[string][]forwarded
+	fwdSeq   int64
+	// fwdSkip counts, by client, updates done here while pushes passed
+	// on wait; fwdOff: until then pushes are done here (the writer did
+	// not answer).
+	fwdSkip map[string]int
+	fwdOff  time.Time
+	// held are pushes passed on by another node that wait for this one
+	// to read more of the log (forward.go).
+	held       []heldPush
 	recent     []encodedUpdate // durable updates, newest last, for catch-up
 	encoded    json.RawMessage // the durable document as JSON at encodedSeq
 	encodedSeq int64
@@ -279,18 +301,20 @@ type Hub struct {
 
 func newHub(srv *Server, id string) *Hub {
 	h := &Hub{
-		id:      id,
-		srv:     srv,
-		cfg:     srv.hubCfg,
-		log:     srv.log.With("doc", id),
-		inbox:   make(chan hubMsg, 256),
-		done:    make(chan struct{}),
-		stop:    make(chan struct{}),
-		loaded:  make(chan struct{}),
-		owners:  map[authority.Ticket]owner{},
-		members: map[*member]struct{}{},
-		clients: map[string]*member{},
-		joining: map[*member]bool{},
+		id:       id,
+		srv:      srv,
+		cfg:      srv.hubCfg,
+		log:      srv.log.With("doc", id),
+		inbox:    make(chan hubMsg, 256),
+		done:     make(chan struct{}),
+		stop:     make(chan struct{}),
+		loaded:   make(chan struct{}),
+		owners:   map[authority.Ticket]owner{},
+		forwards: map[string][]forwarded{},
+		fwdSkip:  map[string]int{},
+		members:  map[*member]struct{}{},
+		clients:  map[string]*member{},
+		joining:  map[*member]bool{},
 	}
 	h.pipe.init()
 	return h
@@ -568,6 +592,19 @@ func (h *Hub) push(p pushMsg) {
 		m.sendError(CodeForbidden, "this connection may not edit", p.section, &p.version)
 		return
 	}
+	if to := h.writer(); to != "" {
+		h.forward(to, p)
+		return
+	}
+	h.pushHere(p)
+}
+
+// pushHere does a connection's push on this node's authority.
+func (h *Hub) pushHere(p pushMsg) {
+	m := p.m
+	if len(h.forwards[m.clientID]) > 0 {
+		h.fwdSkip[m.clientID] += len(p.updates) // see cameBack
+	}
 	check := p.check
 	tk, err := h.auth.Do(authority.Push{
 		Author:  authority.Author{Client: m.clientID, Name: m.peer.Name, Account: m.account, Role: m.access},
@@ -586,15 +623,21 @@ func (h *Hub) push(p pushMsg) {
 // refused tells a connection its push was refused; a diverged client is
 // closed so that it takes a snapshot.
 func (h *Hub) refused(m *member, err error, section string, version int) {
-	var r *authority.Refusal
-	if !errors.As(err, &r) {
-		r = &authority.Refusal{Code: CodeUnavailable, Message: "the update could not be stored; reconnect to continue"}
-	}
+	r := refusalOf(err)
 	m.sendError(r.Code, r.Message, section, &version)
 	if r.Code == CodeDiverged {
 		m.conn.Close(CloseResync, r.Code)
 		h.leave(m)
 	}
+}
+
+// refusalOf is the refusal err says, or unavailable for a store's error.
+func refusalOf(err error) *authority.Refusal {
+	var r *authority.Refusal
+	if !errors.As(err, &r) {
+		r = &authority.Refusal{Code: CodeUnavailable, Message: "the update could not be stored; reconnect to continue"}
+	}
+	return r
 }
 
 // fanout sends what became durable to every connection, moves presence
@@ -611,6 +654,9 @@ func (h *Hub) fanout(s authority.Settled) {
 			}
 			raws[i] = raw
 			h.remember(encodedUpdate{seq: acc.Out.Seq, raw: raw})
+			if len(h.forwards) > 0 {
+				h.cameBack(acc.Out.Client)
+			}
 			if acc.Out.Structure == nil {
 				h.mapPresence(acc.Out.Section, acc.Changes)
 				h.mapRemote(acc.Out.Section, acc.Out.Version, acc.Changes)
@@ -640,6 +686,8 @@ func (h *Hub) fanout(s authority.Settled) {
 				h.srv.metrics.comments.Inc()
 			}
 			ow.reply <- doReply{out: o, err: o.Err}
+		case o.Err != nil && ow.remote != "":
+			h.refuseRemote(ow.remote, ow.client, o.Err, ow.section, ow.version)
 		case o.Err != nil:
 			m := ow.m
 			if _, ok := h.members[m]; !ok {

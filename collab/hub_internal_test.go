@@ -363,8 +363,8 @@ func TestConflictAbsorbed(t *testing.T) {
 // stores reaches the other's connections through the store's notifier,
 // and both go on editing one document.
 func TestNotifierAbsorbs(t *testing.T) {
-	inBubble(t, Config{}, func(w *world) {
-		second := &world{t: t, srv: New(Config{}, w.st, slog.New(slog.DiscardHandler), time.Now), st: w.st, doc: w.doc}
+	inBubble(t, eachWrites, func(w *world) {
+		second := &world{t: t, srv: New(eachWrites, w.st, slog.New(slog.DiscardHandler), time.Now), st: w.st, doc: w.doc}
 		defer second.srv.Shutdown(context.Background())
 		a, ac := w.join("a", RoleEditor, nil)
 		b, bc := second.join("b", RoleEditor, nil)

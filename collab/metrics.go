@@ -34,6 +34,9 @@ type metrics struct {
 	// appendsBusy counts appends refused because another writer had the
 	// turn (store.ErrBusy).
 	appendsBusy prometheus.Counter
+	// pushesForwarded counts pushes passed to another node (forward.go);
+	// forwardsRedone those done here after all, not back in time.
+	pushesForwarded, forwardsRedone prometheus.Counter
 	// comments counts comments and replies made durable.
 	comments prometheus.Counter
 }
@@ -69,6 +72,10 @@ func newMetrics(s *Server) *metrics {
 			Help: "Appends that met another writer's updates, which were taken in before trying again."}),
 		appendsBusy: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_appends_busy_total",
 			Help: "Appends refused because another node had the turn to append; retried once it had."}),
+		pushesForwarded: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_pushes_forwarded_total",
+			Help: "Pushes passed to the node that writes the document's edits."}),
+		forwardsRedone: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_forwards_redone_total",
+			Help: "Pushes passed to another node that did not come back stored in time and were done here."}),
 		comments: prometheus.NewCounter(prometheus.CounterOpts{Name: "bpfdraft_comments_total",
 			Help: "Comments and replies made durable."}),
 	}
@@ -82,7 +89,7 @@ func newMetrics(s *Server) *metrics {
 		return float64(len(s.reg.hubs))
 	})
 	m.reg.MustRegister(conns, m.commits, m.updatesCommitted, m.commitSeconds, m.fanoutDropped, m.storeErrors,
-		m.versionConflicts, m.appendsBusy, m.comments, loaded,
+		m.versionConflicts, m.appendsBusy, m.pushesForwarded, m.forwardsRedone, m.comments, loaded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

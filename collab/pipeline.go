@@ -297,6 +297,8 @@ func (h *Hub) result(r any) bool {
 	case commitTick:
 		p.commitWait = false
 		h.startCommit()
+	case forwardTick:
+		h.forwardDue(r)
 	case busyTick:
 		if p.busy {
 			// No word of the turn-holder's append: read, then try again.
@@ -354,6 +356,9 @@ func (h *Hub) result(r any) bool {
 			if !h.absorb(r.ups) {
 				return false
 			}
+		}
+		if len(h.held) > 0 {
+			h.retryHeld()
 		}
 		if p.behind {
 			h.absorbLater()

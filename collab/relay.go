@@ -58,11 +58,12 @@ type relayState struct {
 	subscribed chan struct{} // closed once Subscribe has returned
 
 	// shared with the subscription's goroutine
-	mu    sync.Mutex
-	stop  func()              // the subscription's, once it is in place
-	box   map[string]relayMsg // each node's latest message not yet taken
-	ready bool                // the subscription is in place: say hello
-	wake  chan struct{}       // capacity 1: something is in the box
+	mu     sync.Mutex
+	stop   func()              // the subscription's, once it is in place
+	box    map[string]relayMsg // each node's latest message not yet taken
+	direct []directMsg         // messages for this node (forward.go), in order
+	ready  bool                // the subscription is in place: say hello
+	wake   chan struct{}       // capacity 1: something is in the box
 
 	// owned by the hub goroutine
 	timer    *time.Timer
@@ -103,6 +104,18 @@ func (h *Hub) startRelay(r store.Relay) {
 // take keeps a message of another node for the hub (on the relay's
 // goroutine): only the latest of each node matters.
 func (rs *relayState) take(self string, data []byte) {
+	if d, ok := directOf(data); ok {
+		if d.To != self || d.From == self {
+			return
+		}
+		rs.mu.Lock()
+		if len(rs.direct) < maxDirect {
+			rs.direct = append(rs.direct, d)
+		}
+		rs.mu.Unlock()
+		rs.poke()
+		return
+	}
 	var m relayMsg
 	if err := json.Unmarshal(data, &m); err != nil || m.Node == "" || m.Node == self {
 		return
@@ -130,8 +143,8 @@ func (rs *relayState) poke() {
 func (h *Hub) relayReceived() {
 	rs := &h.relay
 	rs.mu.Lock()
-	box, ready := rs.box, rs.ready
-	rs.box, rs.ready = map[string]relayMsg{}, false
+	box, ready, direct := rs.box, rs.ready, rs.direct
+	rs.box, rs.ready, rs.direct = map[string]relayMsg{}, false, nil
 	rs.mu.Unlock()
 	if ready {
 		rs.hello, rs.dirty = true, true
@@ -145,6 +158,18 @@ func (h *Hub) relayReceived() {
 	for _, n := range nodes {
 		h.fromNode(box[n])
 	}
+	for _, d := range direct {
+		h.fromDirect(d)
+	}
+}
+
+// directOf decodes a direct message (forward.go); false for presence.
+func directOf(data []byte) (directMsg, bool) {
+	var d directMsg
+	if json.Unmarshal(data, &d) != nil || d.To == "" || d.From == "" || (d.Push == nil) == (d.Refused == nil) {
+		return directMsg{}, false
+	}
+	return d, true
 }
 
 // fromNode replaces another node's people with those of its message.

@@ -2,16 +2,23 @@ package collab
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/access"
+	"github.com/bpfdraft/bpfdraft/collab/authority"
 	"github.com/bpfdraft/bpfdraft/collab/store/storetest"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Presence across nodes: two servers on one bbolt store in one process
@@ -34,10 +41,18 @@ func (c *cutRelay) Publish(ctx context.Context, id string, msg []byte) error {
 }
 
 // otherNode starts a second server on w's store, through a cutRelay.
-func otherNode(w *world) (*world, *cutRelay) {
+func otherNode(w *world, cfg ...Config) (*world, *cutRelay) {
 	st := &cutRelay{Faulty: w.st}
-	return &world{t: w.t, srv: New(Config{}, st, slog.New(slog.DiscardHandler), time.Now), st: w.st, doc: w.doc}, st
+	c := Config{}
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	return &world{t: w.t, srv: New(c, st, slog.New(slog.DiscardHandler), time.Now), st: w.st, doc: w.doc}, st
 }
+
+// eachWrites has every node do its own pushes (none passed to the
+// writer, forward.go): for tests of nodes at different versions.
+var eachWrites = Config{Hub: HubConfig{ForwardWait: -1}}
 
 // peerView follows what a connection is told of presence, as a client
 // does: the welcome's list, then each peers message.
@@ -216,8 +231,8 @@ func TestPresenceAcrossNodes(t *testing.T) {
 // TestPresenceRemoteAhead: a selection at a version the node has not
 // reached yet is shown as sent, and stays right once the node reaches it.
 func TestPresenceRemoteAhead(t *testing.T) {
-	inBubble(t, Config{}, func(b *world) {
-		a, _ := otherNode(b)
+	inBubble(t, eachWrites, func(b *world) {
+		a, _ := otherNode(b, eachWrites)
 		defer a.srv.Shutdown(context.Background())
 		ana, _ := a.join("ana", RoleEditor, nil)
 		_, boConn := b.join("bo", RoleEditor, nil)
@@ -327,8 +342,8 @@ func TestPresenceHello(t *testing.T) {
 // TestPresenceRemoteBehind: a selection at a version older than the
 // node's is mapped to its version before it is shown.
 func TestPresenceRemoteBehind(t *testing.T) {
-	inBubble(t, Config{}, func(b *world) {
-		a, _ := otherNode(b)
+	inBubble(t, eachWrites, func(b *world) {
+		a, _ := otherNode(b, eachWrites)
 		defer a.srv.Shutdown(context.Background())
 		ana, _ := a.join("ana", RoleEditor, nil)
 		bo, boConn := b.join("bo", RoleEditor, nil)
@@ -400,6 +415,212 @@ func TestPresenceRelayChecked(t *testing.T) {
 		say("elsewhere", 0, `[]`)
 		if onB.update(); onB.peers["now"] == nil {
 			t.Fatal("an old message from a node was taken over its latest")
+		}
+	})
+}
+
+// TestPushesGoToTheWriter: with people on two nodes, the node whose id is
+// not the smallest passes its connections' pushes to the other (the
+// writer), which stores them: they come back to their client as its own
+// updates, and a refusal comes back as the refusal. A push that does not
+// come back (the message was lost) is done by its own node after
+// ForwardWait.
+func TestPushesGoToTheWriter(t *testing.T) {
+	inBubble(t, Config{}, func(b *world) {
+		b.srv.node = "node-a" // the writer: the smallest id
+		a, cut := otherNode(b)
+		a.srv.node = "node-b"
+		defer a.srv.Shutdown(context.Background())
+		_, boConn := b.join("bo", RoleEditor, nil)
+		ana, anaConn := a.join("ana", RoleEditor, nil)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		boConn.take()
+		anaConn.take()
+		count := func(c interface{ Desc() *prometheus.Desc }) float64 {
+			return testutil.ToFloat64(c.(prometheus.Collector))
+		}
+
+		a.push(ana, "issues", 0, "", "Hello")
+		a.settle()
+		synctest.Wait()
+		if got := seqs(anaConn.take()); len(got) != 1 || got[0] != 1 {
+			t.Fatalf("ana got updates %v; want her own, 1", got)
+		}
+		if got := seqs(boConn.take()); len(got) != 1 || got[0] != 1 {
+			t.Fatalf("bo got updates %v; want ana's, 1", got)
+		}
+		if n := count(a.srv.metrics.pushesForwarded); n != 1 {
+			t.Fatalf("ana's node passed on %v pushes; want 1", n)
+		}
+		if na, nb := count(a.srv.metrics.commits), count(b.srv.metrics.commits); na != 0 || nb != 1 {
+			t.Fatalf("commits: ana's node %v, the writer %v; want 0 and 1", na, nb)
+		}
+
+		a.push(ana, "issues", 5, "Hello", "!") // a version nobody has
+		a.settle()
+		synctest.Wait()
+		errs := ofType(anaConn.take(), MsgError)
+		if len(errs) != 1 || errs[0]["code"] != CodeFutureVersion {
+			t.Fatalf("ana was told %v; want the writer's future_version", errs)
+		}
+
+		cut.cut.Store(true) // what ana's node publishes is lost
+		a.push(ana, "issues", 1, "Hello", " world")
+		a.settle()
+		if got := seqs(anaConn.take()); len(got) != 0 {
+			t.Fatalf("ana got %v before ForwardWait; want nothing yet", got)
+		}
+		time.Sleep(a.srv.hubCfg.ForwardWait)
+		synctest.Wait()
+		time.Sleep(10 * time.Millisecond) // the commit interval
+		synctest.Wait()
+		if got := seqs(anaConn.take()); len(got) != 1 || got[0] != 2 {
+			t.Fatalf("ana got updates %v; want her own, 2, done by her node", got)
+		}
+		if n := count(a.srv.metrics.forwardsRedone); n != 1 {
+			t.Fatalf("%v pushes done after all; want 1", n)
+		}
+		if got := b.stored().Section("issues").Text; got != "Hello world" {
+			t.Fatalf("stored %q; want Hello world", got)
+		}
+	})
+}
+
+// TestForwardedPushAhead: a push passed on by a node that has read (or
+// stored) more of the log than the writer waits for the writer to read
+// it, and is then done; one at a version nobody has is refused to its
+// node after two reads.
+func TestForwardedPushAhead(t *testing.T) {
+	inBubble(t, Config{}, func(b *world) {
+		b.srv.node = "node-a"
+		_, boConn := b.join("bo", RoleEditor, nil)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		boConn.take()
+		ctx := context.Background()
+		var mu sync.Mutex
+		var told []directMsg
+		stop := b.st.Subscribe(ctx, b.doc, func(data []byte) {
+			if d, ok := directOf(data); ok && d.To == "node-b" {
+				mu.Lock()
+				told = append(told, d)
+				mu.Unlock()
+			}
+		})
+		defer stop()
+		pass := func(base int, text, insert string) {
+			n := editor.UTF16Len(text)
+			cs, err := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: insert}}, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(directMsg{From: "node-b", To: "node-a", Push: &directPush{
+				Author:  authority.Author{Client: "ana-client", Name: "Ana", Role: access.CoFacilitator},
+				Section: "issues", Base: base, Check: editor.Checksum(text + insert), Updates: []editor.ChangeSet{cs}}})
+			if err := b.st.Publish(ctx, b.doc, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Node b stores "Other." and the writer's read of it is held.
+		held, release := b.st.Hold(storetest.OpReadUpdates)
+		snap, _ := b.st.Store.LoadSnapshot(ctx, b.doc)
+		other, err := authority.New(b.srv.hubCfg.authority(), snap, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other."}}, 0)
+		if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
+			t.Fatal(err)
+		}
+		expect, ups := other.Take()
+		if err := b.st.Store.Append(ctx, b.doc, expect, ups); err != nil {
+			t.Fatal(err)
+		}
+		<-held
+		pass(1, "Other.", " Mine.") // based on version 1, which the writer has not read
+		synctest.Wait()
+		release()
+		b.settle()
+		if got := b.stored().Section("issues").Text; got != "Other. Mine." {
+			t.Fatalf("stored %q; want Other. Mine.", got)
+		}
+		if got := seqs(boConn.take()); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+			t.Fatalf("bo got %v; want 1 and 2", got)
+		}
+
+		pass(9, "Other. Mine.", "?") // a version nobody has
+		b.settle()
+		b.settle()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(told) != 1 || told[0].Refused == nil || told[0].Refused.Code != CodeFutureVersion || told[0].Refused.Client != "ana-client" {
+			t.Fatalf("node b was told %+v; want one future_version refusal for ana-client", told)
+		}
+	})
+}
+
+// TestForwardedPushNotOnABatchInFlight: a push passed on is based on a
+// version of the log the sender read; the writer never takes it as a
+// version of its own batch still in flight (which the log may not get:
+// here another node's update took that place), but waits to read it.
+func TestForwardedPushNotOnABatchInFlight(t *testing.T) {
+	inBubble(t, Config{}, func(b *world) {
+		b.srv.node = "node-a"
+		bo, boConn := b.join("bo", RoleEditor, nil)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		boConn.take()
+		ctx := context.Background()
+		var mu sync.Mutex
+		var told []directMsg
+		stop := b.st.Subscribe(ctx, b.doc, func(data []byte) {
+			if d, ok := directOf(data); ok && d.To == "node-b" {
+				mu.Lock()
+				told = append(told, d)
+				mu.Unlock()
+			}
+		})
+		defer stop()
+
+		held, release := b.st.Hold(storetest.OpAppend)
+		b.push(bo, "issues", 0, "", "B.")
+		b.settle()
+		<-held // the writer's batch (version 1: "B.") is in flight
+		snap, _ := b.st.Store.LoadSnapshot(ctx, b.doc)
+		other, err := authority.New(b.srv.hubCfg.authority(), snap, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other."}}, 0)
+		if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
+			t.Fatal(err)
+		}
+		expect, ups := other.Take()
+		if err := b.st.Store.Append(ctx, b.doc, expect, ups); err != nil {
+			t.Fatal(err)
+		}
+		// Node b read version 1 ("Other.") and passes on a push based on it.
+		mine, _ := editor.ChangeSetOf([]editor.Change{{From: 6, To: 6, Insert: " Mine."}}, 6)
+		data, _ := json.Marshal(directMsg{From: "node-b", To: "node-a", Push: &directPush{
+			Author:  authority.Author{Client: "ana-client", Name: "Ana", Role: access.CoFacilitator},
+			Section: "issues", Base: 1, Check: editor.Checksum("Other. Mine."), Updates: []editor.ChangeSet{mine}}})
+		if err := b.st.Publish(ctx, b.doc, data); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		release()
+		b.settle()
+		b.settle()
+		got := b.stored().Section("issues").Text
+		if !strings.HasPrefix(got, "Other.") || strings.Count(got, "B.") != 1 || strings.Count(got, " Mine.") != 1 {
+			t.Fatalf("stored %q; want Other. first, then B. and Mine. once each", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(told) != 0 {
+			t.Fatalf("node b was told %+v; want nothing (the push was done)", told)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/client"
 	"github.com/bpfdraft/bpfdraft/collab/store/redisstore/redistest"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/loadgen"
 )
 
 // addAccountTo creates the test's Secretariat account in a store given
@@ -169,11 +170,7 @@ func TestNodesOnRedis(t *testing.T) {
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	var final struct {
-		Seq      int64
-		Sections []struct{ ID, Text string }
-	}
-	doJSON(t, s, "GET", nodes[3].url("/api/documents/"+doc.ID), nil, 200, &final)
+	final := settledDoc(t, s, doc.ID, nodes[0], nodes[1], nodes[3])
 	for i, c := range clients {
 		if err := c.WaitSeq(ctx, final.Seq); err != nil {
 			t.Fatalf("client %d: %v", i, err)
@@ -373,11 +370,7 @@ func TestRedisDownAndBack(t *testing.T) {
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	var final struct {
-		Seq      int64
-		Sections []struct{ ID, Text string }
-	}
-	doJSON(t, s, "GET", nodes[1].url("/api/documents/"+doc.ID), nil, 200, &final)
+	final := settledDoc(t, s, doc.ID, nodes...)
 	if final.Seq < afterKill {
 		t.Fatalf("the document is at seq %d; %d updates were confirmed", final.Seq, afterKill)
 	}
@@ -408,4 +401,32 @@ func TestRedisDownAndBack(t *testing.T) {
 		t.Fatalf("%d updates made; the log holds %d", total, final.Seq)
 	}
 	t.Logf("%d updates; %d confirmed when Redis was killed, %d when every connection had closed; %d clients told unavailable", total, atKill, afterKill, unavailable.Load())
+}
+
+// docState is a document as GET /api/documents/{id} gives it.
+type docState struct {
+	Seq      int64
+	Sections []struct{ ID, Text string }
+}
+
+// settledDoc waits until every node serves the document at the same seq
+// (each reads what the others stored through its notifier) and returns
+// it as the last one gives it.
+func settledDoc(t *testing.T, s loadgen.Session, id string, nodes ...*proc) docState {
+	t.Helper()
+	for guard := time.Now().Add(30 * time.Second); ; {
+		states := make([]docState, len(nodes))
+		same := true
+		for i, n := range nodes {
+			doJSON(t, s, "GET", n.url("/api/documents/"+id), nil, 200, &states[i])
+			same = same && states[i].Seq == states[0].Seq
+		}
+		if same {
+			return states[len(states)-1]
+		}
+		if time.Now().After(guard) {
+			t.Fatalf("30 s after every client was confirmed the nodes are still at different seqs: %+v", states)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
