@@ -61,7 +61,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.CreationsPerHour, "creations-per-hour", 60, "most BPFs and documents one account, or one address, may create in an hour (0: no cap)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", int64(editor.Limits.BodyBytes), "largest JSON request body in bytes (the request body limit)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
-	fs.DurationVar(&c.CommitInterval, "commit-interval", 5*time.Millisecond, "least time between two appends of one document's edits: edits arriving meanwhile join the next one. Longer means fewer, larger appends and frames (several nodes on one Redis meet each other's appends less) and as much more latency")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", 5*time.Millisecond, "least time between two appends of one document's edits (at most 1s): edits arriving meanwhile join the next one. Longer means fewer, larger appends and broadcast frames, and as much more latency per edit")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (Authorization: Bearer TOKEN); empty: /metrics is open to anyone who reaches the server, so keep it from the public with a firewall or the reverse proxy")
 }
 
