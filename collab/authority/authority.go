@@ -344,9 +344,12 @@ func (h *history) truncate(v int) {
 }
 
 // textAt rebuilds the text at version v from text, the text at the end of
-// the history, undoing the updates after v one by one in an editor.Text
-// (each a splice where a keystroke was, not a pass over the text); false
-// when an inverse on the way is not known.
+// the history, undoing the updates after v; false when an inverse on the
+// way is not known. The inverses are composed first (a composition costs
+// what the changes hold, not the text's length) and applied in one pass,
+// where undoing them one by one moved the rest of a long text once per
+// update: the cost of checking a push grew with the text times how far
+// behind its client was.
 func (h *history) textAt(text string, v int) (*editor.Text, bool) {
 	k := v - h.base
 	for i := k; i < len(h.inv); i++ {
@@ -355,10 +358,28 @@ func (h *history) textAt(text string, v int) (*editor.Text, bool) {
 		}
 	}
 	t := editor.NewText(text)
+	if k >= len(h.inv) {
+		return t, true
+	}
+	// Newest first, composed pairwise: each round halves the list, so a
+	// long way back costs n log n, not n² as composing one by one would.
+	undo := make([]editor.ChangeSet, 0, len(h.inv)-k)
 	for i := len(h.inv) - 1; i >= k; i-- {
-		if t.Apply(h.inv[i].cs) != nil {
-			return nil, false // cannot happen: each undoes what followed it
+		undo = append(undo, h.inv[i].cs)
+	}
+	for len(undo) > 1 {
+		next := undo[:0]
+		for i := 0; i < len(undo); i += 2 {
+			if i+1 < len(undo) {
+				next = append(next, undo[i].Compose(undo[i+1]))
+			} else {
+				next = append(next, undo[i])
+			}
 		}
+		undo = next
+	}
+	if t.Apply(undo[0]) != nil {
+		return nil, false // cannot happen: each undoes what followed it
 	}
 	return t, true
 }
