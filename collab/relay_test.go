@@ -376,7 +376,9 @@ func TestPresenceRemoteBehind(t *testing.T) {
 // their version is reached, for one sent ahead) rather than trusted, and
 // a message in this node's own name is not another node's.
 func TestPresenceRelayChecked(t *testing.T) {
-	inBubble(t, Config{}, func(w *world) {
+	// The other node here is made up: it would never do the pushes passed
+	// to it.
+	inBubble(t, eachWrites, func(w *world) {
 		bo, boConn := w.join("bo", RoleEditor, nil)
 		onB := newPeerView(t, boConn)
 		w.push(bo, "issues", 0, "", "Hello")
