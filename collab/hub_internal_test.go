@@ -215,6 +215,29 @@ func (w *world) stored() *editor.Document {
 	return doc
 }
 
+// appendAsOther stores insert at the start of "issues" as another writer
+// on the same log would (a second authority, at the log's head).
+func (w *world) appendAsOther(ctx context.Context, insert string) error {
+	doc, err := LoadDocument(ctx, w.st.Store, w.doc)
+	if err != nil {
+		return err
+	}
+	other, err := authority.New(w.srv.hubCfg.authority(), doc, nil)
+	if err != nil {
+		return err
+	}
+	base := doc.Section("issues").Version
+	cs, err := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: insert}}, editor.UTF16Len(doc.Section("issues").Text))
+	if err != nil {
+		return err
+	}
+	if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: base, Updates: []editor.ChangeSet{cs}}); err != nil {
+		return err
+	}
+	expect, ups := other.Take()
+	return w.st.Store.Append(ctx, w.doc, expect, ups)
+}
+
 func welcomeOf(t *testing.T, msgs []map[string]any) map[string]any {
 	t.Helper()
 	ws := ofType(msgs, MsgWelcome)
@@ -324,22 +347,11 @@ func TestConflictAbsorbed(t *testing.T) {
 	inBubble(t, Config{}, func(w *world) {
 		a, ac := w.join("a", RoleEditor, nil)
 		ac.take()
-		// The other writer is a second authority on the same log.
-		snap, _ := w.st.Store.LoadSnapshot(context.Background(), w.doc)
-		other, err := authority.New(w.srv.hubCfg.authority(), snap, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The other writer appends between the hub's reads and its append.
 		w.st.Next(storetest.OpAppend, storetest.Fault{Before: func(c storetest.Call) {
-			cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other. "}}, 0)
-			if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
+			if err := w.appendAsOther(c.Ctx, "Other. "); err != nil {
 				t.Error(err)
 			}
-			expect, ups := other.Take()
-			if err := w.st.Store.Append(c.Ctx, w.doc, expect, ups); err != nil {
-				t.Error(err)
-			}
-			other.Settle(true)
 		}})
 		w.push(a, "issues", 0, "", "Mine.")
 		w.settle()
@@ -760,17 +772,7 @@ func TestBusyWaitsForTheTurn(t *testing.T) {
 			w.settle()
 			// The turn-holder appends; the notifier wakes the hub well
 			// before BusyRetry.
-			snap, _ := w.st.Store.LoadSnapshot(context.Background(), w.doc)
-			other, err := authority.New(w.srv.hubCfg.authority(), snap, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other. "}}, 0)
-			if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
-				t.Fatal(err)
-			}
-			expect, ups := other.Take()
-			if err := w.st.Store.Append(context.Background(), w.doc, expect, ups); err != nil {
+			if err := w.appendAsOther(context.Background(), "Other. "); err != nil {
 				t.Fatal(err)
 			}
 			w.settle() // the commit interval, far less than BusyRetry

@@ -50,6 +50,26 @@ func otherNode(w *world, cfg ...Config) (*world, *cutRelay) {
 	return &world{t: w.t, srv: New(c, st, slog.New(slog.DiscardHandler), time.Now), st: w.st, doc: w.doc}, st
 }
 
+// toldTo returns what the relay has carried for node so far: the direct
+// messages addressed to it (forward.go).
+func (w *world) toldTo(node string) func() []directMsg {
+	var mu sync.Mutex
+	var told []directMsg
+	stop := w.st.Subscribe(context.Background(), w.doc, func(data []byte) {
+		if d, ok := directOf(data); ok && d.To == node {
+			mu.Lock()
+			told = append(told, d)
+			mu.Unlock()
+		}
+	})
+	w.t.Cleanup(stop)
+	return func() []directMsg {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(told)
+	}
+}
+
 // eachWrites has every node do its own pushes (none passed to the
 // writer, forward.go): for tests of nodes at different versions.
 var eachWrites = Config{Hub: HubConfig{ForwardWait: -1}}
@@ -501,16 +521,7 @@ func TestForwardedPushAhead(t *testing.T) {
 		synctest.Wait()
 		boConn.take()
 		ctx := context.Background()
-		var mu sync.Mutex
-		var told []directMsg
-		stop := b.st.Subscribe(ctx, b.doc, func(data []byte) {
-			if d, ok := directOf(data); ok && d.To == "node-b" {
-				mu.Lock()
-				told = append(told, d)
-				mu.Unlock()
-			}
-		})
-		defer stop()
+		told := b.toldTo("node-b")
 		pass := func(base int, text, insert string) {
 			n := editor.UTF16Len(text)
 			cs, err := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: insert}}, n)
@@ -527,17 +538,7 @@ func TestForwardedPushAhead(t *testing.T) {
 
 		// Node b stores "Other." and the writer's read of it is held.
 		held, release := b.st.Hold(storetest.OpReadUpdates)
-		snap, _ := b.st.Store.LoadSnapshot(ctx, b.doc)
-		other, err := authority.New(b.srv.hubCfg.authority(), snap, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other."}}, 0)
-		if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
-			t.Fatal(err)
-		}
-		expect, ups := other.Take()
-		if err := b.st.Store.Append(ctx, b.doc, expect, ups); err != nil {
+		if err := b.appendAsOther(ctx, "Other."); err != nil {
 			t.Fatal(err)
 		}
 		<-held
@@ -555,10 +556,8 @@ func TestForwardedPushAhead(t *testing.T) {
 		pass(9, "Other. Mine.", "?") // a version nobody has
 		b.settle()
 		b.settle()
-		mu.Lock()
-		defer mu.Unlock()
-		if len(told) != 1 || told[0].Refused == nil || told[0].Refused.Code != CodeFutureVersion || told[0].Refused.Client != "ana-client" {
-			t.Fatalf("node b was told %+v; want one future_version refusal for ana-client", told)
+		if got := told(); len(got) != 1 || got[0].Refused == nil || got[0].Refused.Code != CodeFutureVersion || got[0].Refused.Client != "ana-client" {
+			t.Fatalf("node b was told %+v; want one future_version refusal for ana-client", got)
 		}
 	})
 }
@@ -575,32 +574,13 @@ func TestForwardedPushNotOnABatchInFlight(t *testing.T) {
 		synctest.Wait()
 		boConn.take()
 		ctx := context.Background()
-		var mu sync.Mutex
-		var told []directMsg
-		stop := b.st.Subscribe(ctx, b.doc, func(data []byte) {
-			if d, ok := directOf(data); ok && d.To == "node-b" {
-				mu.Lock()
-				told = append(told, d)
-				mu.Unlock()
-			}
-		})
-		defer stop()
+		told := b.toldTo("node-b")
 
 		held, release := b.st.Hold(storetest.OpAppend)
 		b.push(bo, "issues", 0, "", "B.")
 		b.settle()
 		<-held // the writer's batch (version 1: "B.") is in flight
-		snap, _ := b.st.Store.LoadSnapshot(ctx, b.doc)
-		other, err := authority.New(b.srv.hubCfg.authority(), snap, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, _ := editor.ChangeSetOf([]editor.Change{{From: 0, Insert: "Other."}}, 0)
-		if _, err := other.Do(authority.Push{Author: authority.Author{Client: "elsewhere", Role: access.CoFacilitator}, Section: "issues", Base: 0, Updates: []editor.ChangeSet{cs}}); err != nil {
-			t.Fatal(err)
-		}
-		expect, ups := other.Take()
-		if err := b.st.Store.Append(ctx, b.doc, expect, ups); err != nil {
+		if err := b.appendAsOther(ctx, "Other."); err != nil {
 			t.Fatal(err)
 		}
 		// Node b read version 1 ("Other.") and passes on a push based on it.
@@ -619,10 +599,8 @@ func TestForwardedPushNotOnABatchInFlight(t *testing.T) {
 		if !strings.HasPrefix(got, "Other.") || strings.Count(got, "B.") != 1 || strings.Count(got, " Mine.") != 1 {
 			t.Fatalf("stored %q; want Other. first, then B. and Mine. once each", got)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(told) != 0 {
-			t.Fatalf("node b was told %+v; want nothing (the push was done)", told)
+		if got := told(); len(got) != 0 {
+			t.Fatalf("node b was told %+v; want nothing (the push was done)", got)
 		}
 	})
 }
