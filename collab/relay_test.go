@@ -70,6 +70,23 @@ func (w *world) toldTo(node string) func() []directMsg {
 	}
 }
 
+// passOn publishes, as node-b passing a push of ana-client's to node-a,
+// insert at the end of "issues", whose text at version base is text.
+func (w *world) passOn(base int, text, insert string) {
+	w.t.Helper()
+	n := editor.UTF16Len(text)
+	cs, err := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: insert}}, n)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	data, _ := json.Marshal(directMsg{From: "node-b", To: "node-a", Push: &directPush{
+		Author:  authority.Author{Client: "ana-client", Name: "Ana", Role: access.CoFacilitator},
+		Section: "issues", Base: base, Check: editor.Checksum(text + insert), Updates: []editor.ChangeSet{cs}}})
+	if err := w.st.Publish(context.Background(), w.doc, data); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // eachWrites has every node do its own pushes (none passed to the
 // writer, forward.go): for tests of nodes at different versions.
 var eachWrites = Config{Hub: HubConfig{ForwardWait: -1}}
@@ -522,27 +539,13 @@ func TestForwardedPushAhead(t *testing.T) {
 		boConn.take()
 		ctx := context.Background()
 		told := b.toldTo("node-b")
-		pass := func(base int, text, insert string) {
-			n := editor.UTF16Len(text)
-			cs, err := editor.ChangeSetOf([]editor.Change{{From: n, To: n, Insert: insert}}, n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, _ := json.Marshal(directMsg{From: "node-b", To: "node-a", Push: &directPush{
-				Author:  authority.Author{Client: "ana-client", Name: "Ana", Role: access.CoFacilitator},
-				Section: "issues", Base: base, Check: editor.Checksum(text + insert), Updates: []editor.ChangeSet{cs}}})
-			if err := b.st.Publish(ctx, b.doc, data); err != nil {
-				t.Fatal(err)
-			}
-		}
-
 		// Node b stores "Other." and the writer's read of it is held.
 		held, release := b.st.Hold(storetest.OpReadUpdates)
 		if err := b.appendAsOther(ctx, "Other."); err != nil {
 			t.Fatal(err)
 		}
 		<-held
-		pass(1, "Other.", " Mine.") // based on version 1, which the writer has not read
+		b.passOn(1, "Other.", " Mine.") // based on version 1, which the writer has not read
 		synctest.Wait()
 		release()
 		b.settle()
@@ -553,7 +556,7 @@ func TestForwardedPushAhead(t *testing.T) {
 			t.Fatalf("bo got %v; want 1 and 2", got)
 		}
 
-		pass(9, "Other. Mine.", "?") // a version nobody has
+		b.passOn(9, "Other. Mine.", "?") // a version nobody has
 		b.settle()
 		b.settle()
 		if got := told(); len(got) != 1 || got[0].Refused == nil || got[0].Refused.Code != CodeFutureVersion || got[0].Refused.Client != "ana-client" {
@@ -584,13 +587,7 @@ func TestForwardedPushNotOnABatchInFlight(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Node b read version 1 ("Other.") and passes on a push based on it.
-		mine, _ := editor.ChangeSetOf([]editor.Change{{From: 6, To: 6, Insert: " Mine."}}, 6)
-		data, _ := json.Marshal(directMsg{From: "node-b", To: "node-a", Push: &directPush{
-			Author:  authority.Author{Client: "ana-client", Name: "Ana", Role: access.CoFacilitator},
-			Section: "issues", Base: 1, Check: editor.Checksum("Other. Mine."), Updates: []editor.ChangeSet{mine}}})
-		if err := b.st.Publish(ctx, b.doc, data); err != nil {
-			t.Fatal(err)
-		}
+		b.passOn(1, "Other.", " Mine.")
 		synctest.Wait()
 		release()
 		b.settle()
