@@ -3,11 +3,12 @@ package boltstore
 import (
 	"context"
 	"errors"
-	bolt "go.etcd.io/bbolt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/store/storetest"

@@ -3,6 +3,8 @@ package boltstore
 import (
 	"context"
 	"sync"
+
+	"github.com/bpfdraft/bpfdraft/collab/store"
 )
 
 // watches is the in-process fan-out behind Store.Watch: Append posts the
@@ -11,22 +13,10 @@ import (
 // Store's relay (relay.go), ended with it.
 type watches struct {
 	mu     sync.Mutex
-	byDoc  map[string]map[*watch]struct{}
+	byDoc  map[string]map[*store.SeqWatch]struct{}
 	closed bool
 
 	relays relays
-}
-
-// watch is one Watch call.
-type watch struct {
-	fn   func(seq int64)
-	wake chan struct{} // capacity 1: a pending wake-up
-	done chan struct{} // closed by end
-	gone chan struct{} // closed when the goroutine has returned
-	once sync.Once
-
-	mu      sync.Mutex
-	pending int64 // the highest seq posted
 }
 
 // Watch implements store.Notifier: fn is told of every append made through
@@ -34,7 +24,7 @@ type watch struct {
 // appends. Nothing is lost while the watch lasts; notifications are only
 // coalesced while fn is busy. After Close, Watch does nothing.
 func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop func()) {
-	w := &watch{fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
+	w := store.NewSeqWatch(fn)
 	ws := &s.watches
 	ws.mu.Lock()
 	if ws.closed {
@@ -42,75 +32,27 @@ func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop 
 		return func() {}
 	}
 	if ws.byDoc == nil {
-		ws.byDoc = map[string]map[*watch]struct{}{}
+		ws.byDoc = map[string]map[*store.SeqWatch]struct{}{}
 	}
 	if ws.byDoc[id] == nil {
-		ws.byDoc[id] = map[*watch]struct{}{}
+		ws.byDoc[id] = map[*store.SeqWatch]struct{}{}
 	}
 	ws.byDoc[id][w] = struct{}{}
 	ws.mu.Unlock()
 
-	go func() {
-		defer close(w.gone)
-		defer ws.remove(id, w)
-		w.run(ctx)
-	}()
-	return func() {
-		w.end()
-		<-w.gone
-	}
-}
-
-func (w *watch) end() { w.once.Do(func() { close(w.done) }) }
-
-func (w *watch) post(seq int64) {
-	w.mu.Lock()
-	w.pending = max(w.pending, seq)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default: // a wake-up is already pending; it will read the new seq
-	}
-}
-
-func (w *watch) run(ctx context.Context) {
-	var last int64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.done:
-			return
-		case <-w.wake:
-		}
-		// select picks at random among ready cases: an ended watch must not
-		// deliver because its wake-up happened to be chosen.
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.done:
-			return
-		default:
-		}
-		w.mu.Lock()
-		seq := w.pending
-		w.mu.Unlock()
-		if seq > last {
-			last = seq
-			w.fn(seq)
-		}
-	}
+	w.Start(ctx, 0, func() { ws.remove(id, w) })
+	return w.Stop
 }
 
 func (ws *watches) notify(id string, seq int64) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	for w := range ws.byDoc[id] {
-		w.post(seq)
+		w.Post(seq)
 	}
 }
 
-func (ws *watches) remove(id string, w *watch) {
+func (ws *watches) remove(id string, w *store.SeqWatch) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	delete(ws.byDoc[id], w)
@@ -125,7 +67,7 @@ func (ws *watches) close() {
 	ws.relays.close()
 	ws.mu.Lock()
 	ws.closed = true
-	var all []*watch
+	var all []*store.SeqWatch
 	for _, m := range ws.byDoc {
 		for w := range m {
 			all = append(all, w)
@@ -133,7 +75,6 @@ func (ws *watches) close() {
 	}
 	ws.mu.Unlock()
 	for _, w := range all {
-		w.end()
-		<-w.gone
+		w.Stop()
 	}
 }

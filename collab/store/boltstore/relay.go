@@ -20,17 +20,8 @@ const relayQueue = 64
 // its own.
 type relays struct {
 	mu     sync.Mutex
-	byDoc  map[string]map[*relaySub]struct{}
+	byDoc  map[string]map[*store.MsgSub]struct{}
 	closed bool
-}
-
-// relaySub is one Subscribe call.
-type relaySub struct {
-	fn    func(msg []byte)
-	queue chan []byte
-	done  chan struct{} // closed by end
-	gone  chan struct{} // closed when the goroutine has returned
-	once  sync.Once
 }
 
 // Publish implements store.Relay: msg reaches the subscribers of the
@@ -47,10 +38,7 @@ func (s *Store) Publish(ctx context.Context, id string, msg []byte) error {
 		return store.ErrClosed
 	}
 	for r := range rs.byDoc[id] {
-		select {
-		case r.queue <- append([]byte(nil), msg...):
-		default: // too slow: dropped
-		}
+		r.Post(append([]byte(nil), msg...)) // dropped when r is too slow
 	}
 	return nil
 }
@@ -58,7 +46,7 @@ func (s *Store) Publish(ctx context.Context, id string, msg []byte) error {
 // Subscribe implements store.Relay. The subscription is in place when it
 // returns. After Close, Subscribe does nothing.
 func (s *Store) Subscribe(ctx context.Context, id string, fn func(msg []byte)) (stop func()) {
-	r := &relaySub{fn: fn, queue: make(chan []byte, relayQueue), done: make(chan struct{}), gone: make(chan struct{})}
+	r := store.NewMsgSub(fn, relayQueue)
 	rs := &s.watches.relays
 	rs.mu.Lock()
 	if rs.closed {
@@ -66,50 +54,19 @@ func (s *Store) Subscribe(ctx context.Context, id string, fn func(msg []byte)) (
 		return func() {}
 	}
 	if rs.byDoc == nil {
-		rs.byDoc = map[string]map[*relaySub]struct{}{}
+		rs.byDoc = map[string]map[*store.MsgSub]struct{}{}
 	}
 	if rs.byDoc[id] == nil {
-		rs.byDoc[id] = map[*relaySub]struct{}{}
+		rs.byDoc[id] = map[*store.MsgSub]struct{}{}
 	}
 	rs.byDoc[id][r] = struct{}{}
 	rs.mu.Unlock()
 
-	go func() {
-		defer close(r.gone)
-		defer rs.remove(id, r)
-		r.run(ctx)
-	}()
-	return func() {
-		r.end()
-		<-r.gone
-	}
+	r.Start(ctx, func() { rs.remove(id, r) })
+	return r.Stop
 }
 
-func (r *relaySub) end() { r.once.Do(func() { close(r.done) }) }
-
-func (r *relaySub) run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.done:
-			return
-		case msg := <-r.queue:
-			// An ended subscription must not deliver because its message
-			// happened to be chosen among ready cases.
-			select {
-			case <-ctx.Done():
-				return
-			case <-r.done:
-				return
-			default:
-			}
-			r.fn(msg)
-		}
-	}
-}
-
-func (rs *relays) remove(id string, r *relaySub) {
+func (rs *relays) remove(id string, r *store.MsgSub) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	delete(rs.byDoc[id], r)
@@ -123,7 +80,7 @@ func (rs *relays) remove(id string, r *relaySub) {
 func (rs *relays) close() {
 	rs.mu.Lock()
 	rs.closed = true
-	var all []*relaySub
+	var all []*store.MsgSub
 	for _, m := range rs.byDoc {
 		for r := range m {
 			all = append(all, r)
@@ -131,7 +88,6 @@ func (rs *relays) close() {
 	}
 	rs.mu.Unlock()
 	for _, r := range all {
-		r.end()
-		<-r.gone
+		r.Stop()
 	}
 }

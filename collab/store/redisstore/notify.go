@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -41,7 +42,7 @@ type watches struct {
 	loops  sync.WaitGroup
 
 	mu      sync.Mutex
-	byDoc   map[string]map[*watch]struct{}
+	byDoc   map[string]map[*store.SeqWatch]struct{}
 	relayed map[string]*relayDoc
 	ps      *redis.PubSub // nil until the first Watch or Subscribe
 	closed  bool
@@ -52,7 +53,7 @@ func (ws *watches) init(s *Store, every time.Duration) {
 	ws.ctx, ws.cancel = context.WithCancel(context.Background())
 	ws.quit = make(chan struct{})
 	ws.kicks = make(chan struct{}, 1)
-	ws.byDoc = map[string]map[*watch]struct{}{}
+	ws.byDoc = map[string]map[*store.SeqWatch]struct{}{}
 	ws.relayed = map[string]*relayDoc{}
 }
 
@@ -67,25 +68,13 @@ func (ws *watches) start() {
 	}
 }
 
-// watch is one Watch call.
-type watch struct {
-	fn   func(seq int64)
-	wake chan struct{} // capacity 1: a pending wake-up
-	done chan struct{} // closed by end
-	gone chan struct{} // closed when run has returned
-	once sync.Once
-
-	mu      sync.Mutex
-	pending int64 // the highest seq posted
-}
-
 // Watch implements store.Notifier. fn is told of appends through any
 // Store on the same Redis and prefix. Watch reads the document's head
 // before it returns; a later head, published or found by a check, is
 // told. After Close, Watch does nothing.
 func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop func()) {
 	ws := &s.watches
-	w := &watch{fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
+	w := store.NewSeqWatch(fn)
 	ws.mu.Lock()
 	if ws.closed {
 		ws.mu.Unlock()
@@ -93,7 +82,7 @@ func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop 
 	}
 	ws.start()
 	if ws.byDoc[id] == nil {
-		ws.byDoc[id] = map[*watch]struct{}{}
+		ws.byDoc[id] = map[*store.SeqWatch]struct{}{}
 	}
 	ws.byDoc[id][w] = struct{}{}
 	ws.mu.Unlock()
@@ -106,57 +95,8 @@ func (s *Store) Watch(ctx context.Context, id string, fn func(seq int64)) (stop 
 	if head, err := s.Head(ctx, id); err == nil {
 		last = head
 	}
-	go func() {
-		defer close(w.gone)
-		defer ws.remove(id, w)
-		w.run(ctx, last)
-	}()
-	return func() {
-		w.end()
-		<-w.gone
-	}
-}
-
-func (w *watch) end() { w.once.Do(func() { close(w.done) }) }
-
-func (w *watch) post(seq int64) {
-	w.mu.Lock()
-	w.pending = max(w.pending, seq)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default: // a wake-up is already pending; it will read the new seq
-	}
-}
-
-// run calls fn with each seq posted above last, coalescing what comes
-// while fn is busy, until the watch ends.
-func (w *watch) run(ctx context.Context, last int64) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.done:
-			return
-		case <-w.wake:
-		}
-		// select picks at random among ready cases: an ended watch must not
-		// deliver because its wake-up happened to be chosen.
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.done:
-			return
-		default:
-		}
-		w.mu.Lock()
-		seq := w.pending
-		w.mu.Unlock()
-		if seq > last {
-			last = seq
-			w.fn(seq)
-		}
-	}
+	w.Start(ctx, last, func() { ws.remove(id, w) })
+	return w.Stop
 }
 
 // kick asks syncLoop for a check, without waiting.
@@ -172,11 +112,11 @@ func (ws *watches) post(id string, seq int64) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	for w := range ws.byDoc[id] {
-		w.post(seq)
+		w.Post(seq)
 	}
 }
 
-func (ws *watches) remove(id string, w *watch) {
+func (ws *watches) remove(id string, w *store.SeqWatch) {
 	ws.mu.Lock()
 	delete(ws.byDoc[id], w)
 	if len(ws.byDoc[id]) == 0 {
@@ -335,13 +275,13 @@ func (ws *watches) check(ids []string) {
 func (ws *watches) close() {
 	ws.mu.Lock()
 	ws.closed = true
-	var all []*watch
+	var all []*store.SeqWatch
 	for _, m := range ws.byDoc {
 		for w := range m {
 			all = append(all, w)
 		}
 	}
-	var subs []*relaySub
+	var subs []*store.MsgSub
 	for _, d := range ws.relayed {
 		for r := range d.subs {
 			subs = append(subs, r)
@@ -350,12 +290,10 @@ func (ws *watches) close() {
 	ps := ws.ps
 	ws.mu.Unlock()
 	for _, w := range all {
-		w.end()
-		<-w.gone
+		w.Stop()
 	}
 	for _, r := range subs {
-		r.end()
-		<-r.gone
+		r.Stop()
 	}
 	close(ws.quit)
 	ws.cancel()

@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 )
@@ -22,21 +21,12 @@ const relayQueue = 64
 
 // relayDoc is the subscriptions to one document's relay channel.
 type relayDoc struct {
-	subs map[*relaySub]struct{}
+	subs map[*store.MsgSub]struct{}
 	// ready is closed once Redis confirmed a subscription to the channel
 	// made for these subscriptions; asked says one was asked for.
 	ready     chan struct{}
 	confirmed bool
 	asked     bool
-}
-
-// relaySub is one Subscribe call.
-type relaySub struct {
-	fn    func(msg []byte)
-	queue chan []byte
-	done  chan struct{} // closed by end
-	gone  chan struct{} // closed when run has returned
-	once  sync.Once
 }
 
 func (s *Store) relayChannel(id string) string { return s.docKey(id, "relay") }
@@ -67,7 +57,7 @@ func (s *Store) Publish(ctx context.Context, id string, msg []byte) error {
 // Subscribe does nothing.
 func (s *Store) Subscribe(ctx context.Context, id string, fn func(msg []byte)) (stop func()) {
 	ws := &s.watches
-	r := &relaySub{fn: fn, queue: make(chan []byte, relayQueue), done: make(chan struct{}), gone: make(chan struct{})}
+	r := store.NewMsgSub(fn, relayQueue)
 	ws.mu.Lock()
 	if ws.closed {
 		ws.mu.Unlock()
@@ -76,7 +66,7 @@ func (s *Store) Subscribe(ctx context.Context, id string, fn func(msg []byte)) (
 	ws.start()
 	d := ws.relayed[id]
 	if d == nil {
-		d = &relayDoc{subs: map[*relaySub]struct{}{}, ready: make(chan struct{})}
+		d = &relayDoc{subs: map[*store.MsgSub]struct{}{}, ready: make(chan struct{})}
 		ws.relayed[id] = d
 	}
 	d.subs[r] = struct{}{}
@@ -84,52 +74,13 @@ func (s *Store) Subscribe(ctx context.Context, id string, fn func(msg []byte)) (
 	ws.mu.Unlock()
 	ws.kick() // subscribe
 
-	go func() {
-		defer close(r.gone)
-		defer ws.removeRelay(id, r)
-		r.run(ctx)
-	}()
+	r.Start(ctx, func() { ws.removeRelay(id, r) })
 	select {
 	case <-ready:
 	case <-ctx.Done():
-	case <-r.done: // the store was closed
+	case <-r.Done(): // the store was closed
 	}
-	return func() {
-		r.end()
-		<-r.gone
-	}
-}
-
-func (r *relaySub) end() { r.once.Do(func() { close(r.done) }) }
-
-// post queues msg without waiting: dropped when the queue is full.
-func (r *relaySub) post(msg []byte) {
-	select {
-	case r.queue <- msg:
-	default:
-	}
-}
-
-func (r *relaySub) run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.done:
-			return
-		case msg := <-r.queue:
-			// An ended subscription must not deliver because its message
-			// happened to be chosen among ready cases.
-			select {
-			case <-ctx.Done():
-				return
-			case <-r.done:
-				return
-			default:
-			}
-			r.fn(msg)
-		}
-	}
+	return r.Stop
 }
 
 // relay hands a message of the document's relay channel to its
@@ -139,7 +90,7 @@ func (ws *watches) relay(id, payload string) {
 	defer ws.mu.Unlock()
 	if d := ws.relayed[id]; d != nil {
 		for r := range d.subs {
-			r.post([]byte(payload))
+			r.Post([]byte(payload))
 		}
 	}
 }
@@ -175,7 +126,7 @@ func (ws *watches) relayChannels(periodic bool) (all, ask []string) {
 	return all, ask
 }
 
-func (ws *watches) removeRelay(id string, r *relaySub) {
+func (ws *watches) removeRelay(id string, r *store.MsgSub) {
 	ws.mu.Lock()
 	if d := ws.relayed[id]; d != nil {
 		delete(d.subs, r)
