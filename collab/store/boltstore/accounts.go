@@ -51,46 +51,6 @@ func deletePrefix(bk *bolt.Bucket, prefix []byte) ([]string, error) {
 	return rest, nil
 }
 
-// needID refuses an empty id, which bbolt cannot keep as a key.
-func needID(kind, id string) error {
-	if id == "" {
-		return fmt.Errorf("%s without an id", kind)
-	}
-	return nil
-}
-
-// normEmail is how emails are stored and compared.
-func normEmail(email string) string { return strings.ToLower(email) }
-
-// decodeAccount decodes the account record stored under id.
-func decodeAccount(id string, v []byte) (*store.Account, error) {
-	var a store.Account
-	err := json.Unmarshal(v, &a)
-	if err == nil && a.ID != id {
-		err = fmt.Errorf("record names account %q", a.ID)
-	}
-	if err != nil {
-		return nil, corrupt("account "+id, err)
-	}
-	return &a, nil
-}
-
-// encodeAccount returns the account as stored (its email lower-cased),
-// without changing the caller's.
-func encodeAccount(a *store.Account) (email string, data []byte, err error) {
-	if err := needID("account", a.ID); err != nil {
-		return "", nil, err
-	}
-	email = normEmail(a.Email)
-	if email == "" {
-		return "", nil, fmt.Errorf("account %s has no email", a.ID)
-	}
-	c := *a
-	c.Email = email
-	data, err = json.Marshal(&c)
-	return email, data, err
-}
-
 // emailOwner returns the id of the account holding email, or "" when the
 // index has no entry for it or only a stale one (its account gone, or
 // holding another email now, after a repair).
@@ -104,7 +64,7 @@ func emailOwner(tx *bolt.Tx, email string) string {
 	if rec == nil {
 		return ""
 	}
-	if a, err := decodeAccount(id, rec); err == nil && a.Email != email {
+	if a, err := store.DecodeAccount(id, rec); err == nil && a.Email != email {
 		return ""
 	}
 	// An unreadable owner keeps its email: it may well be its.
@@ -114,7 +74,7 @@ func emailOwner(tx *bolt.Tx, email string) string {
 // CreateAccount implements store.Accounts. The email is stored lower-cased;
 // a is not changed.
 func (s *Store) CreateAccount(_ context.Context, a *store.Account) error {
-	email, data, err := encodeAccount(a)
+	email, data, err := store.EncodeAccount(a)
 	if err != nil {
 		return err
 	}
@@ -143,7 +103,7 @@ func (s *Store) GetAccount(_ context.Context, id string) (*store.Account, error)
 			return fmt.Errorf("account %s: %w", id, store.ErrNotFound)
 		}
 		var err error
-		a, err = decodeAccount(id, v)
+		a, err = store.DecodeAccount(id, v)
 		return err
 	})
 	if err != nil {
@@ -154,7 +114,7 @@ func (s *Store) GetAccount(_ context.Context, id string) (*store.Account, error)
 
 // AccountByEmail implements store.Accounts.
 func (s *Store) AccountByEmail(_ context.Context, email string) (*store.Account, error) {
-	email = normEmail(email)
+	email = store.NormEmail(email)
 	var a *store.Account
 	err := s.view(func(tx *bolt.Tx) error {
 		id := emailOwner(tx, email)
@@ -162,7 +122,7 @@ func (s *Store) AccountByEmail(_ context.Context, email string) (*store.Account,
 			return fmt.Errorf("email %s: %w", email, store.ErrNotFound)
 		}
 		var err error
-		a, err = decodeAccount(id, tx.Bucket(bucketAccounts).Get([]byte(id)))
+		a, err = store.DecodeAccount(id, tx.Bucket(bucketAccounts).Get([]byte(id)))
 		return err
 	})
 	if err != nil {
@@ -175,7 +135,7 @@ func (s *Store) AccountByEmail(_ context.Context, email string) (*store.Account,
 // cannot be read can be replaced all the same: every index entry of its
 // old email is found and dropped.
 func (s *Store) UpdateAccount(_ context.Context, a *store.Account) error {
-	email, data, err := encodeAccount(a)
+	email, data, err := store.EncodeAccount(a)
 	if err != nil {
 		return err
 	}
@@ -189,7 +149,7 @@ func (s *Store) UpdateAccount(_ context.Context, a *store.Account) error {
 			return fmt.Errorf("email %s: %w", email, store.ErrExists)
 		}
 		var stale [][]byte
-		if old, err := decodeAccount(a.ID, v); err == nil {
+		if old, err := store.DecodeAccount(a.ID, v); err == nil {
 			if old.Email != email && string(emails.Get([]byte(old.Email))) == a.ID {
 				stale = append(stale, []byte(old.Email))
 			}
@@ -225,7 +185,7 @@ func (s *Store) ListAccounts(_ context.Context) ([]*store.Account, error) {
 	var broken []error
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
-			a, err := decodeAccount(string(k), v)
+			a, err := store.DecodeAccount(string(k), v)
 			if err != nil {
 				broken = append(broken, err)
 				return nil
@@ -259,34 +219,21 @@ func (s *Store) CountSecretariat(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// decodeMembership decodes the membership record of account in bpf.
-func decodeMembership(bpf, account string, v []byte) (store.Membership, error) {
-	var m store.Membership
-	err := json.Unmarshal(v, &m)
-	if err == nil && (m.BPF != bpf || m.Account != account) {
-		err = fmt.Errorf("record names account %q in BPF %q", m.Account, m.BPF)
-	}
-	if err != nil {
-		return store.Membership{}, corrupt(fmt.Sprintf("membership of account %s in BPF %s", account, bpf), err)
-	}
-	return m, nil
-}
-
 // SetMembership implements store.Accounts. Changing the role of a member
 // keeps when they were added: m.Added counts only for a new member. It
 // does not check that the account or the BPF exists.
 func (s *Store) SetMembership(_ context.Context, m store.Membership) error {
-	if err := needID("membership's BPF", m.BPF); err != nil {
+	if err := store.NeedID("membership's BPF", m.BPF); err != nil {
 		return err
 	}
-	if err := needID("membership's account", m.Account); err != nil {
+	if err := store.NeedID("membership's account", m.Account); err != nil {
 		return err
 	}
 	return s.update(func(tx *bolt.Tx) error {
 		members := tx.Bucket(bucketMembers)
 		key := pairKey(m.BPF, m.Account)
 		if v := members.Get(key); v != nil {
-			if old, err := decodeMembership(m.BPF, m.Account, v); err == nil {
+			if old, err := store.DecodeMembership(m.BPF, m.Account, v); err == nil {
 				m.Added = old.Added
 			}
 		}
@@ -327,10 +274,10 @@ func (s *Store) Memberships(_ context.Context, account string) ([]store.Membersh
 			v := members.Get(pairKey(bpf, account))
 			if v == nil {
 				// The index is written with the record and dropped with it.
-				broken = append(broken, corrupt(fmt.Sprintf("membership of account %s in BPF %s", account, bpf), errors.New("indexed but missing")))
+				broken = append(broken, store.Corrupt(fmt.Sprintf("membership of account %s in BPF %s", account, bpf), errors.New("indexed but missing")))
 				continue
 			}
-			m, err := decodeMembership(bpf, account, v)
+			m, err := store.DecodeMembership(bpf, account, v)
 			if err != nil {
 				broken = append(broken, err)
 				continue
@@ -355,7 +302,7 @@ func (s *Store) Members(_ context.Context, bpf string) ([]store.Membership, erro
 		prefix := pairPrefix(bpf)
 		c := tx.Bucket(bucketMembers).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			m, err := decodeMembership(bpf, string(k[len(prefix):]), v)
+			m, err := store.DecodeMembership(bpf, string(k[len(prefix):]), v)
 			if err != nil {
 				broken = append(broken, err)
 				continue

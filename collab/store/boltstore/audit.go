@@ -69,7 +69,7 @@ func (s *Store) ListAudit(_ context.Context, f store.AuditFilter) ([]store.Audit
 				err = fmt.Errorf("entry numbered %d", e.Seq)
 			}
 			if err != nil {
-				broken = append(broken, corrupt(fmt.Sprintf("audit entry %d", seqOf(k)), err))
+				broken = append(broken, store.Corrupt(fmt.Sprintf("audit entry %d", seqOf(k)), err))
 				continue
 			}
 			if matches(f, &e) {

@@ -192,40 +192,9 @@ func seqOf(v []byte) int64 {
 func readSeq(d *bolt.Bucket, id string, key []byte) (int64, error) {
 	v := d.Get(key)
 	if len(v) != 8 {
-		return 0, corrupt(fmt.Sprintf("document %s %s", id, key), fmt.Errorf("%d bytes, want 8", len(v)))
+		return 0, store.Corrupt(fmt.Sprintf("document %s %s", id, key), fmt.Errorf("%d bytes, want 8", len(v)))
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
-}
-
-// corrupt names a record that could not be decoded.
-func corrupt(record string, err error) error {
-	return fmt.Errorf("%s: %w: %w", record, store.ErrCorrupt, err)
-}
-
-// decodeBPF decodes a BPF record stored under id.
-func decodeBPF(id, v []byte) (*editor.BPF, error) {
-	var b editor.BPF
-	err := json.Unmarshal(v, &b)
-	if err == nil && b.ID != string(id) {
-		err = fmt.Errorf("record names BPF %q", b.ID)
-	}
-	if err != nil {
-		return nil, corrupt(fmt.Sprintf("bpf %s", id), err)
-	}
-	return &b, nil
-}
-
-// decodeSnap decodes the snapshot of the document id.
-func decodeSnap(id string, v []byte) (*editor.Document, error) {
-	var doc editor.Document
-	err := json.Unmarshal(v, &doc)
-	if err == nil && doc.ID != id {
-		err = fmt.Errorf("snapshot names document %q", doc.ID)
-	}
-	if err != nil {
-		return nil, corrupt(fmt.Sprintf("document %s snapshot", id), err)
-	}
-	return &doc, nil
 }
 
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
@@ -268,7 +237,7 @@ func (s *Store) GetBPF(_ context.Context, id string) (*editor.BPF, error) {
 			return fmt.Errorf("bpf %s: %w", id, store.ErrNotFound)
 		}
 		var err error
-		b, err = decodeBPF([]byte(id), v)
+		b, err = store.DecodeBPF(id, v)
 		return err
 	})
 	if err != nil {
@@ -283,7 +252,7 @@ func (s *Store) ListBPFs(_ context.Context) ([]*editor.BPF, error) {
 	var broken []error
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketBPFs).ForEach(func(k, v []byte) error {
-			b, err := decodeBPF(k, v)
+			b, err := store.DecodeBPF(string(k), v)
 			if err != nil {
 				broken = append(broken, err)
 				return nil
@@ -304,18 +273,9 @@ func (s *Store) ListBPFs(_ context.Context) ([]*editor.BPF, error) {
 	return out, errors.Join(broken...)
 }
 
-// encodeDoc returns a document's snapshot and listing entry as stored.
-func encodeDoc(doc *editor.Document) (snap, info []byte, err error) {
-	if snap, err = json.Marshal(doc); err != nil {
-		return nil, nil, err
-	}
-	info, err = json.Marshal(store.InfoOf(doc))
-	return snap, info, err
-}
-
 // CreateDocument implements store.Catalog.
 func (s *Store) CreateDocument(_ context.Context, doc *editor.Document) error {
-	snap, info, err := encodeDoc(doc)
+	snap, info, err := store.EncodeDocument(doc)
 	if err != nil {
 		return err
 	}
@@ -383,7 +343,7 @@ func readInfo(id string, d *bolt.Bucket) (info store.DocInfo, known bool) {
 		info.Broken = ""
 		return info, true
 	}
-	if doc, err := decodeSnap(id, getSnap(d)); err == nil {
+	if doc, err := store.DecodeSnapshot(id, getSnap(d)); err == nil {
 		info = store.InfoOf(doc)
 		info.Broken = "the stored listing entry could not be read; this one is rebuilt from the document's snapshot"
 		return info, true
@@ -434,7 +394,7 @@ func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, er
 		}
 		// json.Unmarshal copies what it keeps: nothing refers to bbolt's
 		// memory after the transaction.
-		doc, err = decodeSnap(id, getSnap(d))
+		doc, err = store.DecodeSnapshot(id, getSnap(d))
 		return err
 	})
 	if err != nil {
@@ -445,7 +405,7 @@ func (s *Store) LoadSnapshot(_ context.Context, id string) (*editor.Document, er
 
 // PutSnapshot implements store.DocLog.
 func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) error {
-	snap, info, err := encodeDoc(doc)
+	snap, info, err := store.EncodeDocument(doc)
 	if err != nil {
 		return err
 	}
@@ -465,7 +425,7 @@ func (s *Store) PutSnapshot(_ context.Context, doc *editor.Document, keep int) e
 			err = fmt.Errorf("snapshot names document %q", old.ID)
 		}
 		if err != nil {
-			return corrupt(fmt.Sprintf("document %s snapshot", doc.ID), err)
+			return store.Corrupt(fmt.Sprintf("document %s snapshot", doc.ID), err)
 		}
 		if doc.Seq <= old.Seq {
 			return nil
@@ -601,7 +561,7 @@ func (s *Store) ReadUpdates(_ context.Context, id string, after int64, limit int
 		want := after + 1
 		for k, v := c.Seek(seqKey(want)); want <= head && (limit <= 0 || len(out) < limit); k, v = c.Next() {
 			if k == nil || seqOf(k) != want {
-				return corrupt(fmt.Sprintf("document %s update %d", id, want), errors.New("missing from the log"))
+				return store.Corrupt(fmt.Sprintf("document %s update %d", id, want), errors.New("missing from the log"))
 			}
 			var u store.Update
 			// json.Unmarshal copies what it keeps (RawMessage included), so
@@ -611,7 +571,7 @@ func (s *Store) ReadUpdates(_ context.Context, id string, after int64, limit int
 				err = fmt.Errorf("entry numbered %d", u.Seq)
 			}
 			if err != nil {
-				return corrupt(fmt.Sprintf("document %s update %d", id, want), err)
+				return store.Corrupt(fmt.Sprintf("document %s update %d", id, want), err)
 			}
 			out = append(out, u)
 			want++

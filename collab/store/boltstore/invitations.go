@@ -15,26 +15,13 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/store"
 )
 
-// decodeInvitation decodes the invitation record stored under id.
-func decodeInvitation(id string, v []byte) (*store.Invitation, error) {
-	var inv store.Invitation
-	err := json.Unmarshal(v, &inv)
-	if err == nil && inv.ID != id {
-		err = fmt.Errorf("record names invitation %q", inv.ID)
-	}
-	if err != nil {
-		return nil, corrupt("invitation "+id, err)
-	}
-	return &inv, nil
-}
-
 // getInvitation reads an invitation inside a transaction.
 func getInvitation(tx *bolt.Tx, id string) (*store.Invitation, error) {
 	v := tx.Bucket(bucketInvitations).Get([]byte(id))
 	if v == nil {
 		return nil, fmt.Errorf("invitation %s: %w", id, store.ErrNotFound)
 	}
-	return decodeInvitation(id, v)
+	return store.DecodeInvitation(id, v)
 }
 
 func putInvitation(tx *bolt.Tx, inv *store.Invitation) error {
@@ -47,7 +34,7 @@ func putInvitation(tx *bolt.Tx, inv *store.Invitation) error {
 
 // CreateInvitation implements store.Invitations.
 func (s *Store) CreateInvitation(_ context.Context, inv *store.Invitation) error {
-	if err := needID("invitation", inv.ID); err != nil {
+	if err := store.NeedID("invitation", inv.ID); err != nil {
 		return err
 	}
 	return s.update(func(tx *bolt.Tx) error {
@@ -126,11 +113,11 @@ func (s *Store) ListInvitations(_ context.Context, bpf string) ([]*store.Invitat
 		for _, id := range seconds(tx.Bucket(bucketBPFInvitations), pairPrefix(bpf)) {
 			inv, err := getInvitation(tx, id)
 			if err == nil && inv.BPF != bpf {
-				err = corrupt("invitation "+id, fmt.Errorf("indexed under BPF %q, record names %q", bpf, inv.BPF))
+				err = store.Corrupt("invitation "+id, fmt.Errorf("indexed under BPF %q, record names %q", bpf, inv.BPF))
 			}
 			if err != nil {
 				if errors.Is(err, store.ErrNotFound) {
-					err = corrupt("invitation "+id, errors.New("indexed but missing"))
+					err = store.Corrupt("invitation "+id, errors.New("indexed but missing"))
 				}
 				broken = append(broken, err)
 				continue

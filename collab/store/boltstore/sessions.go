@@ -11,22 +11,9 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/store"
 )
 
-// decodeSession decodes the session record stored under id.
-func decodeSession(id string, v []byte) (*store.Session, error) {
-	var s store.Session
-	err := json.Unmarshal(v, &s)
-	if err == nil && s.ID != id {
-		err = fmt.Errorf("record names session %q", s.ID)
-	}
-	if err != nil {
-		return nil, corrupt("session "+id, err)
-	}
-	return &s, nil
-}
-
 // CreateSession implements store.Sessions.
 func (s *Store) CreateSession(_ context.Context, sess *store.Session) error {
-	if err := needID("session", sess.ID); err != nil {
+	if err := store.NeedID("session", sess.ID); err != nil {
 		return err
 	}
 	data, err := json.Marshal(sess)
@@ -56,7 +43,7 @@ func (s *Store) GetSession(_ context.Context, id string, now time.Time) (*store.
 			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 		}
 		var err error
-		sess, err = decodeSession(id, v)
+		sess, err = store.DecodeSession(id, v)
 		return err
 	})
 	if err != nil {
@@ -78,7 +65,7 @@ func (s *Store) DeleteSession(_ context.Context, id string) error {
 		if v == nil {
 			return nil
 		}
-		if sess, err := decodeSession(id, v); err == nil {
+		if sess, err := store.DecodeSession(id, v); err == nil {
 			if err := tx.Bucket(bucketAccountSessions).Delete(pairKey(sess.Account, id)); err != nil {
 				return err
 			}

@@ -14,38 +14,6 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/store"
 )
 
-// normEmail is how emails are stored and compared.
-func normEmail(email string) string { return strings.ToLower(email) }
-
-// decodeAccount decodes the account record stored under id.
-func decodeAccount(id, v string) (*store.Account, error) {
-	var a store.Account
-	err := json.Unmarshal([]byte(v), &a)
-	if err == nil && a.ID != id {
-		err = fmt.Errorf("record names account %q", a.ID)
-	}
-	if err != nil {
-		return nil, corrupt("account "+id, err)
-	}
-	return &a, nil
-}
-
-// encodeAccount returns the account as stored (its email lower-cased),
-// without changing the caller's.
-func encodeAccount(a *store.Account) (email string, data []byte, err error) {
-	if err := needID("account", a.ID); err != nil {
-		return "", nil, err
-	}
-	email = normEmail(a.Email)
-	if email == "" {
-		return "", nil, fmt.Errorf("account %s has no email", a.ID)
-	}
-	c := *a
-	c.Email = email
-	data, err = json.Marshal(&c)
-	return email, data, err
-}
-
 // emailOwner returns the id of the account holding email and its stored
 // record, or "" when the index has no entry for it or only a stale one
 // (its account gone, or holding another email now, after a repair).
@@ -64,7 +32,7 @@ func (s *Store) emailOwner(ctx context.Context, c redis.Cmdable, email string) (
 	if err != nil {
 		return "", "", err
 	}
-	if a, err := decodeAccount(id, rec); err == nil && a.Email != email {
+	if a, err := store.DecodeAccount(id, []byte(rec)); err == nil && a.Email != email {
 		return "", "", nil
 	}
 	// An unreadable owner keeps its email: it may well be its.
@@ -74,7 +42,7 @@ func (s *Store) emailOwner(ctx context.Context, c redis.Cmdable, email string) (
 // CreateAccount implements store.Accounts. The email is stored lower-cased;
 // a is not changed.
 func (s *Store) CreateAccount(ctx context.Context, a *store.Account) error {
-	email, data, err := encodeAccount(a)
+	email, data, err := store.EncodeAccount(a)
 	if err != nil {
 		return err
 	}
@@ -113,13 +81,13 @@ func (s *Store) GetAccount(ctx context.Context, id string) (*store.Account, erro
 	if err != nil {
 		return nil, err
 	}
-	return decodeAccount(id, v)
+	return store.DecodeAccount(id, []byte(v))
 }
 
 // AccountByEmail implements store.Accounts. The account is the one whose
 // record, read after the index, holds the email.
 func (s *Store) AccountByEmail(ctx context.Context, email string) (*store.Account, error) {
-	email = normEmail(email)
+	email = store.NormEmail(email)
 	id, rec, err := s.emailOwner(ctx, s.rdb, email)
 	if err != nil {
 		return nil, err
@@ -127,14 +95,14 @@ func (s *Store) AccountByEmail(ctx context.Context, email string) (*store.Accoun
 	if id == "" {
 		return nil, fmt.Errorf("email %s: %w", email, store.ErrNotFound)
 	}
-	return decodeAccount(id, rec)
+	return store.DecodeAccount(id, []byte(rec))
 }
 
 // UpdateAccount implements store.Accounts. An account whose stored record
 // cannot be read can be replaced all the same: every index entry of its
 // old email is found and dropped.
 func (s *Store) UpdateAccount(ctx context.Context, a *store.Account) error {
-	email, data, err := encodeAccount(a)
+	email, data, err := store.EncodeAccount(a)
 	if err != nil {
 		return err
 	}
@@ -155,7 +123,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *store.Account) error {
 			return fmt.Errorf("email %s: %w", email, store.ErrExists)
 		}
 		var stale []string
-		if old, err := decodeAccount(a.ID, v); err == nil {
+		if old, err := store.DecodeAccount(a.ID, []byte(v)); err == nil {
 			if old.Email != email {
 				held, err := tx.HGet(ctx, emails, old.Email).Result()
 				if err := notNil(err); err != nil {
@@ -200,7 +168,7 @@ func (s *Store) ListAccounts(ctx context.Context) ([]*store.Account, error) {
 	var out []*store.Account
 	var broken []error
 	for _, id := range sortedKeys(all) {
-		a, err := decodeAccount(id, all[id])
+		a, err := store.DecodeAccount(id, []byte(all[id]))
 		if err != nil {
 			broken = append(broken, err)
 			continue
@@ -228,28 +196,15 @@ func (s *Store) CountSecretariat(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// decodeMembership decodes the membership record of account in bpf.
-func decodeMembership(bpf, account, v string) (store.Membership, error) {
-	var m store.Membership
-	err := json.Unmarshal([]byte(v), &m)
-	if err == nil && (m.BPF != bpf || m.Account != account) {
-		err = fmt.Errorf("record names account %q in BPF %q", m.Account, m.BPF)
-	}
-	if err != nil {
-		return store.Membership{}, corrupt(fmt.Sprintf("membership of account %s in BPF %s", account, bpf), err)
-	}
-	return m, nil
-}
-
 // SetMembership implements store.Accounts. Changing the role of a member
 // keeps when they were added: m.Added counts only for a new member. It
 // does not check that the account or the BPF exists. The record is kept
 // twice, by BPF and by account, both written in one transaction.
 func (s *Store) SetMembership(ctx context.Context, m store.Membership) error {
-	if err := needID("membership's BPF", m.BPF); err != nil {
+	if err := store.NeedID("membership's BPF", m.BPF); err != nil {
 		return err
 	}
-	if err := needID("membership's account", m.Account); err != nil {
+	if err := store.NeedID("membership's account", m.Account); err != nil {
 		return err
 	}
 	members, teams := s.accountsKey("members:"+m.BPF), s.accountsKey("teams:"+m.Account)
@@ -259,7 +214,7 @@ func (s *Store) SetMembership(ctx context.Context, m store.Membership) error {
 			return err
 		}
 		if err == nil {
-			if old, err := decodeMembership(m.BPF, m.Account, v); err == nil {
+			if old, err := store.DecodeMembership(m.BPF, m.Account, []byte(v)); err == nil {
 				m.Added = old.Added
 			}
 		}
@@ -306,7 +261,7 @@ func (s *Store) Memberships(ctx context.Context, account string) ([]store.Member
 	var out []store.Membership
 	var broken []error
 	for _, bpf := range sortedKeys(all) {
-		m, err := decodeMembership(bpf, account, all[bpf])
+		m, err := store.DecodeMembership(bpf, account, []byte(all[bpf]))
 		if err != nil {
 			broken = append(broken, err)
 			continue
@@ -327,7 +282,7 @@ func (s *Store) Members(ctx context.Context, bpf string) ([]store.Membership, er
 	var out []store.Membership
 	var broken []error
 	for _, account := range sortedKeys(all) {
-		m, err := decodeMembership(bpf, account, all[account])
+		m, err := store.DecodeMembership(bpf, account, []byte(all[account]))
 		if err != nil {
 			broken = append(broken, err)
 			continue

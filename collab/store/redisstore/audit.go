@@ -57,7 +57,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	var last int64
 	if v != "" {
 		if last, err = parseSeq(v); err != nil {
-			return nil, corrupt("audit seq", err)
+			return nil, store.Corrupt("audit seq", err)
 		}
 	}
 	var out []store.AuditEntry
@@ -79,7 +79,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 			seq := from + int64(i)
 			data, ok := v.(string)
 			if !ok {
-				broken = append(broken, corrupt(fmt.Sprintf("audit entry %d", seq), errors.New("missing")))
+				broken = append(broken, store.Corrupt(fmt.Sprintf("audit entry %d", seq), errors.New("missing")))
 				continue
 			}
 			var e store.AuditEntry
@@ -88,7 +88,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 				err = fmt.Errorf("entry numbered %d", e.Seq)
 			}
 			if err != nil {
-				broken = append(broken, corrupt(fmt.Sprintf("audit entry %d", seq), err))
+				broken = append(broken, store.Corrupt(fmt.Sprintf("audit entry %d", seq), err))
 				continue
 			}
 			if matches(f, &e) {

@@ -15,35 +15,9 @@ import (
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
-// decodeBPF decodes the BPF record stored under id.
-func decodeBPF(id, v string) (*editor.BPF, error) {
-	var b editor.BPF
-	err := json.Unmarshal([]byte(v), &b)
-	if err == nil && b.ID != id {
-		err = fmt.Errorf("record names BPF %q", b.ID)
-	}
-	if err != nil {
-		return nil, corrupt("bpf "+id, err)
-	}
-	return &b, nil
-}
-
-// decodeSnap decodes the snapshot of the document id.
-func decodeSnap(id, v string) (*editor.Document, error) {
-	var doc editor.Document
-	err := json.Unmarshal([]byte(v), &doc)
-	if err == nil && doc.ID != id {
-		err = fmt.Errorf("snapshot names document %q", doc.ID)
-	}
-	if err != nil {
-		return nil, corrupt(fmt.Sprintf("document %s snapshot", id), err)
-	}
-	return &doc, nil
-}
-
 // PutBPF implements store.Catalog.
 func (s *Store) PutBPF(ctx context.Context, b *editor.BPF) error {
-	if err := needID("BPF", b.ID); err != nil {
+	if err := store.NeedID("BPF", b.ID); err != nil {
 		return err
 	}
 	data, err := json.Marshal(b)
@@ -69,7 +43,7 @@ func (s *Store) GetBPF(ctx context.Context, id string) (*editor.BPF, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeBPF(id, v)
+	return store.DecodeBPF(id, []byte(v))
 }
 
 // ListBPFs implements store.Catalog: by year, then name, then id.
@@ -81,7 +55,7 @@ func (s *Store) ListBPFs(ctx context.Context) ([]*editor.BPF, error) {
 	var out []*editor.BPF
 	var broken []error
 	for _, id := range sortedKeys(all) {
-		b, err := decodeBPF(id, all[id])
+		b, err := store.DecodeBPF(id, []byte(all[id]))
 		if err != nil {
 			broken = append(broken, err)
 			continue
@@ -105,22 +79,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// encodeDoc returns a document's snapshot and listing entry as stored.
-func encodeDoc(doc *editor.Document) (snap, info []byte, err error) {
-	if snap, err = json.Marshal(doc); err != nil {
-		return nil, nil, err
-	}
-	info, err = json.Marshal(store.InfoOf(doc))
-	return snap, info, err
-}
-
 // CreateDocument implements store.Catalog. The document is indexed first
 // and stored second (see the package comment).
 func (s *Store) CreateDocument(ctx context.Context, doc *editor.Document) error {
-	if err := needID("document", doc.ID); err != nil {
+	if err := store.NeedID("document", doc.ID); err != nil {
 		return err
 	}
-	snap, info, err := encodeDoc(doc)
+	snap, info, err := store.EncodeDocument(doc)
 	if err != nil {
 		return err
 	}
@@ -208,7 +173,7 @@ func (s *Store) readInfo(ctx context.Context, id, v string) (info store.DocInfo,
 	if err := notNil(err); err != nil {
 		return store.DocInfo{}, false, err
 	}
-	if doc, err := decodeSnap(id, snap); err == nil {
+	if doc, err := store.DecodeSnapshot(id, []byte(snap)); err == nil {
 		info = store.InfoOf(doc)
 		info.Broken = "the stored listing entry could not be read; this one is rebuilt from the document's snapshot"
 		return info, true, nil
@@ -232,20 +197,20 @@ func (s *Store) LoadSnapshot(ctx context.Context, id string) (*editor.Document, 
 			return nil, err
 		}
 		if ok {
-			return nil, corrupt(fmt.Sprintf("document %s snapshot", id), errors.New("missing"))
+			return nil, store.Corrupt(fmt.Sprintf("document %s snapshot", id), errors.New("missing"))
 		}
 		return nil, fmt.Errorf("document %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return decodeSnap(id, v)
+	return store.DecodeSnapshot(id, []byte(v))
 }
 
 // PutSnapshot implements store.DocLog with snapshot.lua: the check against
 // the head, the replacement and the compaction are one step.
 func (s *Store) PutSnapshot(ctx context.Context, doc *editor.Document, keep int) error {
-	snap, info, err := encodeDoc(doc)
+	snap, info, err := store.EncodeDocument(doc)
 	if err != nil {
 		return err
 	}
@@ -293,14 +258,14 @@ func (s *Store) readSeq(ctx context.Context, id, part string) (int64, error) {
 		if exists.Val() == 0 {
 			return 0, fmt.Errorf("document %s: %w", id, store.ErrNotFound)
 		}
-		return 0, corrupt(fmt.Sprintf("document %s %s", id, part), errors.New("missing"))
+		return 0, store.Corrupt(fmt.Sprintf("document %s %s", id, part), errors.New("missing"))
 	}
 	if err != nil {
 		return 0, err
 	}
 	seq, err := parseSeq(v)
 	if err != nil {
-		return 0, corrupt(fmt.Sprintf("document %s %s", id, part), err)
+		return 0, store.Corrupt(fmt.Sprintf("document %s %s", id, part), err)
 	}
 	return seq, nil
 }
@@ -362,7 +327,7 @@ func (s *Store) ReadUpdates(ctx context.Context, id string, after int64, limit i
 		record := fmt.Sprintf("document %s update %d", id, want)
 		data, ok := v.(string)
 		if !ok {
-			return nil, corrupt(record, errors.New("missing from the log"))
+			return nil, store.Corrupt(record, errors.New("missing from the log"))
 		}
 		var u store.Update
 		err := json.Unmarshal([]byte(data), &u)
@@ -370,7 +335,7 @@ func (s *Store) ReadUpdates(ctx context.Context, id string, after int64, limit i
 			err = fmt.Errorf("entry numbered %d", u.Seq)
 		}
 		if err != nil {
-			return nil, corrupt(record, err)
+			return nil, store.Corrupt(record, err)
 		}
 		out = append(out, u)
 	}

@@ -15,19 +15,6 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/store"
 )
 
-// decodeInvitation decodes the invitation record stored under id.
-func decodeInvitation(id, v string) (*store.Invitation, error) {
-	var inv store.Invitation
-	err := json.Unmarshal([]byte(v), &inv)
-	if err == nil && inv.ID != id {
-		err = fmt.Errorf("record names invitation %q", inv.ID)
-	}
-	if err != nil {
-		return nil, corrupt("invitation "+id, err)
-	}
-	return &inv, nil
-}
-
 // getInvitation reads an invitation through c.
 func (s *Store) getInvitation(ctx context.Context, c redis.Cmdable, id string) (*store.Invitation, error) {
 	v, err := c.HGet(ctx, s.invitationsKey("invitations"), id).Result()
@@ -37,12 +24,12 @@ func (s *Store) getInvitation(ctx context.Context, c redis.Cmdable, id string) (
 	if err != nil {
 		return nil, err
 	}
-	return decodeInvitation(id, v)
+	return store.DecodeInvitation(id, []byte(v))
 }
 
 // CreateInvitation implements store.Invitations.
 func (s *Store) CreateInvitation(ctx context.Context, inv *store.Invitation) error {
-	if err := needID("invitation", inv.ID); err != nil {
+	if err := store.NeedID("invitation", inv.ID); err != nil {
 		return err
 	}
 	data, err := json.Marshal(inv)
@@ -150,12 +137,12 @@ func (s *Store) ListInvitations(ctx context.Context, bpf string) ([]*store.Invit
 	for i, id := range ids {
 		v, ok := vals[i].(string)
 		if !ok {
-			broken = append(broken, corrupt("invitation "+id, errors.New("indexed but missing")))
+			broken = append(broken, store.Corrupt("invitation "+id, errors.New("indexed but missing")))
 			continue
 		}
-		inv, err := decodeInvitation(id, v)
+		inv, err := store.DecodeInvitation(id, []byte(v))
 		if err == nil && inv.BPF != bpf {
-			err = corrupt("invitation "+id, fmt.Errorf("indexed under BPF %q, record names %q", bpf, inv.BPF))
+			err = store.Corrupt("invitation "+id, fmt.Errorf("indexed under BPF %q, record names %q", bpf, inv.BPF))
 		}
 		if err != nil {
 			broken = append(broken, err)

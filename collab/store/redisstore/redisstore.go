@@ -304,19 +304,6 @@ func (s *Store) invitationsKey(part string) string { return s.prefix + "{invitat
 
 func (s *Store) auditKey(part string) string { return s.prefix + "{audit}:" + part }
 
-// corrupt names a record that could not be decoded.
-func corrupt(record string, err error) error {
-	return fmt.Errorf("%s: %w: %w", record, store.ErrCorrupt, err)
-}
-
-// needID refuses an empty id, which would make keys ambiguous.
-func needID(kind, id string) error {
-	if id == "" {
-		return fmt.Errorf("%s without an id", kind)
-	}
-	return nil
-}
-
 // parseSeq reads a stored seq.
 func parseSeq(v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
@@ -364,7 +351,7 @@ func docAnswer(id, status string, rest []any) error {
 	case "notfound":
 		return fmt.Errorf("document %s: %w", id, store.ErrNotFound)
 	case "corrupt":
-		return corrupt(fmt.Sprintf("document %s %s", id, str(rest, 0)), errors.New(str(rest, 1)))
+		return store.Corrupt(fmt.Sprintf("document %s %s", id, str(rest, 0)), errors.New(str(rest, 1)))
 	case "exists":
 		return fmt.Errorf("document %s: %w", id, store.ErrExists)
 	}

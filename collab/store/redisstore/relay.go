@@ -44,7 +44,7 @@ func (s *Store) docOfRelay(ch string) (string, bool) {
 // document through every Store on the same Redis and prefix, this one
 // included, unless pub/sub loses it.
 func (s *Store) Publish(ctx context.Context, id string, msg []byte) error {
-	if err := needID("relay message", id); err != nil {
+	if err := store.NeedID("relay message", id); err != nil {
 		return err
 	}
 	return closedErr(s.rdb.Publish(ctx, s.relayChannel(id), msg).Err())

@@ -12,22 +12,9 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/store"
 )
 
-// decodeSession decodes the session record stored under id.
-func decodeSession(id, v string) (*store.Session, error) {
-	var s store.Session
-	err := json.Unmarshal([]byte(v), &s)
-	if err == nil && s.ID != id {
-		err = fmt.Errorf("record names session %q", s.ID)
-	}
-	if err != nil {
-		return nil, corrupt("session "+id, err)
-	}
-	return &s, nil
-}
-
 // CreateSession implements store.Sessions.
 func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
-	if err := needID("session", sess.ID); err != nil {
+	if err := store.NeedID("session", sess.ID); err != nil {
 		return err
 	}
 	data, err := json.Marshal(sess)
@@ -63,7 +50,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (*stor
 	if err != nil {
 		return nil, err
 	}
-	sess, err := decodeSession(id, v)
+	sess, err := store.DecodeSession(id, []byte(v))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +73,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		sess, decodeErr := decodeSession(id, v)
+		sess, decodeErr := store.DecodeSession(id, []byte(v))
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			if decodeErr == nil {
 				p.SRem(ctx, s.sessionsKey("account:"+sess.Account), id)

@@ -54,7 +54,7 @@ func (s *Store) GetVersion(ctx context.Context, id string, seq int64) (*editor.D
 		err = errors.New("no document of that id in the record")
 	}
 	if err != nil {
-		return nil, corrupt(fmt.Sprintf("document %s version %d", id, seq), err)
+		return nil, store.Corrupt(fmt.Sprintf("document %s version %d", id, seq), err)
 	}
 	return rec.Doc, nil
 }
@@ -89,7 +89,7 @@ func (s *Store) ListVersions(ctx context.Context, id string) ([]store.VersionInf
 			err = json.Unmarshal([]byte(v), &rec)
 		}
 		if err != nil {
-			broken = append(broken, corrupt(fmt.Sprintf("document %s version %s", id, k), err))
+			broken = append(broken, store.Corrupt(fmt.Sprintf("document %s version %s", id, k), err))
 			continue
 		}
 		list = append(list, kept{seq, rec.Info})
