@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/storetest"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestCompactionRemovesEntries(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	createDocs(t, s, [2]string{"d", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"d", ""})
 	const n = 2000
 	ups := make([]store.Update, n)
 	for i := range ups {

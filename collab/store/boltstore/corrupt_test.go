@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/storetest"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -46,54 +47,23 @@ func openTemp(t *testing.T) *Store {
 
 var at = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
-func createDocs(t *testing.T, s *Store, docs ...[2]string) {
-	t.Helper()
-	for i, d := range docs {
-		doc := &editor.Document{ID: d[0], BPF: d[1], Template: "bpf-output", Title: "Draft " + d[0],
-			Created: at.Add(time.Duration(i) * time.Hour), Updated: at}
-		if err := s.CreateDocument(context.Background(), doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func ids(list []store.DocInfo) string {
-	var s []string
-	for _, d := range list {
-		s = append(s, d.ID)
-	}
-	return strings.Join(s, ",")
-}
-
-// wantCorrupt checks that err is ErrCorrupt (and not ErrNotFound) naming
-// the record.
-func wantCorrupt(t *testing.T, what string, err error, record string) {
-	t.Helper()
-	if !errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("%s = %v; want ErrCorrupt", what, err)
-	}
-	if !strings.Contains(err.Error(), record) {
-		t.Fatalf("%s = %q; want it to name %q", what, err, record)
-	}
-}
-
 func TestCorruptListingEntry(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	createDocs(t, s, [2]string{"a", "b1"}, [2]string{"b", "b1"}, [2]string{"c", "b2"}, [2]string{"n", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"a", "b1"}, [2]string{"b", "b1"}, [2]string{"c", "b2"}, [2]string{"n", ""})
 	// n belongs to no BPF; its entry is damaged, its snapshot says so.
 	putRaw(t, s, []string{"docs", "n"}, keyInfo, []byte(`garbage`))
 
 	// The listing entry is damaged; the snapshot is sound.
 	putRaw(t, s, []string{"docs", "b"}, keyInfo, []byte(`{"id":"b","title":`))
 	list, err := s.ListDocuments(ctx, "")
-	if err != nil || ids(list) != "a,b,c,n" {
+	if err != nil || storetest.DocIDs(list) != "a,b,c,n" {
 		t.Fatalf("ListDocuments = %+v, %v; want a, b, c, n", list, err)
 	}
 	if b := list[1]; b.Broken == "" || b.Title != "Draft b" || b.BPF != "b1" || list[0].Broken != "" || list[2].Broken != "" {
 		t.Fatalf("listed %+v; want b broken, rebuilt from its snapshot, a and c sound", list)
 	}
-	if list, err := s.ListDocuments(ctx, "b1"); err != nil || ids(list) != "a,b" {
+	if list, err := s.ListDocuments(ctx, "b1"); err != nil || storetest.DocIDs(list) != "a,b" {
 		t.Fatalf("ListDocuments(b1) = %+v, %v; want a, b", list, err)
 	}
 	if doc, err := s.LoadSnapshot(ctx, "b"); err != nil || doc.Title != "Draft b" {
@@ -102,20 +72,20 @@ func TestCorruptListingEntry(t *testing.T) {
 
 	// An entry that decodes but names another document is no better.
 	putRaw(t, s, []string{"docs", "b"}, keyInfo, []byte(`{"id":"zzz","title":"Elsewhere"}`))
-	if list, _ := s.ListDocuments(ctx, ""); ids(list) != "a,b,c,n" || list[1].Broken == "" || list[1].Title != "Draft b" {
+	if list, _ := s.ListDocuments(ctx, ""); storetest.DocIDs(list) != "a,b,c,n" || list[1].Broken == "" || list[1].Title != "Draft b" {
 		t.Fatalf("ListDocuments = %+v; want b rebuilt from its snapshot", list)
 	}
 
 	// Now the snapshot too: nothing but the id is known.
 	putRaw(t, s, []string{"docs", "b", "snapshot"}, keySnap, []byte(`null`))
 	list, err = s.ListDocuments(ctx, "")
-	if err != nil || ids(list) != "a,c,n,b" {
+	if err != nil || storetest.DocIDs(list) != "a,c,n,b" {
 		t.Fatalf("ListDocuments = %+v, %v; want a, c, n, then b (creation unknown)", list, err)
 	}
 	if b := list[3]; b.Broken == "" || b.Title != "" || b.BPF != "" {
 		t.Fatalf("listed %+v; want b broken with nothing but its id", b)
 	}
-	if list, err := s.ListDocuments(ctx, "b2"); err != nil || ids(list) != "c,b" {
+	if list, err := s.ListDocuments(ctx, "b2"); err != nil || storetest.DocIDs(list) != "c,b" {
 		t.Fatalf("ListDocuments(b2) = %+v, %v; want c, b (b's BPF is unknown)", list, err)
 	}
 	js, _ := json.Marshal(list[2])
@@ -127,12 +97,12 @@ func TestCorruptListingEntry(t *testing.T) {
 		t.Fatalf("sound entry as JSON = %s; want no broken field", js)
 	}
 	_, err = s.LoadSnapshot(ctx, "b")
-	wantCorrupt(t, "LoadSnapshot(b)", err, "document b snapshot")
+	storetest.WantCorrupt(t, "LoadSnapshot(b)", err, "document b snapshot")
 	if _, err := s.LoadSnapshot(ctx, "a"); err != nil {
 		t.Fatalf("LoadSnapshot(a) = %v; want the other documents intact", err)
 	}
 	d := &editor.Document{ID: "b", Seq: 0}
-	wantCorrupt(t, "PutSnapshot(b)", s.PutSnapshot(ctx, d, 0), "document b snapshot")
+	storetest.WantCorrupt(t, "PutSnapshot(b)", s.PutSnapshot(ctx, d, 0), "document b snapshot")
 }
 
 func TestCorruptBPF(t *testing.T) {
@@ -149,10 +119,10 @@ func TestCorruptBPF(t *testing.T) {
 	if len(list) != 1 || list[0].ID != "x" {
 		t.Fatalf("ListBPFs = %v; want x, the readable one", list)
 	}
-	wantCorrupt(t, "ListBPFs", err, "bpf y")
-	wantCorrupt(t, "ListBPFs", err, "bpf z")
+	storetest.WantCorrupt(t, "ListBPFs", err, "bpf y")
+	storetest.WantCorrupt(t, "ListBPFs", err, "bpf z")
 	_, err = s.GetBPF(ctx, "y")
-	wantCorrupt(t, "GetBPF(y)", err, "bpf y")
+	storetest.WantCorrupt(t, "GetBPF(y)", err, "bpf y")
 	if b, err := s.GetBPF(ctx, "x"); err != nil || b.Name != "BPF x" {
 		t.Fatalf("GetBPF(x) = %+v, %v; want it intact", b, err)
 	}
@@ -161,7 +131,7 @@ func TestCorruptBPF(t *testing.T) {
 func TestCorruptLogEntry(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	createDocs(t, s, [2]string{"d", ""}, [2]string{"e", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"d", ""}, [2]string{"e", ""})
 	ups := make([]store.Update, 6)
 	for i := range ups {
 		ups[i] = store.Update{Seq: int64(i + 1), Section: "s", Version: i + 1, ClientID: "c", Changes: json.RawMessage(`[1]`), Time: at}
@@ -174,7 +144,7 @@ func TestCorruptLogEntry(t *testing.T) {
 	logPath := []string{"docs", "d", "log"}
 	putRaw(t, s, logPath, seqKey(3), []byte(`{"seq":3,"changes":[1`))
 	_, err := s.ReadUpdates(ctx, "d", 0, 0)
-	wantCorrupt(t, "ReadUpdates(d, 0)", err, "document d update 3")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 0)", err, "document d update 3")
 	// The fault stays in that entry.
 	if got, err := s.ReadUpdates(ctx, "d", 3, 0); err != nil || len(got) != 3 || got[0].Seq != 4 {
 		t.Fatalf("ReadUpdates(d, 3) = %+v, %v; want 4..6", got, err)
@@ -192,10 +162,10 @@ func TestCorruptLogEntry(t *testing.T) {
 	// An entry that decodes under the wrong number, and one missing.
 	putRaw(t, s, logPath, seqKey(4), []byte(`{"seq":9,"client":"c"}`))
 	_, err = s.ReadUpdates(ctx, "d", 3, 0)
-	wantCorrupt(t, "ReadUpdates(d, 3)", err, "document d update 4")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 3)", err, "document d update 4")
 	putRaw(t, s, logPath, seqKey(5), nil)
 	_, err = s.ReadUpdates(ctx, "d", 4, 0)
-	wantCorrupt(t, "ReadUpdates(d, 4)", err, "document d update 5")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 4)", err, "document d update 5")
 	if got, err := s.ReadUpdates(ctx, "d", 5, 0); err != nil || len(got) != 2 {
 		t.Fatalf("ReadUpdates(d, 5) = %+v, %v; want 6..7", got, err)
 	}
@@ -204,15 +174,15 @@ func TestCorruptLogEntry(t *testing.T) {
 func TestCorruptSeqs(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
-	createDocs(t, s, [2]string{"d", ""}, [2]string{"e", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"d", ""}, [2]string{"e", ""})
 	putRaw(t, s, []string{"docs", "d"}, keyHead, []byte{1, 2, 3})
 	_, err := s.Head(ctx, "d")
-	wantCorrupt(t, "Head(d)", err, "document d head")
+	storetest.WantCorrupt(t, "Head(d)", err, "document d head")
 	// A damaged head must not pass for a version conflict (or for 0).
-	wantCorrupt(t, "Append(d)", s.Append(ctx, "d", 0, []store.Update{{Seq: 1, Time: at}}), "document d head")
+	storetest.WantCorrupt(t, "Append(d)", s.Append(ctx, "d", 0, []store.Update{{Seq: 1, Time: at}}), "document d head")
 	_, err = s.ReadUpdates(ctx, "d", 0, 0)
-	wantCorrupt(t, "ReadUpdates(d)", err, "document d head")
-	wantCorrupt(t, "PutSnapshot(d)", s.PutSnapshot(ctx, &editor.Document{ID: "d", Seq: 1}, 0), "document d head")
+	storetest.WantCorrupt(t, "ReadUpdates(d)", err, "document d head")
+	storetest.WantCorrupt(t, "PutSnapshot(d)", s.PutSnapshot(ctx, &editor.Document{ID: "d", Seq: 1}, 0), "document d head")
 	if first, err := s.LogStart(ctx, "d"); err != nil || first != 1 {
 		t.Fatalf("LogStart(d) = %d, %v; want 1", first, err)
 	}
@@ -222,9 +192,9 @@ func TestCorruptSeqs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.ReadUpdates(ctx, "e", 0, 0)
-	wantCorrupt(t, "ReadUpdates(e)", err, "document e first")
+	storetest.WantCorrupt(t, "ReadUpdates(e)", err, "document e first")
 	_, err = s.LogStart(ctx, "e")
-	wantCorrupt(t, "LogStart(e)", err, "document e first")
+	storetest.WantCorrupt(t, "LogStart(e)", err, "document e first")
 	if head, err := s.Head(ctx, "e"); err != nil || head != 1 {
 		t.Fatalf("Head(e) = %d, %v; want 1", head, err)
 	}
@@ -260,12 +230,12 @@ func TestCorruptAccount(t *testing.T) {
 	if accountIDs(list) != "a,c" {
 		t.Fatalf("ListAccounts = %s; want a,c, the readable ones", accountIDs(list))
 	}
-	wantCorrupt(t, "ListAccounts", err, "account b")
-	wantCorrupt(t, "ListAccounts", err, "account d")
+	storetest.WantCorrupt(t, "ListAccounts", err, "account b")
+	storetest.WantCorrupt(t, "ListAccounts", err, "account d")
 	_, err = s.GetAccount(ctx, "b")
-	wantCorrupt(t, "GetAccount(b)", err, "account b")
+	storetest.WantCorrupt(t, "GetAccount(b)", err, "account b")
 	_, err = s.AccountByEmail(ctx, "B@example.org")
-	wantCorrupt(t, "AccountByEmail(b's email)", err, "account b")
+	storetest.WantCorrupt(t, "AccountByEmail(b's email)", err, "account b")
 	if a, err := s.GetAccount(ctx, "c"); err != nil || a.Name != "Person c" {
 		t.Fatalf("GetAccount(c) = %+v, %v; want it intact", a, err)
 	}
@@ -274,7 +244,7 @@ func TestCorruptAccount(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("CountSecretariat = %d; want 2, the readable ones", n)
 	}
-	wantCorrupt(t, "CountSecretariat", err, "account b")
+	storetest.WantCorrupt(t, "CountSecretariat", err, "account b")
 
 	// An unreadable account still holds its email, and can be replaced.
 	err = s.CreateAccount(ctx, &store.Account{ID: "e", Email: "b@example.org", Created: at})
@@ -312,12 +282,12 @@ func TestCorruptMembership(t *testing.T) {
 	if len(list) != 2 || list[0].Account != "a" || list[1].Account != "c" {
 		t.Fatalf("Members(x) = %+v; want a, c", list)
 	}
-	wantCorrupt(t, "Members(x)", err, "membership of account b in BPF x")
+	storetest.WantCorrupt(t, "Members(x)", err, "membership of account b in BPF x")
 	teams, err := s.Memberships(ctx, "b")
 	if len(teams) != 1 || teams[0].BPF != "y" {
 		t.Fatalf("Memberships(b) = %+v; want y", teams)
 	}
-	wantCorrupt(t, "Memberships(b)", err, "membership of account b in BPF x")
+	storetest.WantCorrupt(t, "Memberships(b)", err, "membership of account b in BPF x")
 	if list, err := s.Members(ctx, "y"); err != nil || len(list) != 3 {
 		t.Fatalf("Members(y) = %+v, %v; want a, b, c", list, err)
 	}
@@ -340,7 +310,7 @@ func TestCorruptSession(t *testing.T) {
 	}
 	putRaw(t, s, []string{"sessions"}, []byte("h2"), []byte(`{"id":"h2","expires":"yesterday"}`))
 	_, err := s.GetSession(ctx, "h2", at)
-	wantCorrupt(t, "GetSession(h2)", err, "session h2")
+	storetest.WantCorrupt(t, "GetSession(h2)", err, "session h2")
 	if sess, err := s.GetSession(ctx, "h1", at); err != nil || sess.Account != "ana" {
 		t.Fatalf("GetSession(h1) = %+v, %v; want it intact", sess, err)
 	}
@@ -375,10 +345,10 @@ func TestCorruptInvitation(t *testing.T) {
 	if len(list) != 2 || list[0].ID != "i3" || list[1].ID != "i1" {
 		t.Fatalf("ListInvitations(x) = %+v; want i3, i1", list)
 	}
-	wantCorrupt(t, "ListInvitations(x)", err, "invitation i2")
+	storetest.WantCorrupt(t, "ListInvitations(x)", err, "invitation i2")
 	_, err = s.TakeInvitation(ctx, "i2", "ana", at)
-	wantCorrupt(t, "TakeInvitation(i2)", err, "invitation i2")
-	wantCorrupt(t, "RevokeInvitation(i2)", s.RevokeInvitation(ctx, "i2"), "invitation i2")
+	storetest.WantCorrupt(t, "TakeInvitation(i2)", err, "invitation i2")
+	storetest.WantCorrupt(t, "RevokeInvitation(i2)", s.RevokeInvitation(ctx, "i2"), "invitation i2")
 	if inv, err := s.TakeInvitation(ctx, "i1", "ana", at); err != nil || inv.UsedBy != "ana" {
 		t.Fatalf("TakeInvitation(i1) = %+v, %v; want taken", inv, err)
 	}
@@ -406,14 +376,14 @@ func TestCorruptAuditEntry(t *testing.T) {
 	if got := seqs(list); !slices.Equal(got, []int64{1, 2, 5, 6}) {
 		t.Fatalf("ListAudit = %v; want 1, 2, 5, 6", got)
 	}
-	wantCorrupt(t, "ListAudit", err, "audit entry 3")
-	wantCorrupt(t, "ListAudit", err, "audit entry 4")
+	storetest.WantCorrupt(t, "ListAudit", err, "audit entry 3")
+	storetest.WantCorrupt(t, "ListAudit", err, "audit entry 4")
 	// Filtered: an unreadable entry is reported, since it might match.
 	list, err = s.ListAudit(ctx, store.AuditFilter{BPF: "x"})
 	if got := seqs(list); !slices.Equal(got, []int64{1, 5}) {
 		t.Fatalf("ListAudit(x) = %v; want 1, 5", got)
 	}
-	wantCorrupt(t, "ListAudit(x)", err, "audit entry 3")
+	storetest.WantCorrupt(t, "ListAudit(x)", err, "audit entry 3")
 	// Paged past it: sound.
 	if list, err := s.ListAudit(ctx, store.AuditFilter{After: 4}); err != nil || !slices.Equal(seqs(list), []int64{5, 6}) {
 		t.Fatalf("ListAudit(after 4) = %v, %v; want 5, 6", seqs(list), err)
@@ -423,7 +393,7 @@ func TestCorruptAuditEntry(t *testing.T) {
 	if got := seqs(list); !slices.Equal(got, []int64{2, 5}) {
 		t.Fatalf("ListAudit(after 1, limit 2) = %v; want 2, 5", got)
 	}
-	wantCorrupt(t, "ListAudit(after 1, limit 2)", err, "audit entry 3")
+	storetest.WantCorrupt(t, "ListAudit(after 1, limit 2)", err, "audit entry 3")
 	// Appending goes on from the last seq given.
 	if seq, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil || seq != 7 {
 		t.Fatalf("AppendAudit = %d, %v; want 7", seq, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/storetest"
 )
 
 // The conformance suite waits for notifications; in a synctest bubble,
@@ -42,7 +43,7 @@ func appendOne(t *testing.T, s *Store, id string, seq int64) {
 func TestWatchExactly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := openTemp(t)
-		createDocs(t, s, [2]string{"d", ""})
+		storetest.CreateDocs(t, s, at, [2]string{"d", ""})
 		var stopped, live told
 		stop := s.Watch(context.Background(), "d", stopped.fn)
 		stopLive := s.Watch(context.Background(), "d", live.fn)
@@ -76,7 +77,7 @@ func TestWatchExactly(t *testing.T) {
 func TestWatchCoalesces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := openTemp(t)
-		createDocs(t, s, [2]string{"d", ""})
+		storetest.CreateDocs(t, s, at, [2]string{"d", ""})
 		release := make(chan struct{})
 		var r told
 		stop := s.Watch(context.Background(), "d", func(seq int64) {
@@ -105,7 +106,7 @@ func TestCloseEndsWatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		createDocs(t, s, [2]string{"d", ""})
+		storetest.CreateDocs(t, s, at, [2]string{"d", ""})
 		var r told
 		ctx := context.Background()
 		stop := s.Watch(ctx, "d", r.fn)
@@ -130,7 +131,7 @@ func TestNoCallAfterEnd(t *testing.T) {
 			for range 16 {
 				synctest.Test(t, func(t *testing.T) {
 					s := openTemp(t)
-					createDocs(t, s, [2]string{"d", ""})
+					storetest.CreateDocs(t, s, at, [2]string{"d", ""})
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
 					release := make(chan struct{})

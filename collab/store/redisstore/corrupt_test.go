@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/collab/store/redisstore/redistest"
+	"github.com/bpfdraft/bpfdraft/collab/store/storetest"
 	"github.com/bpfdraft/bpfdraft/editor"
 )
 
@@ -36,53 +37,22 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func createDocs(t *testing.T, s *Store, docs ...[2]string) {
-	t.Helper()
-	for i, d := range docs {
-		doc := &editor.Document{ID: d[0], BPF: d[1], Template: "bpf-output", Title: "Draft " + d[0],
-			Created: at.Add(time.Duration(i) * time.Hour), Updated: at}
-		if err := s.CreateDocument(context.Background(), doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func ids(list []store.DocInfo) string {
-	var s []string
-	for _, d := range list {
-		s = append(s, d.ID)
-	}
-	return strings.Join(s, ",")
-}
-
-// wantCorrupt checks that err is ErrCorrupt (and not ErrNotFound) naming
-// the record.
-func wantCorrupt(t *testing.T, what string, err error, record string) {
-	t.Helper()
-	if !errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("%s = %v; want ErrCorrupt", what, err)
-	}
-	if !strings.Contains(err.Error(), record) {
-		t.Fatalf("%s = %q; want it to name %q", what, err, record)
-	}
-}
-
 func TestCorruptListingEntry(t *testing.T) {
 	ctx := context.Background()
 	s, raw := openTemp(t)
-	createDocs(t, s, [2]string{"a", "b1"}, [2]string{"b", "b1"}, [2]string{"c", "b2"}, [2]string{"n", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"a", "b1"}, [2]string{"b", "b1"}, [2]string{"c", "b2"}, [2]string{"n", ""})
 	must(t, raw.Set(ctx, s.docKey("n", "info"), "garbage", 0).Err())
 
 	// The listing entry is damaged; the snapshot is sound.
 	must(t, raw.Set(ctx, s.docKey("b", "info"), `{"id":"b","title":`, 0).Err())
 	list, err := s.ListDocuments(ctx, "")
-	if err != nil || ids(list) != "a,b,c,n" {
+	if err != nil || storetest.DocIDs(list) != "a,b,c,n" {
 		t.Fatalf("ListDocuments = %+v, %v; want a, b, c, n", list, err)
 	}
 	if b := list[1]; b.Broken == "" || b.Title != "Draft b" || b.BPF != "b1" || list[0].Broken != "" || list[2].Broken != "" {
 		t.Fatalf("listed %+v; want b broken, rebuilt from its snapshot, a and c sound", list)
 	}
-	if list, err := s.ListDocuments(ctx, "b1"); err != nil || ids(list) != "a,b" {
+	if list, err := s.ListDocuments(ctx, "b1"); err != nil || storetest.DocIDs(list) != "a,b" {
 		t.Fatalf("ListDocuments(b1) = %+v, %v; want a, b", list, err)
 	}
 	if doc, err := s.LoadSnapshot(ctx, "b"); err != nil || doc.Title != "Draft b" {
@@ -90,24 +60,24 @@ func TestCorruptListingEntry(t *testing.T) {
 	}
 	// An entry that decodes but names another document is no better.
 	must(t, raw.Set(ctx, s.docKey("b", "info"), `{"id":"zzz","title":"Elsewhere"}`, 0).Err())
-	if list, _ := s.ListDocuments(ctx, ""); ids(list) != "a,b,c,n" || list[1].Broken == "" || list[1].Title != "Draft b" {
+	if list, _ := s.ListDocuments(ctx, ""); storetest.DocIDs(list) != "a,b,c,n" || list[1].Broken == "" || list[1].Title != "Draft b" {
 		t.Fatalf("ListDocuments = %+v; want b rebuilt from its snapshot", list)
 	}
 
 	// Now the snapshot too: nothing but the id is known.
 	must(t, raw.HSet(ctx, s.docKey("b", "snapshot"), "doc", `null`).Err())
 	list, err = s.ListDocuments(ctx, "")
-	if err != nil || ids(list) != "a,c,n,b" {
+	if err != nil || storetest.DocIDs(list) != "a,c,n,b" {
 		t.Fatalf("ListDocuments = %+v, %v; want a, c, n, then b (creation unknown)", list, err)
 	}
 	if b := list[3]; b.Broken == "" || b.Title != "" || b.BPF != "" {
 		t.Fatalf("listed %+v; want b broken with nothing but its id", b)
 	}
-	if list, err := s.ListDocuments(ctx, "b2"); err != nil || ids(list) != "c,b" {
+	if list, err := s.ListDocuments(ctx, "b2"); err != nil || storetest.DocIDs(list) != "c,b" {
 		t.Fatalf("ListDocuments(b2) = %+v, %v; want c, b (b's BPF is unknown)", list, err)
 	}
 	_, err = s.LoadSnapshot(ctx, "b")
-	wantCorrupt(t, "LoadSnapshot(b)", err, "document b snapshot")
+	storetest.WantCorrupt(t, "LoadSnapshot(b)", err, "document b snapshot")
 	if _, err := s.LoadSnapshot(ctx, "a"); err != nil {
 		t.Fatalf("LoadSnapshot(a) = %v; want the other documents intact", err)
 	}
@@ -115,13 +85,13 @@ func TestCorruptListingEntry(t *testing.T) {
 	// A newer snapshot replaces both.
 	must(t, s.Append(ctx, "b", 0, updates(1, 1, "c")))
 	must(t, s.PutSnapshot(ctx, &editor.Document{ID: "b", BPF: "b1", Title: "Repaired", Seq: 1, Created: at}, 0))
-	if list, err := s.ListDocuments(ctx, "b1"); err != nil || ids(list) != "a,b" || list[1].Broken != "" || list[1].Title != "Repaired" {
+	if list, err := s.ListDocuments(ctx, "b1"); err != nil || storetest.DocIDs(list) != "a,b" || list[1].Broken != "" || list[1].Title != "Repaired" {
 		t.Fatalf("ListDocuments(b1) after a new snapshot = %+v, %v; want b sound", list, err)
 	}
 
 	// A snapshot whose seq cannot be read cannot be compared with.
 	must(t, raw.HSet(ctx, s.docKey("c", "snapshot"), "seq", "x").Err())
-	wantCorrupt(t, "PutSnapshot(c)", s.PutSnapshot(ctx, &editor.Document{ID: "c", Seq: 0}, 0), "document c snapshot")
+	storetest.WantCorrupt(t, "PutSnapshot(c)", s.PutSnapshot(ctx, &editor.Document{ID: "c", Seq: 0}, 0), "document c snapshot")
 }
 
 // TestIndexedNotCreated: an index entry whose document was never stored
@@ -130,13 +100,13 @@ func TestCorruptListingEntry(t *testing.T) {
 func TestIndexedNotCreated(t *testing.T) {
 	ctx := context.Background()
 	s, raw := openTemp(t)
-	createDocs(t, s, [2]string{"a", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"a", ""})
 	must(t, raw.SAdd(ctx, s.catalogKey("docs"), "half").Err())
-	if list, err := s.ListDocuments(ctx, ""); err != nil || ids(list) != "a" {
+	if list, err := s.ListDocuments(ctx, ""); err != nil || storetest.DocIDs(list) != "a" {
 		t.Fatalf("ListDocuments = %+v, %v; want a alone", list, err)
 	}
-	createDocs(t, s, [2]string{"half", ""})
-	if list, err := s.ListDocuments(ctx, ""); err != nil || ids(list) != "a,half" {
+	storetest.CreateDocs(t, s, at, [2]string{"half", ""})
+	if list, err := s.ListDocuments(ctx, ""); err != nil || storetest.DocIDs(list) != "a,half" {
 		t.Fatalf("ListDocuments after creating it = %+v, %v; want a, half", list, err)
 	}
 }
@@ -152,10 +122,10 @@ func TestCorruptBPF(t *testing.T) {
 	if len(list) != 1 || list[0].ID != "x" {
 		t.Fatalf("ListBPFs = %v; want x, the readable one", list)
 	}
-	wantCorrupt(t, "ListBPFs", err, "bpf y")
-	wantCorrupt(t, "ListBPFs", err, "bpf z")
+	storetest.WantCorrupt(t, "ListBPFs", err, "bpf y")
+	storetest.WantCorrupt(t, "ListBPFs", err, "bpf z")
 	_, err = s.GetBPF(ctx, "y")
-	wantCorrupt(t, "GetBPF(y)", err, "bpf y")
+	storetest.WantCorrupt(t, "GetBPF(y)", err, "bpf y")
 	if b, err := s.GetBPF(ctx, "x"); err != nil || b.Name != "BPF x" {
 		t.Fatalf("GetBPF(x) = %+v, %v; want it intact", b, err)
 	}
@@ -164,14 +134,14 @@ func TestCorruptBPF(t *testing.T) {
 func TestCorruptLogEntry(t *testing.T) {
 	ctx := context.Background()
 	s, raw := openTemp(t)
-	createDocs(t, s, [2]string{"d", ""}, [2]string{"e", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"d", ""}, [2]string{"e", ""})
 	for _, id := range []string{"d", "e"} {
 		must(t, s.Append(ctx, id, 0, updates(1, 6, "c")))
 	}
 	log := s.docKey("d", "log")
 	must(t, raw.HSet(ctx, log, "3", `{"seq":3,"changes":[1`).Err())
 	_, err := s.ReadUpdates(ctx, "d", 0, 0)
-	wantCorrupt(t, "ReadUpdates(d, 0)", err, "document d update 3")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 0)", err, "document d update 3")
 	// The fault stays in that entry.
 	if got, err := s.ReadUpdates(ctx, "d", 3, 0); err != nil || len(got) != 3 || got[0].Seq != 4 {
 		t.Fatalf("ReadUpdates(d, 3) = %+v, %v; want 4..6", got, err)
@@ -187,31 +157,31 @@ func TestCorruptLogEntry(t *testing.T) {
 	// An entry that decodes under the wrong number, and one missing.
 	must(t, raw.HSet(ctx, log, "4", `{"seq":9,"client":"c"}`).Err())
 	_, err = s.ReadUpdates(ctx, "d", 3, 0)
-	wantCorrupt(t, "ReadUpdates(d, 3)", err, "document d update 4")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 3)", err, "document d update 4")
 	must(t, raw.HDel(ctx, log, "5").Err())
 	_, err = s.ReadUpdates(ctx, "d", 4, 0)
-	wantCorrupt(t, "ReadUpdates(d, 4)", err, "document d update 5")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 4)", err, "document d update 5")
 	if got, err := s.ReadUpdates(ctx, "d", 5, 0); err != nil || len(got) != 2 {
 		t.Fatalf("ReadUpdates(d, 5) = %+v, %v; want 6..7", got, err)
 	}
 	// The last entry missing: still reported, not cut off.
 	must(t, raw.HDel(ctx, log, "7").Err())
 	_, err = s.ReadUpdates(ctx, "d", 5, 0)
-	wantCorrupt(t, "ReadUpdates(d, 5)", err, "document d update 7")
+	storetest.WantCorrupt(t, "ReadUpdates(d, 5)", err, "document d update 7")
 }
 
 func TestCorruptSeqs(t *testing.T) {
 	ctx := context.Background()
 	s, raw := openTemp(t)
-	createDocs(t, s, [2]string{"d", ""}, [2]string{"e", ""}, [2]string{"f", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"d", ""}, [2]string{"e", ""}, [2]string{"f", ""})
 	must(t, raw.Set(ctx, s.docKey("d", "head"), "\x01\x02\x03", 0).Err())
 	_, err := s.Head(ctx, "d")
-	wantCorrupt(t, "Head(d)", err, "document d head")
+	storetest.WantCorrupt(t, "Head(d)", err, "document d head")
 	// A damaged head must not pass for a version conflict (or for 0).
-	wantCorrupt(t, "Append(d)", s.Append(ctx, "d", 0, updates(1, 1, "c")), "document d head")
+	storetest.WantCorrupt(t, "Append(d)", s.Append(ctx, "d", 0, updates(1, 1, "c")), "document d head")
 	_, err = s.ReadUpdates(ctx, "d", 0, 0)
-	wantCorrupt(t, "ReadUpdates(d)", err, "document d head")
-	wantCorrupt(t, "PutSnapshot(d)", s.PutSnapshot(ctx, &editor.Document{ID: "d", Seq: 1}, 0), "document d head")
+	storetest.WantCorrupt(t, "ReadUpdates(d)", err, "document d head")
+	storetest.WantCorrupt(t, "PutSnapshot(d)", s.PutSnapshot(ctx, &editor.Document{ID: "d", Seq: 1}, 0), "document d head")
 	if first, err := s.LogStart(ctx, "d"); err != nil || first != 1 {
 		t.Fatalf("LogStart(d) = %d, %v; want 1", first, err)
 	}
@@ -219,9 +189,9 @@ func TestCorruptSeqs(t *testing.T) {
 	must(t, raw.Del(ctx, s.docKey("e", "start")).Err())
 	must(t, s.Append(ctx, "e", 0, updates(1, 1, "c")))
 	_, err = s.ReadUpdates(ctx, "e", 0, 0)
-	wantCorrupt(t, "ReadUpdates(e)", err, "document e start")
+	storetest.WantCorrupt(t, "ReadUpdates(e)", err, "document e start")
 	_, err = s.LogStart(ctx, "e")
-	wantCorrupt(t, "LogStart(e)", err, "document e start")
+	storetest.WantCorrupt(t, "LogStart(e)", err, "document e start")
 	if head, err := s.Head(ctx, "e"); err != nil || head != 1 {
 		t.Fatalf("Head(e) = %d, %v; want 1", head, err)
 	}
@@ -230,10 +200,10 @@ func TestCorruptSeqs(t *testing.T) {
 	// damaged: not ErrNotFound, and not created again.
 	must(t, raw.Del(ctx, s.docKey("f", "head")).Err())
 	_, err = s.Head(ctx, "f")
-	wantCorrupt(t, "Head(f)", err, "document f head")
-	wantCorrupt(t, "Append(f)", s.Append(ctx, "f", 0, updates(1, 1, "c")), "document f head")
+	storetest.WantCorrupt(t, "Head(f)", err, "document f head")
+	storetest.WantCorrupt(t, "Append(f)", s.Append(ctx, "f", 0, updates(1, 1, "c")), "document f head")
 	_, err = s.ReadUpdates(ctx, "f", 0, 0)
-	wantCorrupt(t, "ReadUpdates(f)", err, "document f head")
+	storetest.WantCorrupt(t, "ReadUpdates(f)", err, "document f head")
 	if err := s.CreateDocument(ctx, &editor.Document{ID: "f"}); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("CreateDocument(f) = %v; want ErrExists", err)
 	}
@@ -242,18 +212,18 @@ func TestCorruptSeqs(t *testing.T) {
 func TestCorruptVersion(t *testing.T) {
 	ctx := context.Background()
 	s, raw := openTemp(t)
-	createDocs(t, s, [2]string{"d", ""})
+	storetest.CreateDocs(t, s, at, [2]string{"d", ""})
 	for _, seq := range []int64{0, 1, 2} {
 		must(t, s.PutVersion(ctx, &editor.Document{ID: "d", Seq: seq}, "v", at))
 	}
 	must(t, raw.HSet(ctx, s.docKey("d", "versions"), "1", `{"info":`).Err())
 	_, err := s.GetVersion(ctx, "d", 1)
-	wantCorrupt(t, "GetVersion(d, 1)", err, "document d version 1")
+	storetest.WantCorrupt(t, "GetVersion(d, 1)", err, "document d version 1")
 	list, err := s.ListVersions(ctx, "d")
 	if len(list) != 2 || list[0].Seq != 0 || list[1].Seq != 2 {
 		t.Fatalf("ListVersions = %+v; want 0, 2", list)
 	}
-	wantCorrupt(t, "ListVersions", err, "document d version 1")
+	storetest.WantCorrupt(t, "ListVersions", err, "document d version 1")
 }
 
 func createAccounts(t *testing.T, s *Store, ids ...string) {
@@ -285,12 +255,12 @@ func TestCorruptAccount(t *testing.T) {
 	if accountIDs(list) != "a,c" {
 		t.Fatalf("ListAccounts = %s; want a,c, the readable ones", accountIDs(list))
 	}
-	wantCorrupt(t, "ListAccounts", err, "account b")
-	wantCorrupt(t, "ListAccounts", err, "account d")
+	storetest.WantCorrupt(t, "ListAccounts", err, "account b")
+	storetest.WantCorrupt(t, "ListAccounts", err, "account d")
 	_, err = s.GetAccount(ctx, "b")
-	wantCorrupt(t, "GetAccount(b)", err, "account b")
+	storetest.WantCorrupt(t, "GetAccount(b)", err, "account b")
 	_, err = s.AccountByEmail(ctx, "B@example.org")
-	wantCorrupt(t, "AccountByEmail(b's email)", err, "account b")
+	storetest.WantCorrupt(t, "AccountByEmail(b's email)", err, "account b")
 	if a, err := s.GetAccount(ctx, "c"); err != nil || a.Name != "Person c" {
 		t.Fatalf("GetAccount(c) = %+v, %v; want it intact", a, err)
 	}
@@ -298,7 +268,7 @@ func TestCorruptAccount(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("CountSecretariat = %d; want 2, the readable ones", n)
 	}
-	wantCorrupt(t, "CountSecretariat", err, "account b")
+	storetest.WantCorrupt(t, "CountSecretariat", err, "account b")
 
 	// An unreadable account still holds its email, and can be replaced.
 	if err := s.CreateAccount(ctx, &store.Account{ID: "e", Email: "b@example.org", Created: at}); !errors.Is(err, store.ErrExists) {
@@ -333,12 +303,12 @@ func TestCorruptMembership(t *testing.T) {
 	if len(list) != 2 || list[0].Account != "a" || list[1].Account != "c" {
 		t.Fatalf("Members(x) = %+v; want a, c", list)
 	}
-	wantCorrupt(t, "Members(x)", err, "membership of account b in BPF x")
+	storetest.WantCorrupt(t, "Members(x)", err, "membership of account b in BPF x")
 	teams, err := s.Memberships(ctx, "b")
 	if len(teams) != 1 || teams[0].BPF != "y" {
 		t.Fatalf("Memberships(b) = %+v; want y", teams)
 	}
-	wantCorrupt(t, "Memberships(b)", err, "membership of account b in BPF x")
+	storetest.WantCorrupt(t, "Memberships(b)", err, "membership of account b in BPF x")
 	if list, err := s.Members(ctx, "y"); err != nil || len(list) != 3 {
 		t.Fatalf("Members(y) = %+v, %v; want a, b, c", list, err)
 	}
@@ -358,7 +328,7 @@ func TestCorruptSession(t *testing.T) {
 	sessions := s.sessionsKey("sessions")
 	must(t, raw.HSet(ctx, sessions, "h2", `{"id":"h2","expires":"yesterday"}`).Err())
 	_, err := s.GetSession(ctx, "h2", at)
-	wantCorrupt(t, "GetSession(h2)", err, "session h2")
+	storetest.WantCorrupt(t, "GetSession(h2)", err, "session h2")
 	if sess, err := s.GetSession(ctx, "h1", at); err != nil || sess.Account != "ana" {
 		t.Fatalf("GetSession(h1) = %+v, %v; want it intact", sess, err)
 	}
@@ -391,11 +361,11 @@ func TestCorruptInvitation(t *testing.T) {
 	if len(list) != 2 || list[0].ID != "i3" || list[1].ID != "i1" {
 		t.Fatalf("ListInvitations(x) = %+v; want i3, i1", list)
 	}
-	wantCorrupt(t, "ListInvitations(x)", err, "invitation i2")
-	wantCorrupt(t, "ListInvitations(x)", err, "invitation i4")
+	storetest.WantCorrupt(t, "ListInvitations(x)", err, "invitation i2")
+	storetest.WantCorrupt(t, "ListInvitations(x)", err, "invitation i4")
 	_, err = s.TakeInvitation(ctx, "i2", "ana", at)
-	wantCorrupt(t, "TakeInvitation(i2)", err, "invitation i2")
-	wantCorrupt(t, "RevokeInvitation(i2)", s.RevokeInvitation(ctx, "i2"), "invitation i2")
+	storetest.WantCorrupt(t, "TakeInvitation(i2)", err, "invitation i2")
+	storetest.WantCorrupt(t, "RevokeInvitation(i2)", s.RevokeInvitation(ctx, "i2"), "invitation i2")
 	if inv, err := s.TakeInvitation(ctx, "i1", "ana", at); err != nil || inv.UsedBy != "ana" {
 		t.Fatalf("TakeInvitation(i1) = %+v, %v; want taken", inv, err)
 	}
@@ -422,14 +392,14 @@ func TestCorruptAuditEntry(t *testing.T) {
 	if got := seqs(list); !slices.Equal(got, []int64{1, 2, 5, 6}) {
 		t.Fatalf("ListAudit = %v; want 1, 2, 5, 6", got)
 	}
-	wantCorrupt(t, "ListAudit", err, "audit entry 3")
-	wantCorrupt(t, "ListAudit", err, "audit entry 4")
+	storetest.WantCorrupt(t, "ListAudit", err, "audit entry 3")
+	storetest.WantCorrupt(t, "ListAudit", err, "audit entry 4")
 	// Filtered: an unreadable entry is reported, since it might match.
 	list, err = s.ListAudit(ctx, store.AuditFilter{BPF: "x"})
 	if got := seqs(list); !slices.Equal(got, []int64{1, 5}) {
 		t.Fatalf("ListAudit(x) = %v; want 1, 5", got)
 	}
-	wantCorrupt(t, "ListAudit(x)", err, "audit entry 3")
+	storetest.WantCorrupt(t, "ListAudit(x)", err, "audit entry 3")
 	if list, err := s.ListAudit(ctx, store.AuditFilter{After: 4}); err != nil || !slices.Equal(seqs(list), []int64{5, 6}) {
 		t.Fatalf("ListAudit(after 4) = %v, %v; want 5, 6", seqs(list), err)
 	}
@@ -437,7 +407,7 @@ func TestCorruptAuditEntry(t *testing.T) {
 	if got := seqs(list); !slices.Equal(got, []int64{2, 5}) {
 		t.Fatalf("ListAudit(after 1, limit 2) = %v; want 2, 5", got)
 	}
-	wantCorrupt(t, "ListAudit(after 1, limit 2)", err, "audit entry 3")
+	storetest.WantCorrupt(t, "ListAudit(after 1, limit 2)", err, "audit entry 3")
 	if seq, err := s.AppendAudit(ctx, store.AuditEntry{Time: at, Action: "sign-in"}); err != nil || seq != 7 {
 		t.Fatalf("AppendAudit = %d, %v; want 7", seq, err)
 	}
