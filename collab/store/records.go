@@ -131,3 +131,18 @@ func DecodeSession(id string, v []byte) (*Session, error) {
 		return nil
 	})
 }
+
+// CountSecretariat counts the Secretariat's accounts in what ListAccounts
+// returned: the readable accounts, the unreadable ones reported in err.
+func CountSecretariat(list []*Account, err error) (int, error) {
+	if list == nil && err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range list {
+		if a.Secretariat {
+			n++
+		}
+	}
+	return n, err
+}

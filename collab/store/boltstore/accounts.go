@@ -206,17 +206,7 @@ func (s *Store) ListAccounts(_ context.Context) ([]*store.Account, error) {
 // Unreadable accounts are not counted, and each is reported as by
 // ListAccounts, with the count of the readable ones.
 func (s *Store) CountSecretariat(ctx context.Context) (int, error) {
-	list, err := s.ListAccounts(ctx)
-	if list == nil && err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, a := range list {
-		if a.Secretariat {
-			n++
-		}
-	}
-	return n, err
+	return store.CountSecretariat(s.ListAccounts(ctx))
 }
 
 // SetMembership implements store.Accounts. Changing the role of a member

@@ -165,35 +165,16 @@ func (s *Store) ListAccounts(ctx context.Context) ([]*store.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*store.Account
-	var broken []error
-	for _, id := range sortedKeys(all) {
-		a, err := store.DecodeAccount(id, []byte(all[id]))
-		if err != nil {
-			broken = append(broken, err)
-			continue
-		}
-		out = append(out, a)
-	}
+	out, err := decodeAll(all, store.DecodeAccount)
 	slices.SortStableFunc(out, func(a, b *store.Account) int { return a.Created.Compare(b.Created) })
-	return out, errors.Join(broken...)
+	return out, err
 }
 
 // CountSecretariat implements store.Accounts, disabled accounts included.
 // Unreadable accounts are not counted, and each is reported as by
 // ListAccounts, with the count of the readable ones.
 func (s *Store) CountSecretariat(ctx context.Context) (int, error) {
-	list, err := s.ListAccounts(ctx)
-	if list == nil && err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, a := range list {
-		if a.Secretariat {
-			n++
-		}
-	}
-	return n, err
+	return store.CountSecretariat(s.ListAccounts(ctx))
 }
 
 // SetMembership implements store.Accounts. Changing the role of a member
@@ -258,17 +239,9 @@ func (s *Store) Memberships(ctx context.Context, account string) ([]store.Member
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Membership
-	var broken []error
-	for _, bpf := range sortedKeys(all) {
-		m, err := store.DecodeMembership(bpf, account, []byte(all[bpf]))
-		if err != nil {
-			broken = append(broken, err)
-			continue
-		}
-		out = append(out, m)
-	}
-	return out, errors.Join(broken...)
+	return decodeAll(all, func(bpf string, v []byte) (store.Membership, error) {
+		return store.DecodeMembership(bpf, account, v)
+	})
 }
 
 // Members implements store.Accounts: oldest first, ties by account id.
@@ -279,18 +252,11 @@ func (s *Store) Members(ctx context.Context, bpf string) ([]store.Membership, er
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Membership
-	var broken []error
-	for _, account := range sortedKeys(all) {
-		m, err := store.DecodeMembership(bpf, account, []byte(all[account]))
-		if err != nil {
-			broken = append(broken, err)
-			continue
-		}
-		out = append(out, m)
-	}
+	out, err := decodeAll(all, func(account string, v []byte) (store.Membership, error) {
+		return store.DecodeMembership(bpf, account, v)
+	})
 	slices.SortStableFunc(out, func(a, b store.Membership) int {
 		return cmp.Or(a.Added.Compare(b.Added), strings.Compare(a.Account, b.Account))
 	})
-	return out, errors.Join(broken...)
+	return out, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -52,31 +53,29 @@ func (s *Store) ListBPFs(ctx context.Context) ([]*editor.BPF, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*editor.BPF
+	out, err := decodeAll(all, store.DecodeBPF)
+	slices.SortStableFunc(out, func(a, b *editor.BPF) int {
+		return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Name, b.Name))
+	})
+	return out, err
+}
+
+// decodeAll decodes the records of a hash (field -> record) in the order
+// of their fields, so that listings sorted stably afterwards break ties
+// by id. The readable ones are returned, with an error joining one for
+// each unreadable one.
+func decodeAll[T any](all map[string]string, decode func(field string, v []byte) (T, error)) ([]T, error) {
+	var out []T
 	var broken []error
-	for _, id := range sortedKeys(all) {
-		b, err := store.DecodeBPF(id, []byte(all[id]))
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		r, err := decode(k, []byte(all[k]))
 		if err != nil {
 			broken = append(broken, err)
 			continue
 		}
-		out = append(out, b)
+		out = append(out, r)
 	}
-	slices.SortStableFunc(out, func(a, b *editor.BPF) int {
-		return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Name, b.Name))
-	})
 	return out, errors.Join(broken...)
-}
-
-// sortedKeys returns the keys of m in order, so that listings sorted
-// stably afterwards break ties by id.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // CreateDocument implements store.Catalog. The document is indexed first
