@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -180,11 +179,5 @@ func TestCrashKeepsConfirmedUpdates(t *testing.T) {
 	for _, s := range final.Sections {
 		all += s.Text
 	}
-	for i := range clients {
-		for k := 0; k < made[i]; k++ {
-			if n := strings.Count(all, fmt.Sprintf("w%d.%d ", i, k)); n != 1 {
-				t.Fatalf("token w%d.%d appears %d times; want exactly once", i, k, n)
-			}
-		}
-	}
+	everyTokenOnce(t, all, "w", made)
 }

@@ -223,13 +223,7 @@ func TestNodesOnRedis(t *testing.T) {
 	for _, sec := range final.Sections {
 		all += sec.Text
 	}
-	for i := range clients {
-		for k := 0; k < made[i]; k++ {
-			if n := strings.Count(all, fmt.Sprintf("w%d.%d ", i, k)); n != 1 {
-				t.Fatalf("token w%d.%d appears %d times; want exactly once", i, k, n)
-			}
-		}
-	}
+	everyTokenOnce(t, all, "w", made)
 	t.Logf("%d updates from %d clients on 3 nodes (then 3 again, one killed at %d confirmed); seq %d", total, writers, atKill, final.Seq)
 }
 
@@ -391,12 +385,8 @@ func TestRedisDownAndBack(t *testing.T) {
 	total := 0
 	for i := range clients {
 		total += made[i]
-		for k := 0; k < made[i]; k++ {
-			if n := strings.Count(all, fmt.Sprintf("r%d.%d ", i, k)); n != 1 {
-				t.Fatalf("token r%d.%d appears %d times; want exactly once", i, k, n)
-			}
-		}
 	}
+	everyTokenOnce(t, all, "r", made)
 	if int64(total) != final.Seq {
 		t.Fatalf("%d updates made; the log holds %d", total, final.Seq)
 	}
@@ -428,5 +418,18 @@ func settledDoc(t *testing.T, s loadgen.Session, id string, nodes ...*proc) docS
 			t.Fatalf("30 s after every client was confirmed the nodes are still at different seqs: %+v", states)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// everyTokenOnce checks that every token client i typed, prefix<i>.<k>
+// for k below made[i], appears in all exactly once.
+func everyTokenOnce(t *testing.T, all, prefix string, made []int) {
+	t.Helper()
+	for i := range made {
+		for k := 0; k < made[i]; k++ {
+			if n := strings.Count(all, fmt.Sprintf("%s%d.%d ", prefix, i, k)); n != 1 {
+				t.Fatalf("token %s%d.%d appears %d times; want exactly once", prefix, i, k, n)
+			}
+		}
 	}
 }
