@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
+	"github.com/bpfdraft/bpfdraft/collab/store/redisstore"
 )
 
 // migrateCmd moves a single-node installation (the bbolt file in --data)
@@ -17,7 +17,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	var quiet bool
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.StringVar(&dataDir, "data", "./bpfdraft-data", "data directory of the installation to move (its server stopped)")
-	fs.StringVar(&to, "to", "", "the Redis store to move it into, which must be empty (redis://host:6379/0)")
+	fs.StringVar(&to, "to", "", "the Redis store to move it into, which must be empty (redis://host:6379/0, or redis+cluster://host:7000 for a Redis Cluster)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on standard error")
 	pos, err := parseArgs(fs, args, getenv)
 	if err != nil {
@@ -26,8 +26,8 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if len(pos) != 0 {
 		return usageError{"migrate takes no arguments"}
 	}
-	if !strings.HasPrefix(to, "redis://") && !strings.HasPrefix(to, "rediss://") {
-		return usageError{"--to must be a Redis URL (redis://host:6379/0)"}
+	if !redisstore.IsURL(to) {
+		return usageError{"--to must be a Redis URL (redis://host:6379/0 or redis+cluster://host:7000)"}
 	}
 	src, err := openStoreAt(ctx, "", dataDir)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
@@ -15,7 +14,7 @@ import (
 
 // storeHelp is the help of --store, which every command that opens the
 // data takes.
-const storeHelp = "where the data is kept: empty for the bbolt file in --data (one node), or a Redis URL (redis://host:6379/0, rediss:// for TLS) shared by several nodes"
+const storeHelp = "where the data is kept: empty for the bbolt file in --data (one node), or a Redis URL shared by several nodes: redis://host:6379/0 (rediss:// for TLS), or redis+cluster://host:7000 for a Redis Cluster (rediss+cluster:// for TLS)"
 
 // openStoreAt opens the store a --store value names: the bbolt file in
 // dataDir when it is empty, else Redis.
@@ -27,12 +26,12 @@ func openStoreAt(ctx context.Context, storeURL, dataDir string) (store.Store, er
 			return nil, fmt.Errorf("%w; while the server runs, pass --server http://ADDR to go through it", err)
 		}
 		return st, err
-	case strings.HasPrefix(storeURL, "redis://"), strings.HasPrefix(storeURL, "rediss://"):
+	case redisstore.IsURL(storeURL):
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		return redisstore.Open(ctx, storeURL)
 	}
-	return nil, usageError{fmt.Sprintf("--store %q: empty (the bbolt file in --data) or a redis:// URL", storeURL)}
+	return nil, usageError{fmt.Sprintf("--store %q: empty (the bbolt file in --data), a redis:// or a redis+cluster:// URL", storeURL)}
 }
 
 // redacted is a store URL fit for logs: without its password.

@@ -62,6 +62,18 @@
 // exists and then writes its version, which is safe because documents are
 // never deleted.
 //
+// # Redis Cluster
+//
+// Open takes redis+cluster:// (or rediss+cluster://) for a cluster. The
+// layout is the same; no script or transaction has keys of two tags, so
+// each runs on the master of its slot. PUBLISH goes to the master of the
+// channel's slot (go-redis would send it to any node, and messages passed
+// on by two nodes can arrive out of order), so a document's appends and
+// relay messages reach subscribers in the order they were made. The
+// watches' one pub/sub connection is to any node: a cluster passes every
+// message to every node. A command whose connection breaks after it was
+// sent is not sent again (the cluster client would; see Caveats).
+//
 // # Concurrency
 //
 // Every method is safe for concurrent use; go-redis keeps a pool of
@@ -93,6 +105,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -156,7 +170,9 @@ const DefaultTurnTTL = time.Second
 
 // Store is a store.Store, a store.Notifier and a store.Relay on one Redis.
 type Store struct {
-	rdb    *redis.Client
+	rdb redis.UniversalClient
+	// addr names the server, or the cluster's first nodes, in errors.
+	addr   string
 	prefix string
 	// writer names this store's appends in the document's turn.
 	writer  string
@@ -180,11 +196,27 @@ var (
 	_ store.Notifier    = (*Store)(nil)
 )
 
-// Open connects to the Redis at url, redis://[user:password@]host:port/db
-// (or rediss:// for TLS), with the default Options. It fails, naming the
-// address, when Redis does not answer PING.
+// Open connects to the Redis at url with the default Options: one
+// server, redis://[user:password@]host:port/db (rediss:// for TLS), or a
+// Redis Cluster, redis+cluster://[user:password@]host:port (rediss+cluster://
+// for TLS; more nodes to ask first as ?addr=host:port&addr=…). It fails,
+// naming the address, when Redis does not answer PING.
 func Open(ctx context.Context, url string) (*Store, error) {
 	return OpenWithOptions(ctx, url, Options{})
+}
+
+// IsURL says whether s names a Redis store Open takes: its scheme is one
+// of redis, rediss, redis+cluster and rediss+cluster.
+func IsURL(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok {
+		return false
+	}
+	switch scheme {
+	case "redis", "rediss", "redis+cluster", "rediss+cluster":
+		return true
+	}
+	return false
 }
 
 // OpenWithOptions is Open with options.
@@ -201,30 +233,129 @@ func OpenWithOptions(ctx context.Context, url string, o Options) (*Store, error)
 	if o.TurnTTL <= 0 {
 		o.TurnTTL = DefaultTurnTTL
 	}
+	rdb, addr, err := newClient(url)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{rdb: rdb, addr: addr, prefix: o.Prefix, writer: uuid.NewString(), turnTTL: max(o.TurnTTL, time.Millisecond)}
+	s.watches.init(s, o.CheckEvery)
+	rdb.AddHook(closedHook{&s.closed})
+	if err := s.Ping(ctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("%w (does not answer)", err)
+	}
+	return s, nil
+}
+
+// newClient makes the client url names, and the address to name in
+// errors.
+func newClient(url string) (redis.UniversalClient, string, error) {
+	if rest, ok := strings.CutPrefix(url, "redis+cluster://"); ok {
+		return newClusterClient("redis://" + rest)
+	}
+	if rest, ok := strings.CutPrefix(url, "rediss+cluster://"); ok {
+		return newClusterClient("rediss://" + rest)
+	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis URL: %w", err)
+		return nil, "", fmt.Errorf("redis URL: %w", err)
 	}
 	// See Caveats: a lost answer must not be turned into a conflict.
 	opt.MaxRetries = -1
 	// A caller's deadline bounds each command, so an unreachable Redis
 	// fails a request within it.
 	opt.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(opt)
-	s := &Store{rdb: rdb, prefix: o.Prefix, writer: uuid.NewString(), turnTTL: max(o.TurnTTL, time.Millisecond)}
-	s.watches.init(s, o.CheckEvery)
-	rdb.AddHook(closedHook{&s.closed})
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis at %s does not answer: %w", opt.Addr, err)
-	}
-	return s, nil
+	return redis.NewClient(opt), opt.Addr, nil
 }
 
-// Ping implements store.Store: Redis answers PING.
+// newClusterClient makes a Redis Cluster client for raw, a redis:// or
+// rediss:// URL as go-redis reads a cluster's: no database but 0 (a
+// cluster has no other), more nodes as ?addr=.
+func newClusterClient(raw string) (redis.UniversalClient, string, error) {
+	if u, err := neturl.Parse(raw); err == nil && u.Path != "" && u.Path != "/" && u.Path != "/0" {
+		return nil, "", fmt.Errorf("redis cluster URL: %q: a cluster has only database 0", u.Path)
+	}
+	opt, err := redis.ParseClusterURL(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis cluster URL: %w", err)
+	}
+	opt.MaxRetries = -1
+	opt.ContextTimeoutEnabled = true
+	// The cluster client sends a command again after a network error, as
+	// it follows a MOVED answer (MaxRedirects counts both). Following
+	// MOVED is safe: the node did not run the command. Sending it again
+	// after a lost answer is not (Caveats), so each node's client turns
+	// such an error into one the cluster client does not retry.
+	opt.NewClient = func(o *redis.Options) *redis.Client {
+		c := redis.NewClient(o)
+		c.AddHook(noRetryHook{})
+		return c
+	}
+	return redis.NewClusterClient(opt), strings.Join(opt.Addrs, ","), nil
+}
+
+// noRetryHook reports an error after which a command may have run as a
+// lostAnswer.
+type noRetryHook struct{}
+
+func (noRetryHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (noRetryHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return mayHaveRun(next(ctx, cmd))
+	}
+}
+
+func (noRetryHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := mayHaveRun(next(ctx, cmds))
+		for _, c := range cmds {
+			if e := mayHaveRun(c.Err()); e != c.Err() {
+				c.SetErr(e)
+			}
+		}
+		return err
+	}
+}
+
+// lostAnswer is an error of the connection after a command was sent:
+// whether it ran is not known. It wraps nothing, so that go-redis does
+// not take it for one worth sending the command again.
+type lostAnswer struct{ msg string }
+
+func (e lostAnswer) Error() string { return e.msg + " (the command may have run)" }
+
+// mayHaveRun returns err, or a lostAnswer for an error of the connection
+// that may come after the command was sent: not an answer of Redis (which
+// the cluster client may follow: MOVED, TRYAGAIN), not a failure to
+// connect, not the pool's or the caller's context's.
+func mayHaveRun(err error) error {
+	var reply redis.Error
+	var op *net.OpError
+	switch {
+	case err == nil, errors.As(err, &reply),
+		errors.As(err, &op) && op.Op == "dial",
+		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return lostAnswer{err.Error()}
+}
+
+// Ping implements store.Store: Redis answers PING (in a cluster, every
+// master).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", s.rdb.Options().Addr, err)
+	var err error
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		// Every master, each serving a part of the slots.
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	} else {
+		err = s.rdb.Ping(ctx).Err()
+	}
+	if err := closedErr(err); err != nil {
+		return fmt.Errorf("redis at %s: %w", s.addr, err)
 	}
 	return nil
 }

@@ -46,6 +46,47 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceCluster runs the suite on a Redis Cluster of three
+// masters: a script or transaction whose keys were not in one slot would
+// be refused (CROSSSLOT), and a key on another node answered MOVED.
+func TestConformanceCluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := OpenWithOptions(context.Background(), cl.URL, Options{Prefix: freshPrefix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestNotifierAndRelayCluster runs the notifier and relay suites as two
+// nodes hold a store on a Redis Cluster: the appends publish on one
+// master, the watchers may be subscribed on another.
+func TestNotifierAndRelayCluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	open := func(t *testing.T, prefix string) *Store {
+		s, err := OpenWithOptions(context.Background(), cl.URL, Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	t.Run("notifier", func(t *testing.T) {
+		storetest.RunNotifier(t, func(t *testing.T) (a, b storetest.NotifierStore) {
+			prefix := freshPrefix()
+			return open(t, prefix), open(t, prefix)
+		})
+	})
+	t.Run("relay", func(t *testing.T) {
+		storetest.RunRelay(t, func(t *testing.T) (a, b store.Relay) {
+			prefix := freshPrefix()
+			return open(t, prefix), open(t, prefix)
+		})
+	})
+}
+
 // TestNotifierTwoClients runs the notifier suite as two nodes hold the
 // store: two Stores, two connection pools, one Redis.
 func TestNotifierTwoClients(t *testing.T) {

@@ -1,6 +1,8 @@
 package redisstore
 
 import (
+	"github.com/redis/go-redis/v9"
+
 	"context"
 	"strings"
 
@@ -47,7 +49,15 @@ func (s *Store) Publish(ctx context.Context, id string, msg []byte) error {
 	if err := store.NeedID("relay message", id); err != nil {
 		return err
 	}
-	return closedErr(s.rdb.Publish(ctx, s.relayChannel(id), msg).Err())
+	// go-redis sends PUBLISH to any node of a cluster, and each node
+	// passes what it is given on to the others: messages published on two
+	// nodes may reach a subscriber in another order. Sent by the
+	// channel's slot, every message of a document goes through the master
+	// that has its keys (and publishes its appends), in the order sent.
+	cmd := redis.NewIntCmd(ctx, "publish", s.relayChannel(id), msg)
+	cmd.SetFirstKeyPos(1)
+	s.rdb.Process(ctx, cmd)
+	return closedErr(cmd.Err())
 }
 
 // Subscribe implements store.Relay. It returns once Redis has confirmed

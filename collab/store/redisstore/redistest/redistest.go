@@ -3,6 +3,8 @@
 // file fsynced on every write (as a production deployment of the Redis
 // store is configured), stopped when the test ends.
 //
+// StartCluster runs several as one Redis Cluster.
+//
 // redis-server must be on PATH; scripts/test installs it. A test that
 // cannot find it fails rather than skipping, so a machine without Redis
 // never passes the Redis tests by running none of them.
@@ -33,8 +35,9 @@ type Server struct {
 	// Dir holds the append-only file; it outlives Kill and Restart.
 	Dir string
 
-	bin  string
-	port int
+	bin   string
+	port  int
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -53,11 +56,17 @@ const (
 // PING. It is stopped, and waited for, when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return startWith(t)
+}
+
+// startWith is Start with more arguments for redis-server.
+func startWith(t testing.TB, extra ...string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server is not on PATH (scripts/test installs it: apt-get install redis-server): %v", err)
 	}
-	s := &Server{bin: bin, Dir: t.TempDir()}
+	s := &Server{bin: bin, Dir: t.TempDir(), extra: extra}
 	t.Cleanup(func() { s.stop() })
 	// A port found free may be taken before redis-server binds it; then
 	// the process exits at once and another port is tried.
@@ -153,6 +162,7 @@ func (s *Server) start() error {
 		"--logfile", "",
 		"--protected-mode", "yes",
 	)
+	cmd.Args = append(cmd.Args, s.extra...)
 	var out strings.Builder
 	var outMu sync.Mutex
 	pipe, err := cmd.StdoutPipe()
@@ -240,4 +250,91 @@ func (s *Server) stop() {
 	}
 	cmd.Process.Kill()
 	<-exit
+}
+
+// Cluster is a Redis Cluster of throwaway servers, each a master of an
+// equal part of the slots, with no replicas.
+type Cluster struct {
+	// URL is the redis+cluster:// URL naming every node, for
+	// redisstore.Open.
+	URL string
+	// Nodes are the servers, in the order of their slots.
+	Nodes []*Server
+}
+
+// clusterAttempts bounds how often StartCluster asks the nodes whether
+// the cluster is formed; the pause between asks grows up to readyPause.
+const clusterAttempts = 600
+
+// StartCluster runs n redis-servers as Start does, with cluster mode on,
+// gives each 16384/n of the slots, has them meet, and returns once every
+// node reports the cluster ok and knows the others. extra are more
+// arguments for every redis-server. They are stopped when t ends.
+func StartCluster(t testing.TB, n int, extra ...string) *Cluster {
+	t.Helper()
+	if n < 1 {
+		t.Fatalf("StartCluster: %d nodes", n)
+	}
+	ctx := context.Background()
+	c := &Cluster{}
+	for i := range n {
+		srv := startWith(t, append([]string{"--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "5000"}, extra...)...)
+		c.Nodes = append(c.Nodes, srv)
+		first, last := i*16384/n, (i+1)*16384/n-1
+		cl := srv.Client(t)
+		if err := cl.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", first, last).Err(); err != nil {
+			t.Fatalf("CLUSTER ADDSLOTSRANGE %d %d on %s: %v", first, last, srv.Addr, err)
+		}
+		if i > 0 {
+			if err := cl.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(c.Nodes[0].port)).Err(); err != nil {
+				t.Fatalf("CLUSTER MEET from %s: %v", srv.Addr, err)
+			}
+		}
+	}
+	var addrs []string
+	for _, srv := range c.Nodes[1:] {
+		addrs = append(addrs, "addr="+srv.Addr)
+	}
+	c.URL = "redis+cluster://" + c.Nodes[0].Addr
+	if len(addrs) > 0 {
+		c.URL += "?" + strings.Join(addrs, "&")
+	}
+	clients := make([]*redis.Client, n)
+	for i, srv := range c.Nodes {
+		clients[i] = srv.Client(t)
+	}
+	pause := time.Millisecond
+	var last string
+	for range clusterAttempts {
+		formed := true
+		for i, srv := range c.Nodes {
+			info, err := clients[i].ClusterInfo(ctx).Result()
+			if err != nil || !strings.Contains(info, "cluster_state:ok") ||
+				!strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\r\n", n)) {
+				formed, last = false, fmt.Sprintf("%s: %v\n%s", srv.Addr, err, info)
+				break
+			}
+		}
+		if formed {
+			return c
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, readyPause)
+	}
+	t.Fatalf("the cluster of %d nodes did not form after %d checks; last:\n%s", n, clusterAttempts, last)
+	return nil
+}
+
+// Client returns a cluster client, closed when t ends, for tests that
+// write past the store.
+func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
+	var addrs []string
+	for _, srv := range c.Nodes {
+		addrs = append(addrs, srv.Addr)
+	}
+	cl := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DisableIdentity: true})
+	t.Cleanup(func() { cl.Close() })
+	return cl
 }
