@@ -85,55 +85,62 @@ func TestMigrateToRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	redis := redistest.Start(t)
-	var stdout, stderr bytes.Buffer
-	if code := run(t.Context(), []string{"migrate", "--data", data, "--to", redis.URL}, nil, &stdout, &stderr, func(string) string { return "" }); code != 0 {
-		t.Fatalf("migrate: exit %d\n%s", code, stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "moved 1 BPFs, 1 documents") || !strings.Contains(stderr.String(), "document 1 of 1: "+doc.ID) {
-		t.Fatalf("migrate said:\n%s\n%s", stdout.String(), stderr.String())
-	}
-	// Again: the destination is not empty any more.
-	stderr.Reset()
-	if code := run(t.Context(), []string{"migrate", "--data", data, "--to", redis.URL, "--quiet"}, nil, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "not empty") {
-		t.Fatalf("a second migrate: exit %d\n%s", code, stderr.String())
-	}
+	// To one Redis, and to a Redis Cluster of three masters.
+	for _, to := range []struct{ name, url string }{
+		{"redis", redistest.Start(t).URL},
+		{"cluster", redistest.StartCluster(t, 3).URL},
+	} {
+		t.Run(to.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(t.Context(), []string{"migrate", "--data", data, "--to", to.url}, nil, &stdout, &stderr, func(string) string { return "" }); code != 0 {
+				t.Fatalf("migrate: exit %d\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "moved 1 BPFs, 1 documents") || !strings.Contains(stderr.String(), "document 1 of 1: "+doc.ID) {
+				t.Fatalf("migrate said:\n%s\n%s", stdout.String(), stderr.String())
+			}
+			// Again: the destination is not empty any more.
+			stderr.Reset()
+			if code := run(t.Context(), []string{"migrate", "--data", data, "--to", to.url, "--quiet"}, nil, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "not empty") {
+				t.Fatalf("a second migrate: exit %d\n%s", code, stderr.String())
+			}
 
-	q := startServer(t, bin, t.TempDir(), "--store", redis.URL, "--edits-per-minute", "0")
-	s2 := q.signIn(t, acct)
-	for _, path := range reads {
-		if got := get(q, s2, path); got != before[path] {
-			t.Errorf("%s on Redis:\n%s\nwas on bbolt:\n%s", path, got, before[path])
-		}
-	}
-	var moved struct{ Entries []map[string]any }
-	doJSON(t, s2, "GET", q.url("/api/audit"), nil, 200, &moved)
-	if len(moved.Entries) <= len(audit.Entries) || fmt.Sprint(moved.Entries[:len(audit.Entries)]) != fmt.Sprint(audit.Entries) {
-		t.Errorf("the audit log on Redis does not begin with the one on bbolt (%d entries, then %d)", len(audit.Entries), len(moved.Entries))
-	}
-	// Editing goes on from where it stopped.
-	c2, err := client.Dial(ctx, q.url(""), doc.ID, client.Options{Key: "migrate-writer-key", Header: s2.SocketHeader()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	if !strings.HasSuffix(c2.Text("issues"), "word19 ") {
-		t.Fatalf("the moved text: %q", c2.Text("issues"))
-	}
-	if err := c2.Edit("issues", func(text string) []editor.Change {
-		n := editor.UTF16Len(text)
-		return []editor.Change{{From: n, To: n, Insert: "after the move"}}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c2.WaitConfirmed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var after struct {
-		Sections []struct{ ID, Text string }
-	}
-	doJSON(t, s2, "GET", q.url(base), nil, 200, &after)
-	if !strings.HasSuffix(after.Sections[0].Text, "word19 after the move") {
-		t.Fatalf("after an edit on Redis: %q", after.Sections[0].Text)
+			q := startServer(t, bin, t.TempDir(), "--store", to.url, "--edits-per-minute", "0")
+			s2 := q.signIn(t, acct)
+			for _, path := range reads {
+				if got := get(q, s2, path); got != before[path] {
+					t.Errorf("%s on Redis:\n%s\nwas on bbolt:\n%s", path, got, before[path])
+				}
+			}
+			var moved struct{ Entries []map[string]any }
+			doJSON(t, s2, "GET", q.url("/api/audit"), nil, 200, &moved)
+			if len(moved.Entries) <= len(audit.Entries) || fmt.Sprint(moved.Entries[:len(audit.Entries)]) != fmt.Sprint(audit.Entries) {
+				t.Errorf("the audit log on Redis does not begin with the one on bbolt (%d entries, then %d)", len(audit.Entries), len(moved.Entries))
+			}
+			// Editing goes on from where it stopped.
+			c2, err := client.Dial(ctx, q.url(""), doc.ID, client.Options{Key: "migrate-writer-key", Header: s2.SocketHeader()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close()
+			if !strings.HasSuffix(c2.Text("issues"), "word19 ") {
+				t.Fatalf("the moved text: %q", c2.Text("issues"))
+			}
+			if err := c2.Edit("issues", func(text string) []editor.Change {
+				n := editor.UTF16Len(text)
+				return []editor.Change{{From: n, To: n, Insert: "after the move"}}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c2.WaitConfirmed(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var after struct {
+				Sections []struct{ ID, Text string }
+			}
+			doJSON(t, s2, "GET", q.url(base), nil, 200, &after)
+			if !strings.HasSuffix(after.Sections[0].Text, "word19 after the move") {
+				t.Fatalf("after an edit on Redis: %q", after.Sections[0].Text)
+			}
+		})
 	}
 }
