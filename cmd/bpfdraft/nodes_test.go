@@ -31,8 +31,8 @@ func addAccountTo(t *testing.T, bin, storeURL string) account {
 	return testAccount
 }
 
-// TestNodesOnRedis: three server processes on one real Redis serve one
-// document, without sticky sessions. A comment made through one node
+// TestNodesOnRedis: three server processes on one real Redis, and on a
+// Redis Cluster of three masters, serve one document, without sticky sessions. A comment made through one node
 // reaches a client of another at once. 30 clients spread over them type at
 // random. One node is killed with SIGKILL while they type and a fourth
 // one started; the killed node's clients reconnect to the new one with
@@ -40,10 +40,14 @@ func addAccountTo(t *testing.T, bin, storeURL string) account {
 // every update any client made is in the log exactly once.
 func TestNodesOnRedis(t *testing.T) {
 	bin := buildBinary(t)
-	redis := redistest.Start(t)
-	acct := addAccountTo(t, bin, redis.URL)
+	t.Run("redis", func(t *testing.T) { nodesOn(t, bin, redistest.Start(t).URL) })
+	t.Run("cluster", func(t *testing.T) { nodesOn(t, bin, redistest.StartCluster(t, 3).URL) })
+}
+
+func nodesOn(t *testing.T, bin, storeURL string) {
+	acct := addAccountTo(t, bin, storeURL)
 	node := func() *proc {
-		return startServer(t, bin, t.TempDir(), "--store", redis.URL, "--edits-per-minute", "0", "--sockets-per-account", "0", "--sockets-per-address", "0")
+		return startServer(t, bin, t.TempDir(), "--store", storeURL, "--edits-per-minute", "0", "--sockets-per-account", "0", "--sockets-per-address", "0")
 	}
 	nodes := []*proc{node(), node(), node()}
 	s := nodes[0].signIn(t, acct) // the session is in Redis: every node knows it
