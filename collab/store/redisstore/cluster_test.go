@@ -195,3 +195,22 @@ func TestURLs(t *testing.T) {
 		t.Errorf("Open of a cluster URL with an unknown parameter = %v; want an error naming the cluster URL", err)
 	}
 }
+
+// TestClusterPingEveryMaster: readiness on a cluster asks every master,
+// so a master down (its slots unserved) fails Ping even though the
+// other masters answer.
+func TestClusterPingEveryMaster(t *testing.T) {
+	ctx := context.Background()
+	cl := redistest.StartCluster(t, 3)
+	s, err := Open(ctx, cl.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	must(t, s.Ping(ctx))
+	cl.Nodes[2].Kill(t)
+	err = s.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "redis at ") {
+		t.Fatalf("Ping with a master down = %v; want an error naming the cluster", err)
+	}
+}

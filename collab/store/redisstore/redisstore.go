@@ -168,7 +168,8 @@ type Options struct {
 // DefaultTurnTTL is how long a turn to append lasts unless used.
 const DefaultTurnTTL = time.Second
 
-// Store is a store.Store, a store.Notifier and a store.Relay on one Redis.
+// Store is a store.Store, a store.Notifier and a store.Relay on one Redis
+// or a Redis Cluster.
 type Store struct {
 	rdb redis.UniversalClient
 	// addr names the server, or the cluster's first nodes, in errors.
@@ -240,9 +241,9 @@ func OpenWithOptions(ctx context.Context, url string, o Options) (*Store, error)
 	s := &Store{rdb: rdb, addr: addr, prefix: o.Prefix, writer: uuid.NewString(), turnTTL: max(o.TurnTTL, time.Millisecond)}
 	s.watches.init(s, o.CheckEvery)
 	rdb.AddHook(closedHook{&s.closed})
-	if err := s.Ping(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("%w (does not answer)", err)
+		return nil, fmt.Errorf("redis at %s does not answer: %w", addr, err)
 	}
 	return s, nil
 }
@@ -345,19 +346,20 @@ func mayHaveRun(err error) error {
 // Ping implements store.Store: Redis answers PING (in a cluster, every
 // master).
 func (s *Store) Ping(ctx context.Context) error {
-	var err error
-	if c, ok := s.rdb.(*redis.ClusterClient); ok {
-		// Every master, each serving a part of the slots.
-		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			return m.Ping(ctx).Err()
-		})
-	} else {
-		err = s.rdb.Ping(ctx).Err()
-	}
-	if err := closedErr(err); err != nil {
+	if err := s.ping(ctx); err != nil {
 		return fmt.Errorf("redis at %s: %w", s.addr, err)
 	}
 	return nil
+}
+
+func (s *Store) ping(ctx context.Context) error {
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		// Every master, each serving a part of the slots.
+		return closedErr(c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		}))
+	}
+	return s.rdb.Ping(ctx).Err()
 }
 
 // Close implements store.Store. It ends every watch first, waiting for
