@@ -59,6 +59,23 @@ type directRefusal struct {
 // dropped (their pushes are done by their own nodes after ForwardWait).
 const maxDirect = 10000
 
+// forwarding is what a hub keeps of pushes passed between nodes; owned
+// by the hub goroutine.
+type forwarding struct {
+	// waiting holds, by client id, the pushes passed to the writer whose
+	// updates have not come back yet; seq numbers them.
+	waiting map[string][]forwarded
+	seq     int64
+	// skip counts, by client, updates done here while pushes passed on
+	// wait (see cameBack).
+	skip map[string]int
+	// off: until then pushes are done here (the writer did not answer).
+	off time.Time
+	// held are pushes passed on by another node that wait for this one
+	// to read more of the log.
+	held []heldPush
+}
+
 // forwarded is a push passed to the writer, waiting for its updates to
 // come back.
 type forwarded struct {
@@ -77,7 +94,7 @@ type forwardTick struct {
 // does them itself: the smallest node id among this one and the nodes
 // that have people in the document.
 func (h *Hub) writer() string {
-	if h.relay.r == nil || h.cfg.ForwardWait < 0 || time.Now().Before(h.fwdOff) {
+	if h.relay.r == nil || h.cfg.ForwardWait < 0 || time.Now().Before(h.fwd.off) {
 		return ""
 	}
 	w := h.srv.node
@@ -104,9 +121,13 @@ func (h *Hub) forward(to string, p pushMsg) {
 		h.pushHere(p)
 		return
 	}
-	h.fwdSeq++
-	id := h.fwdSeq
-	h.forwards[m.clientID] = append(h.forwards[m.clientID], forwarded{p: p, id: id, left: len(p.updates)})
+	f := &h.fwd
+	if f.waiting == nil {
+		f.waiting, f.skip = map[string][]forwarded{}, map[string]int{}
+	}
+	f.seq++
+	id := f.seq
+	f.waiting[m.clientID] = append(f.waiting[m.clientID], forwarded{p: p, id: id, left: len(p.updates)})
 	h.srv.metrics.pushesForwarded.Inc()
 	client := m.clientID
 	time.AfterFunc(h.cfg.ForwardWait, func() { h.report(forwardTick{client: client, id: id}) })
@@ -128,7 +149,7 @@ func (h *Hub) publishDirect(data []byte) {
 
 // forwardDue does a push that was passed on and has not come back.
 func (h *Hub) forwardDue(t forwardTick) {
-	list := h.forwards[t.client]
+	list := h.fwd.waiting[t.client]
 	for i, f := range list {
 		if f.id != t.id {
 			continue
@@ -136,7 +157,7 @@ func (h *Hub) forwardDue(t forwardTick) {
 		h.dropForward(t.client, i)
 		// The writer did not answer in time: do this push, and the next
 		// ones for a while, here.
-		h.fwdOff = time.Now().Add(3 * h.cfg.PresenceBeat)
+		h.fwd.off = time.Now().Add(3 * h.cfg.PresenceBeat)
 		if _, ok := h.members[f.p.m]; ok {
 			h.srv.metrics.forwardsRedone.Inc()
 			h.pushHere(f.p)
@@ -146,29 +167,30 @@ func (h *Hub) forwardDue(t forwardTick) {
 }
 
 func (h *Hub) dropForward(client string, i int) {
-	list := h.forwards[client]
+	f := &h.fwd
+	list := f.waiting[client]
 	list = append(list[:i:i], list[i+1:]...)
 	if len(list) == 0 {
-		delete(h.forwards, client)
-		delete(h.fwdSkip, client)
+		delete(f.waiting, client)
+		delete(f.skip, client)
 	} else {
-		h.forwards[client] = list
+		f.waiting[client] = list
 	}
 }
 
 // cameBack counts a durable update of a client against the pushes this
 // hub passed on for it, oldest first.
 func (h *Hub) cameBack(client string) {
-	list := h.forwards[client]
+	list := h.fwd.waiting[client]
 	if len(list) == 0 {
 		return
 	}
-	if h.fwdSkip[client] > 0 {
+	if h.fwd.skip[client] > 0 {
 		// One of the client's pushes done here: it is none of those
 		// passed on. (Counting too many here only keeps a push passed on
 		// waiting until ForwardWait, when doing it again finds its
 		// updates stored and does nothing.)
-		h.fwdSkip[client]--
+		h.fwd.skip[client]--
 		return
 	}
 	list[0].left--
@@ -184,7 +206,7 @@ func (h *Hub) fromDirect(msg directMsg) {
 		h.directPush(msg, 0)
 	case msg.Refused != nil:
 		r := msg.Refused
-		if list := h.forwards[r.Client]; len(list) > 0 {
+		if len(h.fwd.waiting[r.Client]) > 0 {
 			h.dropForward(r.Client, 0)
 		}
 		if m := h.clients[r.Client]; m != nil {
@@ -218,7 +240,7 @@ func (h *Hub) directPush(msg directMsg, tries int) {
 			Check: &check, Updates: p.Updates, Time: h.srv.now().UTC()})
 	}
 	if r := refusalOf(err); err != nil && r.Code == CodeFutureVersion && tries < 2 {
-		h.held = append(h.held, heldPush{msg: msg, tries: tries + 1})
+		h.fwd.held = append(h.fwd.held, heldPush{msg: msg, tries: tries + 1})
 		h.absorbLater()
 		return
 	}
@@ -234,8 +256,8 @@ func (h *Hub) directPush(msg directMsg, tries int) {
 
 // retryHeld does again the pushes that waited for a read of the log.
 func (h *Hub) retryHeld() {
-	held := h.held
-	h.held = nil
+	held := h.fwd.held
+	h.fwd.held = nil
 	for _, hp := range held {
 		h.directPush(hp.msg, hp.tries)
 	}

@@ -266,20 +266,9 @@ type Hub struct {
 	keptSeq  int64
 
 	// owned by the hub goroutine: the document
-	auth   *authority.Authority
-	owners map[authority.Ticket]owner
-	// forwards holds, by client id, the pushes passed to another node
-	// whose updates have not come back yet (forward.go).
-	forwards map[string][]forwarded
-	fwdSeq   int64
-	// fwdSkip counts, by client, updates done here while pushes passed
-	// on wait; fwdOff: until then pushes are done here (the writer did
-	// not answer).
-	fwdSkip map[string]int
-	fwdOff  time.Time
-	// held are pushes passed on by another node that wait for this one
-	// to read more of the log (forward.go).
-	held       []heldPush
+	auth       *authority.Authority
+	owners     map[authority.Ticket]owner
+	fwd        forwarding      // pushes passed between nodes (forward.go)
 	recent     []encodedUpdate // durable updates, newest last, for catch-up
 	encoded    json.RawMessage // the durable document as JSON at encodedSeq
 	encodedSeq int64
@@ -301,20 +290,18 @@ type Hub struct {
 
 func newHub(srv *Server, id string) *Hub {
 	h := &Hub{
-		id:       id,
-		srv:      srv,
-		cfg:      srv.hubCfg,
-		log:      srv.log.With("doc", id),
-		inbox:    make(chan hubMsg, 256),
-		done:     make(chan struct{}),
-		stop:     make(chan struct{}),
-		loaded:   make(chan struct{}),
-		owners:   map[authority.Ticket]owner{},
-		forwards: map[string][]forwarded{},
-		fwdSkip:  map[string]int{},
-		members:  map[*member]struct{}{},
-		clients:  map[string]*member{},
-		joining:  map[*member]bool{},
+		id:      id,
+		srv:     srv,
+		cfg:     srv.hubCfg,
+		log:     srv.log.With("doc", id),
+		inbox:   make(chan hubMsg, 256),
+		done:    make(chan struct{}),
+		stop:    make(chan struct{}),
+		loaded:  make(chan struct{}),
+		owners:  map[authority.Ticket]owner{},
+		members: map[*member]struct{}{},
+		clients: map[string]*member{},
+		joining: map[*member]bool{},
 	}
 	h.pipe.init()
 	return h
@@ -602,8 +589,8 @@ func (h *Hub) push(p pushMsg) {
 // pushHere does a connection's push on this node's authority.
 func (h *Hub) pushHere(p pushMsg) {
 	m := p.m
-	if len(h.forwards[m.clientID]) > 0 {
-		h.fwdSkip[m.clientID] += len(p.updates) // see cameBack
+	if len(h.fwd.waiting[m.clientID]) > 0 {
+		h.fwd.skip[m.clientID] += len(p.updates) // see cameBack
 	}
 	check := p.check
 	tk, err := h.auth.Do(authority.Push{
@@ -654,7 +641,7 @@ func (h *Hub) fanout(s authority.Settled) {
 			}
 			raws[i] = raw
 			h.remember(encodedUpdate{seq: acc.Out.Seq, raw: raw})
-			if len(h.forwards) > 0 {
+			if len(h.fwd.waiting) > 0 {
 				h.cameBack(acc.Out.Client)
 			}
 			if acc.Out.Structure == nil {

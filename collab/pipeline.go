@@ -357,7 +357,7 @@ func (h *Hub) result(r any) bool {
 				return false
 			}
 		}
-		if len(h.held) > 0 {
+		if len(h.fwd.held) > 0 {
 			h.retryHeld()
 		}
 		if p.behind {

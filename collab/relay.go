@@ -104,7 +104,12 @@ func (h *Hub) startRelay(r store.Relay) {
 // take keeps a message of another node for the hub (on the relay's
 // goroutine): only the latest of each node matters.
 func (rs *relayState) take(self string, data []byte) {
-	if d, ok := directOf(data); ok {
+	env, ok := decodeRelay(data)
+	if !ok {
+		return
+	}
+	if env.isDirect() {
+		d := env.directMsg
 		if d.To != self || d.From == self {
 			return
 		}
@@ -116,8 +121,8 @@ func (rs *relayState) take(self string, data []byte) {
 		rs.poke()
 		return
 	}
-	var m relayMsg
-	if err := json.Unmarshal(data, &m); err != nil || m.Node == "" || m.Node == self {
+	m := env.relayMsg
+	if m.Node == "" || m.Node == self {
 		return
 	}
 	rs.mu.Lock()
@@ -163,13 +168,24 @@ func (h *Hub) relayReceived() {
 	}
 }
 
-// directOf decodes a direct message (forward.go); false for presence.
-func directOf(data []byte) (directMsg, bool) {
-	var d directMsg
-	if json.Unmarshal(data, &d) != nil || d.To == "" || d.From == "" || (d.Push == nil) == (d.Refused == nil) {
-		return directMsg{}, false
-	}
-	return d, true
+// relayEnvelope is any message on a document's relay, decoded once:
+// presence (relayMsg, with a "node" field) or a direct message
+// (directMsg, forward.go, with "from" and "to").
+type relayEnvelope struct {
+	relayMsg
+	directMsg
+}
+
+func decodeRelay(data []byte) (relayEnvelope, bool) {
+	var e relayEnvelope
+	return e, json.Unmarshal(data, &e) == nil
+}
+
+// isDirect says whether e is a well-formed direct message: a sender, an
+// addressee, and a push or a refusal.
+func (e relayEnvelope) isDirect() bool {
+	d := e.directMsg
+	return d.To != "" && d.From != "" && (d.Push == nil) != (d.Refused == nil)
 }
 
 // fromNode replaces another node's people with those of its message.

@@ -56,9 +56,9 @@ func (w *world) toldTo(node string) func() []directMsg {
 	var mu sync.Mutex
 	var told []directMsg
 	stop := w.st.Subscribe(context.Background(), w.doc, func(data []byte) {
-		if d, ok := directOf(data); ok && d.To == node {
+		if e, ok := decodeRelay(data); ok && e.isDirect() && e.To == node {
 			mu.Lock()
-			told = append(told, d)
+			told = append(told, e.directMsg)
 			mu.Unlock()
 		}
 	})
