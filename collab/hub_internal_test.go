@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -113,6 +114,22 @@ func ofType(msgs []map[string]any, typ string) []map[string]any {
 }
 
 // seqs returns the seqs of the updates in msgs, in order.
+// wantSent checks that c was sent the updates numbered want and no
+// refusal, and that "issues" is stored as text.
+func (w *world) wantSent(c *fakeConn, want []int64, text string) {
+	w.t.Helper()
+	msgs := c.take()
+	if got := seqs(msgs); !slices.Equal(got, want) {
+		w.t.Fatalf("updates sent %v; want %v", got, want)
+	}
+	if errs := ofType(msgs, MsgError); len(errs) != 0 {
+		w.t.Fatalf("refused: %v", errs)
+	}
+	if got := w.stored().Section("issues").Text; got != text {
+		w.t.Fatalf("stored text %q; want %q", got, text)
+	}
+}
+
 func seqs(msgs []map[string]any) []int64 {
 	var out []int64
 	for _, m := range ofType(msgs, MsgUpdates) {
@@ -355,16 +372,7 @@ func TestConflictAbsorbed(t *testing.T) {
 		}})
 		w.push(a, "issues", 0, "", "Mine.")
 		w.settle()
-		msgs := ac.take()
-		if got := seqs(msgs); len(got) != 2 || got[0] != 1 || got[1] != 2 {
-			t.Fatalf("a got updates %v; want the other writer's 1, then its own 2", got)
-		}
-		if len(ofType(msgs, MsgError)) != 0 {
-			t.Fatalf("a was refused: %v", ofType(msgs, MsgError))
-		}
-		if got := w.stored().Section("issues").Text; got != "Other. Mine." {
-			t.Fatalf("stored text %q; want Other. Mine.", got)
-		}
+		w.wantSent(ac, []int64{1, 2}, "Other. Mine.")
 		if n := w.st.Calls(storetest.OpAppend); n != 2 {
 			t.Fatalf("%d appends; want the refused one and its retry", n)
 		}
@@ -748,16 +756,7 @@ func TestBusyWaitsForTheTurn(t *testing.T) {
 			}
 			time.Sleep(w.srv.hubCfg.BusyRetry)
 			synctest.Wait()
-			msgs := ac.take()
-			if got := seqs(msgs); len(got) != 1 || got[0] != 1 {
-				t.Fatalf("a got updates %v; want its own, 1", got)
-			}
-			if len(ofType(msgs, MsgError)) != 0 {
-				t.Fatalf("a was refused: %v", ofType(msgs, MsgError))
-			}
-			if got := w.stored().Section("issues").Text; got != "Mine." {
-				t.Fatalf("stored text %q; want Mine.", got)
-			}
+			w.wantSent(ac, []int64{1}, "Mine.")
 			if n := w.st.Calls(storetest.OpAppend); n != 2 {
 				t.Fatalf("%d appends; want the refused one and its retry", n)
 			}
@@ -776,13 +775,7 @@ func TestBusyWaitsForTheTurn(t *testing.T) {
 				t.Fatal(err)
 			}
 			w.settle() // the commit interval, far less than BusyRetry
-			msgs := ac.take()
-			if got := seqs(msgs); len(got) != 2 || got[0] != 1 || got[1] != 2 {
-				t.Fatalf("a got updates %v; want the other writer's 1, then its own 2", got)
-			}
-			if got := w.stored().Section("issues").Text; got != "Other. Mine." {
-				t.Fatalf("stored text %q; want Other. Mine.", got)
-			}
+			w.wantSent(ac, []int64{1, 2}, "Other. Mine.")
 		})
 	})
 }

@@ -70,6 +70,18 @@ func (w *world) toldTo(node string) func() []directMsg {
 	}
 }
 
+// asWriter makes w's node node-a, the writer for node-b (passOn), with
+// bo, an editor, joined and welcomed; it returns bo, its connection and
+// what node-b is told from then on.
+func (w *world) asWriter() (*member, *fakeConn, func() []directMsg) {
+	w.srv.node = "node-a"
+	bo, boConn := w.join("bo", RoleEditor, nil)
+	time.Sleep(time.Second)
+	synctest.Wait()
+	boConn.take()
+	return bo, boConn, w.toldTo("node-b")
+}
+
 // passOn publishes, as node-b passing a push of ana-client's to node-a,
 // insert at the end of "issues", whose text at version base is text.
 func (w *world) passOn(base int, text, insert string) {
@@ -532,13 +544,8 @@ func TestPushesGoToTheWriter(t *testing.T) {
 // node after two reads.
 func TestForwardedPushAhead(t *testing.T) {
 	inBubble(t, Config{}, func(b *world) {
-		b.srv.node = "node-a"
-		_, boConn := b.join("bo", RoleEditor, nil)
-		time.Sleep(time.Second)
-		synctest.Wait()
-		boConn.take()
+		_, boConn, told := b.asWriter()
 		ctx := context.Background()
-		told := b.toldTo("node-b")
 		// Node b stores "Other." and the writer's read of it is held.
 		held, release := b.st.Hold(storetest.OpReadUpdates)
 		if err := b.appendAsOther(ctx, "Other."); err != nil {
@@ -549,12 +556,7 @@ func TestForwardedPushAhead(t *testing.T) {
 		synctest.Wait()
 		release()
 		b.settle()
-		if got := b.stored().Section("issues").Text; got != "Other. Mine." {
-			t.Fatalf("stored %q; want Other. Mine.", got)
-		}
-		if got := seqs(boConn.take()); len(got) != 2 || got[0] != 1 || got[1] != 2 {
-			t.Fatalf("bo got %v; want 1 and 2", got)
-		}
+		b.wantSent(boConn, []int64{1, 2}, "Other. Mine.")
 
 		b.passOn(9, "Other. Mine.", "?") // a version nobody has
 		b.settle()
@@ -571,13 +573,8 @@ func TestForwardedPushAhead(t *testing.T) {
 // here another node's update took that place), but waits to read it.
 func TestForwardedPushNotOnABatchInFlight(t *testing.T) {
 	inBubble(t, Config{}, func(b *world) {
-		b.srv.node = "node-a"
-		bo, boConn := b.join("bo", RoleEditor, nil)
-		time.Sleep(time.Second)
-		synctest.Wait()
-		boConn.take()
+		bo, _, told := b.asWriter()
 		ctx := context.Background()
-		told := b.toldTo("node-b")
 
 		held, release := b.st.Hold(storetest.OpAppend)
 		b.push(bo, "issues", 0, "", "B.")
