@@ -18,6 +18,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/editor/editortest"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // TestConvergence drives many clients editing random sections with random
@@ -27,8 +28,7 @@ import (
 // update of every client is in the log exactly once.
 func TestConvergence(t *testing.T) {
 	readModes(t, func(t *testing.T, blocking bool) {
-		seed := uint64(time.Now().UnixNano())
-		t.Logf("seed %d", seed)
+		seed := testseed.Seed(t)
 		e := newModeServer(t, collab.Config{}, blocking)
 		d := e.CreateDoc(t, "bpf-output", "Convergence")
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)

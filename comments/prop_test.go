@@ -3,20 +3,17 @@ package comments
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/editor/editortest"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
-
-var propSeed = flag.Uint64("comments.seed", 0, "seed for TestMapProperties (0: from the clock)")
 
 // words make up random documents: repeated words (so that quotes have
 // look-alikes), accents, a combining mark, CJK, emoji of one and of
@@ -380,11 +377,7 @@ func randomRun(t testing.TB, r *rand.Rand, steps int) (stats map[State]int) {
 }
 
 func TestMapProperties(t *testing.T) {
-	seed := *propSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with go test ./comments -run TestMapProperties -comments.seed=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 0))
 	runs, steps := 1000, 60
 	if testing.Short() {

@@ -2,13 +2,13 @@ package comments
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 func TestMerge(t *testing.T) {
@@ -57,8 +57,6 @@ func TestRedline(t *testing.T) {
 	}
 }
 
-var mergeSeed = flag.Uint64("merge.seed", 0, "seed of TestMergeProperties (0: random)")
-
 // TestMergeProperties: a suggestion replaces one word of a paragraph;
 // then the team edits the paragraph at random. Edits far from the word
 // leave its context: the merge succeeds and gives the edited text with
@@ -66,11 +64,7 @@ var mergeSeed = flag.Uint64("merge.seed", 0, "seed of TestMergeProperties (0: ra
 // where the word's context lets go-diff place it, replace it where it
 // stands): never the suggestion applied somewhere wrong.
 func TestMergeProperties(t *testing.T) {
-	seed := *mergeSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with -merge.seed)", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	vocab := strings.Fields("the forum heard from civil society business government and the technical community on how small firms protect their networks and data online")
 	runs := 2000

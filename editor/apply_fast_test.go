@@ -3,15 +3,15 @@ package editor
 import (
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // TestTypedInLineAgreesWithTrackParagraphs: whenever the keystroke fast
 // path of ApplyChanges is taken, TrackParagraphs would have kept the ids
 // too.
 func TestTypedInLineAgreesWithTrackParagraphs(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	gen := newRandChooser(seed)
 	taken := 0
 	for i := 0; i < 20000; i++ {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // The differential tests run the same random cases through this package and
@@ -20,7 +22,6 @@ import (
 // frontend/tools/cm-oracle.mjs, and demand identical results.
 
 var (
-	oracleSeed  = flag.Uint64("oracle.seed", 0, "seed for TestDifferential (0: from the clock)")
 	oracleCases = flag.Int("oracle.cases", 20000, "number of random cases in TestDifferential")
 	oracleTime  = flag.Duration("oracle.time", 15*time.Second, "time limit for TestDifferential's cases")
 )
@@ -332,13 +333,9 @@ func TestVectorsUpToDate(t *testing.T) {
 }
 
 // TestDifferential compares random cases with the JavaScript library. It
-// prints its seed; rerun a failure with -oracle.seed.
+// prints its seed; BPFDRAFT_TEST_SEED runs a failure again.
 func TestDifferential(t *testing.T) {
-	seed := *oracleSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with go test ./editor -run TestDifferential -oracle.seed=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	o := startOracle(t)
 	defer func() {
 		if err := o.close(); err != nil {

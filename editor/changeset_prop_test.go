@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"reflect"
 	"testing"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // Properties of the algebra, each checked two ways: by TestProperties on
 // seeded random cases (printing the seed) and by a fuzz target fed from
 // the fuzzer's bytes. Failing fuzz inputs belong in testdata/fuzz/.
-
-var propSeed = flag.Uint64("prop.seed", 0, "seed for TestProperties (0: from the clock)")
 
 // property checks one random case from c; it reports failures on t.
 type property func(t *testing.T, c chooser)
@@ -32,11 +30,7 @@ var properties = map[string]property{
 }
 
 func TestProperties(t *testing.T) {
-	seed := *propSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with go test ./editor -run TestProperties -prop.seed=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	for name, check := range properties {
 		t.Run(name, func(t *testing.T) {
 			c := newRandChooser(seed)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 func TestExportMarkdown(t *testing.T) {
@@ -131,8 +133,7 @@ func TestRoundTripTemplates(t *testing.T) {
 // TestRoundTripProperty exports random documents of each template, with
 // random texts, sub-headings and custom sections, and imports them back.
 func TestRoundTripProperty(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 0x62706664))
 	n := 300
 	if testing.Short() {

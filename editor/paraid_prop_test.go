@@ -1,23 +1,21 @@
 package editor
 
 import (
-	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // Properties of TrackParagraphs on random texts and changes, checked by
 // TestTrackParagraphsProperties (seeded, printing its seed) and by
 // FuzzTrackParagraphs. Both also compare it with paraReference, a slow
 // transcription of the rules that looks at every character.
-
-var paraSeed = flag.Uint64("para.seed", 0, "seed for TestTrackParagraphsProperties (0: from the clock)")
 
 // paraPieces make up random texts: paragraph breaks of every kind, CJK,
 // emoji (surrogate pairs in UTF-16) and whitespace-only lines.
@@ -56,11 +54,7 @@ func paraUnitSpan(s string, sp Span) (int, int) {
 }
 
 func TestTrackParagraphsProperties(t *testing.T) {
-	seed := *paraSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with go test ./editor -run TestTrackParagraphsProperties -para.seed=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 0))
 	confined := 0
 	for i := 0; i < 3000 && !t.Failed(); i++ {

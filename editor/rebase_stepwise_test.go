@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
-	"time"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // TestRebaseStepwiseRecordedCase keeps the case that showed composing and
@@ -70,18 +71,12 @@ func TestRebaseStepwiseRecordedCase(t *testing.T) {
 
 var updateStepwise = flag.Bool("rebase.update", false, "rewrite the stepwise result in testdata/rebase/compose-vs-stepwise.json")
 
-var stepSeed = flag.Uint64("stepwise.seed", 0, "seed for TestRebaseStepwiseConverges (0: from the clock)")
-
 // TestRebaseStepwiseConverges simulates a server that rebases pushes made
 // at old versions with RebaseStepwise and clients that receive accepted
 // updates one at a time, with random interleavings: all end with the
 // server's text.
 func TestRebaseStepwiseConverges(t *testing.T) {
-	seed := *stepSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with -stepwise.seed=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	gen := randChooser{r: rng}
 	for round := 0; round < 300; round++ {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 func TestRestructureSteps(t *testing.T) {
@@ -78,8 +80,7 @@ func TestRestructureSteps(t *testing.T) {
 // logged as JSON and replayed on a copy of the start give the same
 // document; refused steps change nothing.
 func TestRestructureReplays(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	tmpl, _ := LookupTemplate("bpf-output")
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)

@@ -3,15 +3,15 @@ package editor
 import (
 	"errors"
 	"testing"
-	"time"
+
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // TestTextApply edits one Text through long random sessions and checks it
 // against ChangeSet.Apply on strings after every change, including changes
 // that must be refused without effect.
 func TestTextApply(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	c := newRandChooser(seed)
 	for range 200 {
 		doc := genDoc(c)

@@ -19,6 +19,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // TestLightEditorsConverge: light editors and full clients edit two
@@ -28,8 +29,7 @@ import (
 // edit confirmed once and its section's text equal to the server's, as
 // every full client has.
 func TestLightEditorsConverge(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	env := collabtest.New(t, collab.Config{})
 	doc := env.CreateDoc(t, "bpf-output", "Light editors")

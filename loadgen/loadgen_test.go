@@ -15,6 +15,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab"
 	"github.com/bpfdraft/bpfdraft/collab/collabtest"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 func TestRun(t *testing.T) {
@@ -115,8 +116,7 @@ func TestConfigBounds(t *testing.T) {
 // TestTypingBoundaries checks that random typing keeps texts valid: every
 // change starts and ends on a character boundary and applies to the text.
 func TestTypingBoundaries(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	ty := typing{rng: rand.New(rand.NewPCG(seed, 0)), targetUnits: 200}
 	text := "😀a😀\n\nééé 漢"
 	for i := range 5000 {

@@ -3,7 +3,6 @@ package authority
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/bpfdraft/bpfdraft/collab/wire"
 	"github.com/bpfdraft/bpfdraft/comments"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 func person(account string, role access.Role) Author {
@@ -327,8 +327,6 @@ func TestSuggestionRefusals(t *testing.T) {
 	}
 }
 
-var acceptSeed = flag.Uint64("accept.seed", 0, "seed of TestAcceptKeepsTheRest (0: random)")
-
 // TestAcceptKeepsTheRest: a suggestion on words of the middle paragraph
 // of three; then the team edits the section at random (anywhere,
 // including the suggested words) before the Secretariat accepts. An
@@ -338,11 +336,7 @@ var acceptSeed = flag.Uint64("accept.seed", 0, "seed of TestAcceptKeepsTheRest (
 // replaced by the suggestion. A refused accept (a conflict, the words
 // gone) changes nothing.
 func TestAcceptKeepsTheRest(t *testing.T) {
-	seed := *acceptSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with -accept.seed)", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 5))
 	vocab := strings.Fields("forum civil society business government technical community small firms protect networks data online")
 	sentence := func(n int) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfdraft/bpfdraft/editor"
 	"github.com/bpfdraft/bpfdraft/editor/editortest"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // TestTextAt: the text a history rebuilds at any of its versions, by
@@ -15,8 +16,7 @@ import (
 // there, over random histories of random edits (emoji and other
 // multi-unit characters included).
 func TestTextAt(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	runs := 300
 	if testing.Short() {

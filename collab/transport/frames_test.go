@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 	"github.com/gorilla/websocket"
 )
 
@@ -869,8 +870,7 @@ func randomChunks(rng *rand.Rand, b []byte) [][]byte {
 // the same whatever pieces the stream arrives in, and whether or not emit
 // makes parse stop after an event.
 func TestFrameReaderChunking(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	iterations := 2000
 	if testing.Short() {
 		iterations = 200
@@ -1053,8 +1053,7 @@ func gorillaPipe(t *testing.T, writeBufferSize int) (*websocket.Conn, net.Conn, 
 // TestFrameReaderGorilla has gorilla's client write random messages and
 // control frames and checks that the reader gets them all back.
 func TestFrameReaderGorilla(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	for i, c := range []struct {
 		writeBuffer int
 		soft, hard  int64

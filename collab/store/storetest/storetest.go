@@ -16,7 +16,7 @@
 //	storetest.Run(t, newStore)                  // a full store.Store: all of the above
 //
 // Every check is a named subtest, so one can be run alone with -run. Tests
-// with random choices log their seed; set STORETEST_SEED to repeat one.
+// with random choices log their seed; set BPFDRAFT_TEST_SEED to repeat one.
 // Nothing waits on the wall clock: goroutines meet on channels, and the only
 // timer is a guard that turns a hang into a failure. Expiry is tested with
 // the times the methods take, never with the clock.
@@ -28,13 +28,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/bpfdraft/bpfdraft/collab/store"
 	"github.com/bpfdraft/bpfdraft/editor"
+	"github.com/bpfdraft/bpfdraft/internal/testseed"
 )
 
 // NewStore returns an empty store for one subtest. The suite closes it.
@@ -185,15 +184,7 @@ func assertUpdates(t *testing.T, got, want []store.Update) {
 // seeded returns a random source for one test and logs its seed.
 func seeded(t *testing.T) *rand.Rand {
 	t.Helper()
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("STORETEST_SEED"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			t.Fatalf("STORETEST_SEED=%q: %v", v, err)
-		}
-		seed = n
-	}
-	t.Logf("seed %d (STORETEST_SEED=%d repeats this run)", seed, seed)
+	seed := testseed.Seed(t)
 	return rand.New(rand.NewPCG(seed, seed))
 }
 
