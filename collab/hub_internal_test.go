@@ -740,14 +740,19 @@ func BenchmarkOpenDocument(b *testing.B) {
 // BusyRetry; hearing that the log moved, it takes in the other writer's
 // updates and tries again at once.
 func TestBusyWaitsForTheTurn(t *testing.T) {
-	busy := fmt.Errorf("document doc-1: %w", store.ErrBusy)
+	// pushRefusedBusy joins an editor whose push's first append is
+	// answered store.ErrBusy, and returns its connection.
+	pushRefusedBusy := func(w *world) *fakeConn {
+		a, ac := w.join("a", RoleEditor, nil)
+		ac.take()
+		w.st.Next(storetest.OpAppend, storetest.Fault{Err: fmt.Errorf("document doc-1: %w", store.ErrBusy)})
+		w.push(a, "issues", 0, "", "Mine.")
+		w.settle()
+		return ac
+	}
 	t.Run("Retry", func(t *testing.T) {
 		inBubble(t, Config{}, func(w *world) {
-			a, ac := w.join("a", RoleEditor, nil)
-			ac.take()
-			w.st.Next(storetest.OpAppend, storetest.Fault{Err: busy})
-			w.push(a, "issues", 0, "", "Mine.")
-			w.settle()
+			ac := pushRefusedBusy(w)
 			if msgs := ac.take(); len(msgs) != 0 {
 				t.Fatalf("a got %v while its update waited for the turn; want nothing yet", msgs)
 			}
@@ -764,11 +769,7 @@ func TestBusyWaitsForTheTurn(t *testing.T) {
 	})
 	t.Run("Woken", func(t *testing.T) {
 		inBubble(t, Config{}, func(w *world) {
-			a, ac := w.join("a", RoleEditor, nil)
-			ac.take()
-			w.st.Next(storetest.OpAppend, storetest.Fault{Err: busy})
-			w.push(a, "issues", 0, "", "Mine.")
-			w.settle()
+			ac := pushRefusedBusy(w)
 			// The turn-holder appends; the notifier wakes the hub well
 			// before BusyRetry.
 			if err := w.appendAsOther(context.Background(), "Other. "); err != nil {

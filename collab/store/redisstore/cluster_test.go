@@ -142,16 +142,12 @@ func TestClusterLostAnswerNotRetried(t *testing.T) {
 	proxy := startCutProxy(t)
 	cl := redistest.StartCluster(t, 1, "--cluster-announce-port", strconv.Itoa(proxy.port()))
 	proxy.setTarget(cl.Nodes[0].Addr)
-	s, err := OpenWithOptions(ctx, "redis+cluster://127.0.0.1:"+strconv.Itoa(proxy.port()), Options{Prefix: freshPrefix()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(t, "redis+cluster://127.0.0.1:"+strconv.Itoa(proxy.port()), freshPrefix())
 	newDocument(t, s, "d")
 	must(t, s.Append(ctx, "d", 0, updates(1, 2, "c"))) // the script is loaded
 
 	answered := proxy.arm("evalsha")
-	err = s.Append(ctx, "d", 2, updates(3, 2, "c"))
+	err := s.Append(ctx, "d", 2, updates(3, 2, "c"))
 	if err == nil || errors.Is(err, store.ErrVersionConflict) {
 		t.Fatalf("Append whose answer was lost = %v; want an error, not a conflict", err)
 	}
@@ -202,14 +198,10 @@ func TestURLs(t *testing.T) {
 func TestClusterPingEveryMaster(t *testing.T) {
 	ctx := context.Background()
 	cl := redistest.StartCluster(t, 3)
-	s, err := Open(ctx, cl.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(t, cl.URL, freshPrefix())
 	must(t, s.Ping(ctx))
 	cl.Nodes[2].Kill(t)
-	err = s.Ping(ctx)
+	err := s.Ping(ctx)
 	if err == nil || !strings.Contains(err.Error(), "redis at ") {
 		t.Fatalf("Ping with a master down = %v; want an error naming the cluster", err)
 	}

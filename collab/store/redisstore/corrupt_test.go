@@ -26,7 +26,7 @@ import (
 func openTemp(t *testing.T) (*Store, *redis.Client) {
 	t.Helper()
 	srv := redistest.Start(t)
-	return openAt(t, srv, DefaultPrefix), srv.Client(t)
+	return openAt(t, srv.URL, DefaultPrefix), srv.Client(t)
 }
 
 // must fails the test on a Redis error.

@@ -34,7 +34,7 @@ func hashTag(key string) string {
 func TestKeyLayout(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	s := openAt(t, srv, "L:")
+	s := openAt(t, srv.URL, "L:")
 	raw := srv.Client(t)
 	must(t, s.PutBPF(ctx, &editor.BPF{ID: "x", Name: "X", Year: 2026, Created: at}))
 	newDocument(t, s, "d")
@@ -97,7 +97,7 @@ func TestKeyLayout(t *testing.T) {
 func TestAppendPublishes(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	s := openAt(t, srv, "L:")
+	s := openAt(t, srv.URL, "L:")
 	newDocument(t, s, "d")
 	sub := srv.Client(t).Subscribe(ctx, "L:{doc:d}:appended")
 	defer sub.Close()
@@ -123,7 +123,7 @@ func TestAppendPublishes(t *testing.T) {
 func TestCompactionRemovesEntries(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	s := openAt(t, srv, freshPrefix())
+	s := openAt(t, srv.URL, freshPrefix())
 	raw := srv.Client(t)
 	newDocument(t, s, "d")
 	const n = 3000

@@ -200,11 +200,7 @@ func TestWatchSurvivesRestart(t *testing.T) {
 // TestCloseEndsWatches: Close ends every watch, stopped or not, and later
 // Watch calls do nothing.
 func TestCloseEndsWatches(t *testing.T) {
-	srv := redistest.Start(t)
-	s, err := OpenWithOptions(context.Background(), srv.URL, Options{Prefix: freshPrefix()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, redistest.Start(t).URL, freshPrefix())
 	newDocument(t, s, "d")
 	r := newTold()
 	ctx := context.Background()

@@ -24,10 +24,11 @@ var prefixes atomic.Int64
 // freshPrefix returns a key prefix no other test of this process uses.
 func freshPrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
 
-// openAt opens a Store on srv under prefix, closed when t ends.
-func openAt(t testing.TB, srv *redistest.Server, prefix string) *Store {
+// openAt opens a Store on the Redis (or cluster) at url under prefix,
+// closed when t ends.
+func openAt(t testing.TB, url, prefix string) *Store {
 	t.Helper()
-	s, err := OpenWithOptions(context.Background(), srv.URL, Options{Prefix: prefix})
+	s, err := OpenWithOptions(context.Background(), url, Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,43 +37,24 @@ func openAt(t testing.TB, srv *redistest.Server, prefix string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	srv := redistest.Start(t)
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := OpenWithOptions(context.Background(), srv.URL, Options{Prefix: freshPrefix()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	url := redistest.Start(t).URL
+	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, url, freshPrefix()) })
 }
 
 // TestConformanceCluster runs the suite on a Redis Cluster of three
 // masters: a script or transaction whose keys were not in one slot would
 // be refused (CROSSSLOT), and a key on another node answered MOVED.
 func TestConformanceCluster(t *testing.T) {
-	cl := redistest.StartCluster(t, 3)
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := OpenWithOptions(context.Background(), cl.URL, Options{Prefix: freshPrefix()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	url := redistest.StartCluster(t, 3).URL
+	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, url, freshPrefix()) })
 }
 
 // TestNotifierAndRelayCluster runs the notifier and relay suites as two
 // nodes hold a store on a Redis Cluster: the appends publish on one
 // master, the watchers may be subscribed on another.
 func TestNotifierAndRelayCluster(t *testing.T) {
-	cl := redistest.StartCluster(t, 3)
-	open := func(t *testing.T, prefix string) *Store {
-		s, err := OpenWithOptions(context.Background(), cl.URL, Options{Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	url := redistest.StartCluster(t, 3).URL
+	open := func(t *testing.T, prefix string) *Store { return openAt(t, url, prefix) }
 	t.Run("notifier", func(t *testing.T) {
 		storetest.RunNotifier(t, func(t *testing.T) (a, b storetest.NotifierStore) {
 			prefix := freshPrefix()
@@ -93,7 +75,7 @@ func TestNotifierTwoClients(t *testing.T) {
 	srv := redistest.Start(t)
 	storetest.RunNotifier(t, func(t *testing.T) (a, b storetest.NotifierStore) {
 		prefix := freshPrefix()
-		return openAt(t, srv, prefix), openAt(t, srv, prefix)
+		return openAt(t, srv.URL, prefix), openAt(t, srv.URL, prefix)
 	})
 }
 
@@ -103,7 +85,7 @@ func TestRelayTwoClients(t *testing.T) {
 	srv := redistest.Start(t)
 	storetest.RunRelay(t, func(t *testing.T) (a, b store.Relay) {
 		prefix := freshPrefix()
-		return openAt(t, srv, prefix), openAt(t, srv, prefix)
+		return openAt(t, srv.URL, prefix), openAt(t, srv.URL, prefix)
 	})
 }
 
@@ -111,7 +93,7 @@ func TestRelayTwoClients(t *testing.T) {
 func TestPrefixesApart(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a, b := openAt(t, srv, "a:"), openAt(t, srv, "b:")
+	a, b := openAt(t, srv.URL, "a:"), openAt(t, srv.URL, "b:")
 	if err := a.CreateDocument(ctx, &editor.Document{ID: "d", Title: "A", Created: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +130,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	prefix := freshPrefix()
-	s := openAt(t, srv, prefix)
+	s := openAt(t, srv.URL, prefix)
 	if err := s.CreateDocument(ctx, &editor.Document{ID: "d", Title: "Draft", Created: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +157,7 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	// A new Store, as a restarted node opens, and the old one, whose
 	// connections all died with the server.
-	for name, st := range map[string]*Store{"new": openAt(t, srv, prefix), "old": s} {
+	for name, st := range map[string]*Store{"new": openAt(t, srv.URL, prefix), "old": s} {
 		if head, err := st.Head(ctx, "d"); err != nil || head != n {
 			t.Fatalf("%s store: Head after the crash = %d, %v; want %d", name, head, err, n)
 		}
@@ -207,7 +189,7 @@ func TestCrashLosesNothing(t *testing.T) {
 func TestUnreachable(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	s := openAt(t, srv, freshPrefix())
+	s := openAt(t, srv.URL, freshPrefix())
 	if err := s.CreateDocument(ctx, &editor.Document{ID: "d", Created: at}); err != nil {
 		t.Fatal(err)
 	}
